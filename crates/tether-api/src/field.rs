@@ -258,7 +258,10 @@ pub type ErrorList = Vec<FieldError>;
 
 /// Renders a list like upstream's aggregate error: one error alone, or `[a, b]`.
 pub fn aggregate(errs: &[FieldError]) -> String {
-    match errs {
+    // `ErrorList.ToAggregate` drops repeated messages.
+    let mut seen = std::collections::HashSet::new();
+    let errs: Vec<&FieldError> = errs.iter().filter(|e| seen.insert(e.to_string())).collect();
+    match errs.as_slice() {
         [] => String::new(),
         [one] => one.to_string(),
         many => {

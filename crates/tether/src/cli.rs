@@ -1,0 +1,58 @@
+//! Command-line flags (clap derive), parsed once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Kubernetes Services, for real, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "tether", version, about)]
+pub(crate) struct Cli {
+    /// Log filter (tracing-subscriber EnvFilter syntax); RUST_LOG works too.
+    #[arg(long, global = true)]
+    pub(crate) log: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a whole single-node cluster on the embedded store.
+    Up(ServerArgs),
+    /// Run the API server (and controllers).
+    Server(ServerArgs),
+}
+
+/// Flags of `tether server` and `tether up`.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// State directory: the store, the PKI and the admin kubeconfig (`DIR/kubeconfig`).
+    #[arg(long, default_value = "/var/lib/tether")]
+    pub(crate) data_dir: PathBuf,
+    /// Address the API server listens on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub(crate) listen: SocketAddr,
+    /// etcd v3 endpoints (comma-separated); without it the embedded store under the data dir.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) etcd_endpoints: Vec<String>,
+    /// Key prefix in etcd (lets clusters share one etcd).
+    #[arg(long, default_value = "")]
+    pub(crate) etcd_prefix: String,
+    /// Service CIDRs, one per IP family, primary first (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "10.96.0.0/12")]
+    pub(crate) service_cluster_ip_range: Vec<ipnet::IpNet>,
+    /// NodePort range.
+    #[arg(long, default_value = "30000-32767")]
+    pub(crate) service_node_port_range: String,
+    /// Serve plain HTTP with no authentication. FOR TESTS ONLY: anyone who can reach the port
+    /// controls the cluster.
+    #[arg(long)]
+    pub(crate) insecure_plain_http: bool,
+    /// Extra names or addresses for the serving certificate.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) tls_san: Vec<String>,
+    /// Seconds between store compactions.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) compaction_interval_seconds: u64,
+}

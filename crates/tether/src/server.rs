@@ -1,0 +1,182 @@
+//! `tether server` / `tether up`: open the store, start the API server, write the kubeconfig.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::Engine;
+use tether_apiserver::pki::Pki;
+use tether_apiserver::{ApiServer, Config, RegistryConfig};
+use tether_store::Backend;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServerArgs;
+
+fn admin_token(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("pki").join("admin.token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    std::fs::create_dir_all(dir.join("pki"))?;
+    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(token)
+}
+
+fn write_kubeconfig(
+    dir: &Path,
+    server: &str,
+    ca_pem: Option<&str>,
+    token: Option<&str>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let mut cluster = serde_json::json!({"server": server});
+    if let Some(ca) = ca_pem {
+        cluster["certificate-authority-data"] =
+            serde_json::json!(base64::engine::general_purpose::STANDARD.encode(ca));
+    }
+    let user = match token {
+        Some(t) => serde_json::json!({"token": t}),
+        None => serde_json::json!({}),
+    };
+    let cfg = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "tether", "cluster": cluster}],
+        "users": [{"name": "admin", "user": user}],
+        "contexts": [{"name": "tether", "context": {"cluster": "tether", "user": "admin", "namespace": "default"}}],
+        "current-context": "tether",
+        "preferences": {},
+    });
+    let path = dir.join("kubeconfig");
+    let tmp = dir.join("kubeconfig.tmp");
+    // JSON is YAML: kubectl reads it as is.
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&cfg)?)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+async fn open_store(args: &ServerArgs) -> anyhow::Result<Arc<dyn Backend>> {
+    if args.etcd_endpoints.is_empty() {
+        let path = args.data_dir.join("store.redb");
+        let s = tether_store::Embedded::open(&path, tether_store::EmbeddedOptions::default())
+            .with_context(|| format!("opening the embedded store {}", path.display()))?;
+        tracing::info!(path = %path.display(), "embedded store open");
+        Ok(Arc::new(s))
+    } else {
+        let s = tether_store::Etcd::connect(&args.etcd_endpoints)
+            .await
+            .with_context(|| format!("connecting to etcd {:?}", args.etcd_endpoints))?;
+        s.current_revision()
+            .await
+            .with_context(|| format!("etcd {:?} does not answer", args.etcd_endpoints))?;
+        tracing::info!(endpoints = ?args.etcd_endpoints, "etcd store connected");
+        Ok(Arc::new(s))
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    if !args.etcd_prefix.is_empty() {
+        anyhow::bail!("--etcd-prefix is not supported yet");
+    }
+    let store = open_store(&args).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let service_ip = args
+        .service_cluster_ip_range
+        .first()
+        .context("--service-cluster-ip-range is empty")?
+        .hosts()
+        .next()
+        .context("service CIDR has no hosts")?;
+    let (tls, kubeconfig) = if args.insecure_plain_http {
+        tracing::warn!(
+            "serving PLAIN HTTP WITHOUT AUTHENTICATION on {addr}: for tests only, anyone who can reach this port controls the cluster"
+        );
+        let kc = write_kubeconfig(&args.data_dir, &format!("http://{addr}"), None, None)?;
+        (None, kc)
+    } else {
+        let sans = Pki::default_sans(addr.ip(), service_ip, &args.tls_san);
+        let pki = Pki::load_or_create(&args.data_dir.join("pki"), &sans)?;
+        let token = admin_token(&args.data_dir)?;
+        let host = if addr.ip().is_unspecified() {
+            format!("127.0.0.1:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
+        let kc = write_kubeconfig(
+            &args.data_dir,
+            &format!("https://{host}"),
+            Some(&pki.ca_pem),
+            Some(&token),
+        )?;
+        (Some(Arc::new(pki.server_config()?)), kc)
+    };
+    let tokens = if args.insecure_plain_http {
+        Vec::new()
+    } else {
+        vec![admin_token(&args.data_dir)?]
+    };
+    let cfg = Config {
+        registry: RegistryConfig {
+            service_cidrs: args.service_cluster_ip_range.clone(),
+            node_port_range: args.service_node_port_range.clone(),
+        },
+        tokens,
+        anonymous: args.insecure_plain_http,
+        advertise: addr,
+        compaction_interval: Duration::from_secs(args.compaction_interval_seconds.max(1)),
+    };
+    let server = ApiServer::new(store, cfg)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the API server: {e}"))?;
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        stop.cancel();
+    });
+    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), "API server ready");
+    if up {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("tether is up: API server on {addr}");
+            println!("export KUBECONFIG={}", kubeconfig.display());
+        }
+    }
+    server.serve(listener, tls, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
