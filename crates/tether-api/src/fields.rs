@@ -192,9 +192,10 @@ fn scalar(v: Option<&Value>) -> String {
 /// The value of a field label on an object, as upstream's field-label functions compute it.
 pub fn field_value(kind: &str, obj: &Value, field: &str) -> String {
     match (kind, field) {
-        ("Pod", "spec.hostNetwork") | ("Node", "spec.unschedulable") => {
-            path(obj, field).and_then(Value::as_bool).unwrap_or(false).to_string()
-        }
+        ("Pod", "spec.hostNetwork") | ("Node", "spec.unschedulable") => path(obj, field)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .to_string(),
         ("Pod", "status.podIPs") => path(obj, "status.podIPs")
             .and_then(Value::as_array)
             .map(|a| {
@@ -205,9 +206,10 @@ pub fn field_value(kind: &str, obj: &Value, field: &str) -> String {
             })
             .unwrap_or_default(),
         ("Event", "source") => scalar(path(obj, "source.component")),
-        ("ReplicaSet", "status.replicas") => {
-            path(obj, field).and_then(Value::as_i64).unwrap_or(0).to_string()
-        }
+        ("ReplicaSet", "status.replicas") => path(obj, field)
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .to_string(),
         _ => scalar(path(obj, field)),
     }
 }
@@ -225,11 +227,15 @@ mod tests {
         let s = FieldSelector::parse("spec.host=n2", "Pod").unwrap();
         assert!(!s.matches("Pod", &pod));
         assert_eq!(
-            FieldSelector::parse("spec.foo=x", "Pod").unwrap_err().to_string(),
+            FieldSelector::parse("spec.foo=x", "Pod")
+                .unwrap_err()
+                .to_string(),
             "field label not supported: spec.foo"
         );
         assert_eq!(
-            FieldSelector::parse("metadata.name=p", "Service").unwrap().required_name(),
+            FieldSelector::parse("metadata.name=p", "Service")
+                .unwrap()
+                .required_name(),
             Some("p")
         );
     }

@@ -15,7 +15,10 @@ pub const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
 
 /// `metadata` of a JSON object, created if absent; `None` when `obj` is not an object.
 pub fn meta_mut(obj: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
-    let m = obj.as_object_mut()?.entry("metadata").or_insert_with(|| json!({}));
+    let m = obj
+        .as_object_mut()?
+        .entry("metadata")
+        .or_insert_with(|| json!({}));
     if !m.is_object() {
         *m = json!({});
     }
@@ -153,7 +156,11 @@ pub fn validate(r: &Resource, obj: &Value) -> ErrorList {
                         errs.push(FieldError::invalid(&lp.key(k), v, m));
                     }
                 }
-                None => errs.push(FieldError::invalid(&lp.key(k), v.to_string(), "must be a string")),
+                None => errs.push(FieldError::invalid(
+                    &lp.key(k),
+                    v.to_string(),
+                    "must be a string",
+                )),
             }
         }
     }
@@ -228,7 +235,11 @@ pub fn validate_update(new: &Value, old: &Value) -> ErrorList {
         );
         if n != o {
             let shown = n.and_then(Value::as_str).unwrap_or("").to_owned();
-            errs.push(FieldError::invalid(&mp.child(f), shown, "field is immutable"));
+            errs.push(FieldError::invalid(
+                &mp.child(f),
+                shown,
+                "field is immutable",
+            ));
         }
     }
     errs
@@ -242,13 +253,20 @@ mod tests {
     #[test]
     fn service_name_rule_and_labels() {
         let svc = resources::find("", "v1", "services").unwrap();
-        let obj = json!({"metadata": {"name": "Web", "namespace": "default", "labels": {"a": "-x"}}});
-        let errs: Vec<String> = validate(svc, &obj).iter().map(ToString::to_string).collect();
+        let obj =
+            json!({"metadata": {"name": "Web", "namespace": "default", "labels": {"a": "-x"}}});
+        let errs: Vec<String> = validate(svc, &obj)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert!(errs[0].starts_with("metadata.name: Invalid value: \"Web\": a DNS-1035 label"));
         assert!(errs[1].starts_with("metadata.labels[a]: Invalid value: \"-x\": a valid label"));
         let ok = json!({"metadata": {"generateName": "web-", "namespace": "default"}});
         assert_eq!(
-            validate(svc, &ok).iter().map(ToString::to_string).collect::<Vec<_>>(),
+            validate(svc, &ok)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             vec!["metadata.name: Required value: name or generateName is required"]
         );
     }

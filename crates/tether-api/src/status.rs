@@ -19,16 +19,9 @@ pub struct Cause {
     pub field: String,
 }
 
-/// An error answered as a `Status`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ApiError {
-    /// HTTP status code.
-    pub code: u16,
-    /// `reason` (`NotFound`, `Invalid`, ...).
-    pub reason: &'static str,
-    /// `message`.
-    pub message: String,
+/// `details` of a `Status`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Details {
     /// `details.name`.
     pub name: Option<String>,
     /// `details.group`.
@@ -39,6 +32,20 @@ pub struct ApiError {
     pub causes: Vec<Cause>,
     /// `details.retryAfterSeconds`.
     pub retry_after: Option<u32>,
+}
+
+/// An error answered as a `Status`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// HTTP status code.
+    pub code: u16,
+    /// `reason` (`NotFound`, `Invalid`, ...).
+    pub reason: &'static str,
+    /// `message`.
+    pub message: String,
+    /// `details` (boxed: errors travel in `Result`s on hot paths).
+    pub details: Box<Details>,
 }
 
 /// A group and resource plural, displayed as upstream's `GroupResource.String()`:
@@ -66,18 +73,14 @@ impl ApiError {
             code,
             reason,
             message: message.into(),
-            name: None,
-            group: None,
-            kind: None,
-            causes: Vec::new(),
-            retry_after: None,
+            details: Box::default(),
         }
     }
 
     fn with_resource(mut self, r: &Resource, name: &str) -> Self {
-        self.name = (!name.is_empty()).then(|| name.to_owned());
-        self.group = (!r.group.is_empty()).then(|| r.group.to_owned());
-        self.kind = Some(r.plural.to_owned());
+        self.details.name = (!name.is_empty()).then(|| name.to_owned());
+        self.details.group = (!r.group.is_empty()).then(|| r.group.to_owned());
+        self.details.kind = Some(r.plural.to_owned());
         self
     }
 
@@ -106,9 +109,9 @@ impl ApiError {
                 crate::field::BadValue::quote(name)
             ),
         );
-        e.name = Some(name.to_owned());
-        e.group = (!group.is_empty()).then(|| group.to_owned());
-        e.kind = Some(plural.to_owned());
+        e.details.name = Some(name.to_owned());
+        e.details.group = (!group.is_empty()).then(|| group.to_owned());
+        e.details.kind = Some(plural.to_owned());
         e
     }
 
@@ -119,7 +122,7 @@ impl ApiError {
             "NotFound",
             "the server could not find the requested resource",
         );
-        e.causes.push(Cause {
+        e.details.causes.push(Cause {
             reason: "UnexpectedServerResponse".into(),
             message: "404 page not found".into(),
             field: String::new(),
@@ -174,10 +177,10 @@ impl ApiError {
             format!("{gk} {q} is invalid: {}", aggregate(errs))
         };
         let mut e = Self::new(422, "Invalid", message);
-        e.name = Some(name.to_owned());
-        e.group = (!r.group.is_empty()).then(|| r.group.to_owned());
-        e.kind = Some(r.kind.to_owned());
-        e.causes = errs
+        e.details.name = Some(name.to_owned());
+        e.details.group = (!r.group.is_empty()).then(|| r.group.to_owned());
+        e.details.kind = Some(r.kind.to_owned());
+        e.details.causes = errs
             .iter()
             .map(|f| Cause {
                 reason: f.kind.cause_type().to_owned(),
@@ -253,7 +256,7 @@ impl ApiError {
             "InternalError",
             format!("Internal error occurred: {why}"),
         );
-        e.causes.push(Cause {
+        e.details.causes.push(Cause {
             reason: String::new(),
             message: why,
             field: String::new(),
@@ -287,17 +290,18 @@ impl ApiError {
             "reason": self.reason,
         });
         let mut details = serde_json::Map::new();
-        if let Some(n) = &self.name {
+        if let Some(n) = &self.details.name {
             details.insert("name".into(), json!(n));
         }
-        if let Some(g) = &self.group {
+        if let Some(g) = &self.details.group {
             details.insert("group".into(), json!(g));
         }
-        if let Some(k) = &self.kind {
+        if let Some(k) = &self.details.kind {
             details.insert("kind".into(), json!(k));
         }
-        if !self.causes.is_empty() {
+        if !self.details.causes.is_empty() {
             let causes: Vec<Value> = self
+                .details
                 .causes
                 .iter()
                 .map(|c| {
@@ -314,7 +318,7 @@ impl ApiError {
                 .collect();
             details.insert("causes".into(), Value::Array(causes));
         }
-        if let Some(r) = self.retry_after {
+        if let Some(r) = self.details.retry_after {
             details.insert("retryAfterSeconds".into(), json!(r));
         }
         if !details.is_empty() {

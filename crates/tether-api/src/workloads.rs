@@ -33,6 +33,10 @@ pub fn prepare_for_update(
 pub fn validate(kind: &str, obj: &Value) -> Result<ErrorList, serde_json::Error> {
     Ok(Vec::new())
 }
-pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Result<ErrorList, serde_json::Error> {
+pub fn validate_update(
+    kind: &str,
+    new: &Value,
+    old: &Value,
+) -> Result<ErrorList, serde_json::Error> {
     Ok(Vec::new())
 }

@@ -109,13 +109,22 @@ fn held(svc: &Service) -> BTreeSet<Reservation> {
 }
 
 /// The 422 for a requested value another server took first.
-pub(crate) fn already_allocated(r: &Resource, name: &str, obj: &Value, lost: &Reservation) -> ApiError {
+pub(crate) fn already_allocated(
+    r: &Resource,
+    name: &str,
+    obj: &Value,
+    lost: &Reservation,
+) -> ApiError {
     let err = match lost {
         Reservation::Ip(ip) => {
             let ips: Vec<String> = obj
                 .pointer("/spec/clusterIPs")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             FieldError::invalid(
                 &Path::new("spec").child("clusterIPs"),
@@ -128,8 +137,9 @@ pub(crate) fn already_allocated(r: &Resource, name: &str, obj: &Value, lost: &Re
                 .pointer("/spec/ports")
                 .and_then(Value::as_array)
                 .and_then(|a| {
-                    a.iter()
-                        .position(|x| x.get("nodePort").and_then(Value::as_i64) == Some(i64::from(*p)))
+                    a.iter().position(|x| {
+                        x.get("nodePort").and_then(Value::as_i64) == Some(i64::from(*p))
+                    })
                 });
             match idx {
                 Some(i) => FieldError::invalid(
@@ -140,7 +150,9 @@ pub(crate) fn already_allocated(r: &Resource, name: &str, obj: &Value, lost: &Re
                 None => FieldError::invalid(
                     &Path::new("spec").child("healthCheckNodePort"),
                     *p,
-                    format!("failed to allocate requested HealthCheck NodePort {p}: provided port is already allocated"),
+                    format!(
+                        "failed to allocate requested HealthCheck NodePort {p}: provided port is already allocated"
+                    ),
                 ),
             }
         }
@@ -149,7 +161,10 @@ pub(crate) fn already_allocated(r: &Resource, name: &str, obj: &Value, lost: &Re
 }
 
 impl Allocators {
-    pub(crate) fn new(cidrs: &[ipnet::IpNet], node_ports: &str) -> Result<Self, tether_ipam::Error> {
+    pub(crate) fn new(
+        cidrs: &[ipnet::IpNet],
+        node_ports: &str,
+    ) -> Result<Self, tether_ipam::Error> {
         let ips = cidrs
             .iter()
             .map(|c| IpRange::new(*c))
@@ -165,7 +180,9 @@ impl Allocators {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding this lock cannot leave the bitmaps half-updated in a way that
         // matters (they are a cache of the store), so recover from poisoning.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The first address of the primary range (`default/kubernetes`).
@@ -251,12 +268,18 @@ fn allocate(
         let requested_ips = ips.clone();
         for (i, fam) in families.iter().enumerate() {
             let want_v4 = fam == "IPv4";
-            let Some(range) = g.ips.iter_mut().find(|x| x.net().addr().is_ipv4() == want_v4) else {
+            let Some(range) = g
+                .ips
+                .iter_mut()
+                .find(|x| x.net().addr().is_ipv4() == want_v4)
+            else {
                 continue;
             };
             match ips.get(i).filter(|s| !s.is_empty()) {
                 Some(s) => {
-                    let Ok(ip) = s.parse::<IpAddr>() else { continue };
+                    let Ok(ip) = s.parse::<IpAddr>() else {
+                        continue;
+                    };
                     let res = Reservation::Ip(ip);
                     if kept.contains(&res) {
                         continue;
@@ -340,7 +363,11 @@ fn allocate(
                 Err(_) => Err(ApiError::invalid(
                     r,
                     name,
-                    &[FieldError::invalid(&path, np, "provided port is already allocated")],
+                    &[FieldError::invalid(
+                        &path,
+                        np,
+                        "provided port is already allocated",
+                    )],
                 )),
             }
         };
@@ -410,9 +437,10 @@ fn allocate(
                 }
             }
         } else {
-            let np = g.ports.allocate_next(&mut rng).map_err(|e| {
-                ApiError::internal(format!("failed to allocate a nodePort: {e}"))
-            })?;
+            let np = g
+                .ports
+                .allocate_next(&mut rng)
+                .map_err(|e| ApiError::internal(format!("failed to allocate a nodePort: {e}")))?;
             out.taken.push(Reservation::Port(np));
             spec.health_check_node_port = Some(np);
         }

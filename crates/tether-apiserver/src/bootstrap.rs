@@ -7,12 +7,16 @@ use tether_api::resources;
 use crate::registry::{Registry, WriteOptions};
 
 /// Namespaces created at start (`default`, `kube-system`, `kube-public`, `kube-node-lease`).
-pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub(crate) const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates the system namespaces and the `kubernetes` Service if they are missing.
 pub(crate) async fn ensure(reg: &Registry, api_port: u16) -> Result<(), ApiError> {
     let nsr = resources::namespaces();
     for ns in SYSTEM_NAMESPACES {
+        if reg.get(nsr, "", ns).await.is_ok() {
+            continue;
+        }
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         match reg.create(nsr, "", obj, &WriteOptions::default()).await {
             Ok(_) => tracing::info!(namespace = ns, "created system namespace"),
@@ -39,7 +43,13 @@ pub(crate) async fn ensure(reg: &Registry, api_port: u16) -> Result<(), ApiError
             "sessionAffinity": "None",
         },
     });
-    match reg.create(svc, "default", obj, &WriteOptions::default()).await {
+    if reg.get(svc, "default", "kubernetes").await.is_ok() {
+        return Ok(());
+    }
+    match reg
+        .create(svc, "default", obj, &WriteOptions::default())
+        .await
+    {
         Ok(_) => tracing::info!(%ip, "created the kubernetes service"),
         Err(e) if e.code == 409 => {}
         Err(e) => return Err(e),

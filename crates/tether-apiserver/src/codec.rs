@@ -35,15 +35,20 @@ impl FieldValidation {
 
 /// The media type without parameters, lowercased.
 pub(crate) fn media_type(ct: &str) -> String {
-    ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    ct.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Decodes a create/update body to JSON.
 pub(crate) fn decode_body(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
     let mt = media_type(content_type);
     match mt.as_str() {
-        "" | "application/json" | "*/*" => serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("json: {e}"))),
+        "" | "application/json" | "*/*" => {
+            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json: {e}")))
+        }
         "application/yaml" | "application/apply-patch+yaml" => decode_yaml(body),
         tether_api::protobuf::CONTENT_TYPE => tether_api::protobuf::decode(body)
             .map_err(|e| ApiError::bad_request(format!("protobuf: {e}"))),
@@ -68,7 +73,8 @@ fn unknown_fields<T: DeserializeOwned>(v: &Value) -> Result<Vec<String>, String>
 /// `spec.ports.0.foo` → `spec.ports[0].foo`, as upstream prints field paths.
 fn render_path(p: &str) -> String {
     let mut out = String::new();
-    for seg in p.split('.') {
+    // serde_ignored prints `?` for an Option layer and `?` again for newtypes: not fields.
+    for seg in p.split('.').filter(|s| *s != "?") {
         if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
             out.push('[');
             out.push_str(seg);
@@ -116,7 +122,10 @@ pub(crate) fn check_fields(
     if unknown.is_empty() || mode == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+    let msgs: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
     if mode == FieldValidation::Strict {
         return Err(ApiError::bad_request(format!(
             "strict decoding error: {}",
@@ -144,6 +153,11 @@ mod tests {
         let warn = check_fields(svc, &v, FieldValidation::Warn).unwrap();
         assert_eq!(warn.len(), 2);
         let bad = json!({"spec": {"ports": [{"port": "eighty"}]}});
-        assert_eq!(check_fields(svc, &bad, FieldValidation::Ignore).unwrap_err().code, 400);
+        assert_eq!(
+            check_fields(svc, &bad, FieldValidation::Ignore)
+                .unwrap_err()
+                .code,
+            400
+        );
     }
 }

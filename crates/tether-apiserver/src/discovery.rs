@@ -128,7 +128,7 @@ pub(crate) fn api_versions(server_address: &str) -> Value {
 
 fn group_doc(g: &str, v: &str) -> Value {
     let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+    json!({"name": g, "versions": [&gv], "preferredVersion": &gv})
 }
 
 /// Legacy `/apis`.

@@ -42,7 +42,7 @@ fn parse_query(q: Option<&str>) -> Query {
         .unwrap_or_default()
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
@@ -66,7 +66,11 @@ pub(crate) async fn handle(State(st): State<Arc<AppState>>, req: Request) -> Res
     let path = req.uri().path().to_owned();
     let (verb, resource, resp) = match dispatch(&st, req).await {
         Ok((v, r, resp)) => (v, r, resp),
-        Err(e) => ("error".to_owned(), String::new(), ErrorResponse(e).into_response()),
+        Err(e) => (
+            "error".to_owned(),
+            String::new(),
+            ErrorResponse(e).into_response(),
+        ),
     };
     let code = resp.status().as_u16();
     st.metrics
@@ -90,8 +94,11 @@ fn authorized(st: &AppState, headers: &HeaderMap) -> bool {
         return true;
     }
     let auth = header_str(headers, header::AUTHORIZATION);
-    auth.strip_prefix("Bearer ")
-        .is_some_and(|t| st.tokens.iter().any(|k| constant_time_eq(k.as_bytes(), t.trim().as_bytes())))
+    auth.strip_prefix("Bearer ").is_some_and(|t| {
+        st.tokens
+            .iter()
+            .any(|k| constant_time_eq(k.as_bytes(), t.trim().as_bytes()))
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -126,7 +133,9 @@ async fn dispatch(st: &Arc<AppState>, req: Request) -> Result<Dispatched, ApiErr
     let simple = |v: &str, resp: Response| Ok((v.to_owned(), String::new(), resp));
     match segs.as_slice() {
         ["version"] => simple("get", json_response(StatusCode::OK, &discovery::version())),
-        ["healthz" | "livez" | "readyz", ..] => simple("get", (StatusCode::OK, "ok").into_response()),
+        ["healthz" | "livez" | "readyz", ..] => {
+            simple("get", (StatusCode::OK, "ok").into_response())
+        }
         ["metrics"] => {
             let mut resp = (StatusCode::OK, st.metrics.encode()).into_response();
             resp.headers_mut().insert(
@@ -144,10 +153,16 @@ async fn dispatch(st: &Arc<AppState>, req: Request) -> Result<Dispatched, ApiErr
                 );
                 simple("get", resp)
             } else {
-                simple("get", json_response(StatusCode::OK, &crate::openapi::v2_json()))
+                simple(
+                    "get",
+                    json_response(StatusCode::OK, &crate::openapi::v2_json()),
+                )
             }
         }
-        ["openapi", "v3"] if get => simple("get", json_response(StatusCode::OK, &crate::openapi::v3_index())),
+        ["openapi", "v3"] if get => simple(
+            "get",
+            json_response(StatusCode::OK, &crate::openapi::v3_index()),
+        ),
         ["openapi", "v3", rest @ ..] if get => match crate::openapi::v3_doc(&rest.join("/")) {
             Some(doc) => simple("get", json_response(StatusCode::OK, &doc)),
             None => Err(ApiError::path_not_found()),
@@ -175,7 +190,10 @@ async fn dispatch(st: &Arc<AppState>, req: Request) -> Result<Dispatched, ApiErr
                     &discovery::aggregated_content_type(v),
                 ),
             ),
-            None => simple("get", json_response(StatusCode::OK, &discovery::api_group_list())),
+            None => simple(
+                "get",
+                json_response(StatusCode::OK, &discovery::api_group_list()),
+            ),
         },
         ["api", "v1"] if get => match discovery::api_resource_list("", "v1") {
             Some(d) => simple("get", json_response(StatusCode::OK, &d)),
@@ -218,27 +236,57 @@ fn parse_target(g: &str, v: &str, rest: &[&str]) -> Result<Target, ApiError> {
         && let Some(r) = resources::find(g, v, plural).filter(|r| r.namespaced)
     {
         return match more {
-            [] => Ok(Target { r, ns: s(ns), name: None, sub: None }),
-            [name] => Ok(Target { r, ns: s(ns), name: s(name), sub: None }),
-            [name, sub] => Ok(Target { r, ns: s(ns), name: s(name), sub: s(sub) }),
+            [] => Ok(Target {
+                r,
+                ns: s(ns),
+                name: None,
+                sub: None,
+            }),
+            [name] => Ok(Target {
+                r,
+                ns: s(ns),
+                name: s(name),
+                sub: None,
+            }),
+            [name, sub] => Ok(Target {
+                r,
+                ns: s(ns),
+                name: s(name),
+                sub: s(sub),
+            }),
             _ => Err(ApiError::path_not_found()),
         };
     }
     match rest {
-        [plural] => Ok(Target { r: find(plural)?, ns: None, name: None, sub: None }),
+        [plural] => Ok(Target {
+            r: find(plural)?,
+            ns: None,
+            name: None,
+            sub: None,
+        }),
         [plural, name] => {
             let r = find(plural)?;
             if r.namespaced {
                 return Err(ApiError::path_not_found());
             }
-            Ok(Target { r, ns: None, name: s(name), sub: None })
+            Ok(Target {
+                r,
+                ns: None,
+                name: s(name),
+                sub: None,
+            })
         }
         [plural, name, sub] => {
             let r = find(plural)?;
             if r.namespaced {
                 return Err(ApiError::path_not_found());
             }
-            Ok(Target { r, ns: None, name: s(name), sub: s(sub) })
+            Ok(Target {
+                r,
+                ns: None,
+                name: s(name),
+                sub: s(sub),
+            })
         }
         _ => Err(ApiError::path_not_found()),
     }
@@ -276,14 +324,26 @@ fn write_options(q: &Query) -> Result<WriteOptions, ApiError> {
     })
 }
 
-fn object_response(code: StatusCode, r: &Resource, obj: &Value, accept: &str, q: &Query) -> Response {
+fn object_response(
+    code: StatusCode,
+    r: &Resource,
+    obj: &Value,
+    accept: &str,
+    q: &Query,
+) -> Response {
     if table::wants_table(accept) {
         let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
         let rv = obj
             .pointer("/metadata/resourceVersion")
             .cloned()
             .unwrap_or(Value::Null);
-        let t = table::table(r, std::slice::from_ref(obj), include, true, json!({"resourceVersion": rv}));
+        let t = table::table(
+            r,
+            std::slice::from_ref(obj),
+            include,
+            true,
+            json!({"resourceVersion": rv}),
+        );
         return json_response_ct(code, &t, table::CONTENT_TYPE);
     }
     json_response(code, obj)
@@ -298,10 +358,7 @@ fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
     resp
 }
 
-fn selector_filter(
-    r: &'static Resource,
-    q: &Query,
-) -> Result<Arc<dyn Fn(&Value) -> bool + Send + Sync>, ApiError> {
+fn selector_filter(r: &'static Resource, q: &Query) -> Result<watch::Filter, ApiError> {
     let labels = Selector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str), r.kind)
@@ -325,12 +382,12 @@ fn encode_continue(rev: i64, key: &str) -> String {
         rv: rev,
         start: key.into(),
     };
-    base64::engine::general_purpose::URL_SAFE
-        .encode(serde_json::to_vec(&t).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&t).unwrap_or_default())
 }
 
 fn decode_continue(s: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::bad_request("continue key is not valid: illegal base64 data at input byte 0");
+    let bad =
+        || ApiError::bad_request("continue key is not valid: illegal base64 data at input byte 0");
     let raw = base64::engine::general_purpose::URL_SAFE
         .decode(s)
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s))
@@ -369,7 +426,8 @@ async fn resource(
                     namespace: t.ns.clone(),
                     filter,
                     resource_version: q.get("resourceVersion").cloned(),
-                    send_initial_events: q.get("sendInitialEvents").map(String::as_str) == Some("true"),
+                    send_initial_events: q.get("sendInitialEvents").map(String::as_str)
+                        == Some("true"),
                     bookmarks: q.get("allowWatchBookmarks").map(String::as_str) == Some("true"),
                     timeout: q
                         .get("timeoutSeconds")
@@ -399,7 +457,10 @@ async fn resource(
             if table::wants_table(&accept) {
                 let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
                 let tb = table::table(r, &page.items, include, true, list_meta);
-                return done("list", json_response_ct(StatusCode::OK, &tb, table::CONTENT_TYPE));
+                return done(
+                    "list",
+                    json_response_ct(StatusCode::OK, &tb, table::CONTENT_TYPE),
+                );
             }
             let list = json!({
                 "kind": r.list_kind(),
@@ -421,12 +482,17 @@ async fn resource(
             let created = reg.create(r, &ns, obj, &opts).await?;
             done(
                 "create",
-                with_warnings(object_response(StatusCode::CREATED, r, &created, &accept, &q), &warnings),
+                with_warnings(
+                    object_response(StatusCode::CREATED, r, &created, &accept, &q),
+                    &warnings,
+                ),
             )
         }
         (Method::DELETE, None, None) => {
             let filter = selector_filter(r, &q)?;
-            let page = reg.list(r, t.ns.as_deref(), None, 0, &move |v| filter(v)).await?;
+            let page = reg
+                .list(r, t.ns.as_deref(), None, 0, &move |v| filter(v))
+                .await?;
             let opts = delete_options(&q, &[])?;
             let mut deleted = Vec::new();
             for item in page.items {
@@ -467,8 +533,15 @@ async fn resource(
                     let fv = FieldValidation::parse(q.get("fieldValidation").map(String::as_str))?;
                     let warnings = codec::check_fields(r, &obj, fv)?;
                     let (v, created) = reg.update(r, &ns, name, sub, obj, &opts).await?;
-                    let code = if created { StatusCode::CREATED } else { StatusCode::OK };
-                    done("update", with_warnings(object_response(code, r, &v, &accept, &q), &warnings))
+                    let code = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    done(
+                        "update",
+                        with_warnings(object_response(code, r, &v, &accept, &q), &warnings),
+                    )
                 }
                 Some("scale") => {
                     let replicas = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
@@ -486,7 +559,10 @@ async fn resource(
                     done("update", json_response(StatusCode::OK, &to_scale(&v)))
                 }
                 Some("finalize") => {
-                    let fins = obj.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+                    let fins = obj
+                        .pointer("/spec/finalizers")
+                        .cloned()
+                        .unwrap_or(json!([]));
                     let f = move |cur: &Value| {
                         let mut new = cur.clone();
                         new["spec"]["finalizers"] = fins.clone();
@@ -525,7 +601,10 @@ async fn resource(
             }
             let pod = name.to_owned();
             let f = move |cur: &Value| {
-                let cur_node = cur.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+                let cur_node = cur
+                    .pointer("/spec/nodeName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if !cur_node.is_empty() {
                     return Err(ApiError::conflict_msg(
                         r,
@@ -542,10 +621,16 @@ async fn resource(
                 .await?;
             done(
                 "create",
-                json_response(StatusCode::CREATED, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})),
+                json_response(
+                    StatusCode::CREATED,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                ),
             )
         }
-        (m, _, _) => Err(ApiError::method_not_supported(r, &m.to_string().to_lowercase())),
+        (m, _, _) => Err(ApiError::method_not_supported(
+            r,
+            &m.to_string().to_lowercase(),
+        )),
     }
 }
 
@@ -604,11 +689,13 @@ fn to_scale(obj: &Value) -> Value {
     let selector = obj
         .pointer("/spec/selector")
         .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .map(|ls: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
-            Selector::from_label_selector(Some(&ls))
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        })
+        .map(
+            |ls: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
+                Selector::from_label_selector(Some(&ls))
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            },
+        )
         .unwrap_or_default();
     json!({
         "kind": "Scale",
@@ -660,9 +747,15 @@ async fn patch_object(
             patch::apply_merge(r.kind, cur, &applied2)
                 .map_err(|e| ApiError::bad_request(e.to_string()))
         };
-        match reg.guaranteed_update(r, ns, name, sub, None, opts, false, &f).await {
+        match reg
+            .guaranteed_update(r, ns, name, sub, None, opts, false, &f)
+            .await
+        {
             Ok((v, _)) => {
-                return Ok(with_warnings(object_response(StatusCode::OK, r, &v, accept, q), &warnings));
+                return Ok(with_warnings(
+                    object_response(StatusCode::OK, r, &v, accept, q),
+                    &warnings,
+                ));
             }
             Err(e) if e.code == 404 && sub.is_none() => {
                 let mut obj = applied;
@@ -670,7 +763,10 @@ async fn patch_object(
                     m.insert("name".into(), json!(name));
                 }
                 let v = reg.create(r, ns, obj, opts).await?;
-                return Ok(with_warnings(object_response(StatusCode::CREATED, r, &v, accept, q), &warnings));
+                return Ok(with_warnings(
+                    object_response(StatusCode::CREATED, r, &v, accept, q),
+                    &warnings,
+                ));
             }
             Err(e) => return Err(e),
         }
@@ -698,7 +794,10 @@ async fn patch_object(
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         if scale {
             let mut new = cur.clone();
-            new["spec"]["replicas"] = patched.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+            new["spec"]["replicas"] = patched
+                .pointer("/spec/replicas")
+                .cloned()
+                .unwrap_or(json!(0));
             return Ok(new);
         }
         let w = codec::check_fields(r, &patched, fv)?;
@@ -715,5 +814,8 @@ async fn patch_object(
         return Ok(json_response(StatusCode::OK, &to_scale(&v)));
     }
     let w = warnings.lock().map(|g| g.clone()).unwrap_or_default();
-    Ok(with_warnings(object_response(StatusCode::OK, r, &v, accept, q), &w))
+    Ok(with_warnings(
+        object_response(StatusCode::OK, r, &v, accept, q),
+        &w,
+    ))
 }

@@ -120,7 +120,8 @@ impl ApiServer {
                 let result = match acceptor {
                     Some(a) => match a.accept(sock).await {
                         Ok(tls) => {
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
+                            let conn =
+                                builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
                             tokio::select! { r = conn => r, () = stop.cancelled() => Ok(()) }
                         }
                         Err(e) => {

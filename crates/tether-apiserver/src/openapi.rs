@@ -18,7 +18,12 @@ pub(crate) const V2_PROTO: &str = "application/com.github.proto-openapi.spec.v2.
 fn hash() -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for r in RESOURCES {
-        for b in r.kind.bytes().chain(r.plural.bytes()).chain(r.group.bytes()) {
+        for b in r
+            .kind
+            .bytes()
+            .chain(r.plural.bytes())
+            .chain(r.group.bytes())
+        {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x100_0000_01b3);
         }
@@ -44,7 +49,11 @@ pub(crate) fn v3_index() -> Value {
     let h = hash();
     let mut paths = serde_json::Map::new();
     let mut gvs = vec![(String::new(), "v1".to_owned())];
-    gvs.extend(groups().into_iter().map(|(g, v)| (g.to_owned(), v.to_owned())));
+    gvs.extend(
+        groups()
+            .into_iter()
+            .map(|(g, v)| (g.to_owned(), v.to_owned())),
+    );
     for (g, v) in gvs {
         let p = gv_path(&g, &v);
         paths.insert(

@@ -69,8 +69,7 @@ impl Default for RegistryConfig {
     fn default() -> Self {
         Self {
             service_cidrs: vec![ipnet::IpNet::V4(
-                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 96, 0, 0), 12)
-                    .unwrap_or_default(),
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 96, 0, 0), 12).unwrap_or_default(),
             )],
             node_port_range: "30000-32767".to_owned(),
         }
@@ -165,7 +164,11 @@ fn finalizers(v: &Value) -> Vec<String> {
     v.get("metadata")
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -235,11 +238,13 @@ impl Registry {
         decode(&kv)
     }
 
-    async fn get_kv(&self, r: &Resource, ns: &str, name: &str) -> Result<Option<KeyValue>, ApiError> {
-        self.store
-            .get(&key(r, ns, name))
-            .await
-            .map_err(store_error)
+    async fn get_kv(
+        &self,
+        r: &Resource,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<KeyValue>, ApiError> {
+        self.store.get(&key(r, ns, name)).await.map_err(store_error)
     }
 
     /// Lists objects passing `filter`, at most `limit` (0 = all), starting after key `start`.
@@ -257,7 +262,11 @@ impl Registry {
         let mut revision = 0;
         loop {
             // Read in chunks so a selective filter over a large collection stays bounded.
-            let want = if limit == 0 { 0 } else { (limit - items.len()).max(64) };
+            let want = if limit == 0 {
+                0
+            } else {
+                (limit - items.len()).max(64)
+            };
             let page = self
                 .store
                 .list(
@@ -375,16 +384,19 @@ impl Registry {
             }
         }
         set_defaults(r, &mut obj)?;
-        let generate = meta::meta_str(&obj, "generateName").unwrap_or("").to_owned();
+        let generate = meta::meta_str(&obj, "generateName")
+            .unwrap_or("")
+            .to_owned();
         let fixed_name = meta::name(&obj).to_owned();
         self.check_namespace(r, ns, &fixed_name).await?;
         let mut last_err = None;
         for _ in 0..MAX_ATTEMPTS {
             let mut cand = obj.clone();
-            if fixed_name.is_empty() && !generate.is_empty() {
-                if let Some(m) = meta::meta_mut(&mut cand) {
-                    m.insert("name".into(), json!(names::generate_name(&generate)));
-                }
+            if fixed_name.is_empty()
+                && !generate.is_empty()
+                && let Some(m) = meta::meta_mut(&mut cand)
+            {
+                m.insert("name".into(), json!(names::generate_name(&generate)));
             }
             let name = meta::name(&cand).to_owned();
             let reserved = if r.kind == "Service" {
@@ -457,13 +469,14 @@ impl Registry {
         let name = meta::name(cand).to_owned();
         let mut svc: k8s_openapi::api::core::v1::Service =
             serde_json::from_value(cand.clone()).map_err(|e| bad_object(r, e))?;
+        // Order as `service::prepare_for_create` documents: prepare, families, allocation.
+        service::prepare_for_create(&mut svc);
         invalid_or(
             r,
             &name,
             service::init_ip_families(&mut svc, None, &self.ip_config),
         )?;
         let reserved = self.alloc.allocate_service(r, &name, &mut svc, None)?;
-        service::prepare_for_create(&mut svc);
         *cand = serde_json::to_value(&svc).map_err(ApiError::internal)?;
         Ok(reserved)
     }
@@ -642,7 +655,10 @@ impl Registry {
         }
         if sub == Some("finalize") {
             // Namespace `finalize`: only spec.finalizers changes.
-            let fins = new.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+            let fins = new
+                .pointer("/spec/finalizers")
+                .cloned()
+                .unwrap_or(json!([]));
             let mut out = old.clone();
             out["spec"]["finalizers"] = fins;
             return Ok((out, Reserved::default()));
@@ -907,8 +923,7 @@ fn pod_grace(pod: &Value, requested: Option<i64>) -> Option<i64> {
 /// A pod whose graceful deletion is under way stays until its kubelet deletes it.
 fn pod_pending_grace(r: &Resource, v: &Value) -> bool {
     r.kind == "Pod"
-        && v
-            .pointer("/metadata/deletionGracePeriodSeconds")
+        && v.pointer("/metadata/deletionGracePeriodSeconds")
             .and_then(Value::as_i64)
             .is_some_and(|g| g > 0)
 }
@@ -916,8 +931,7 @@ fn pod_pending_grace(r: &Resource, v: &Value) -> bool {
 /// A namespace stays while its `spec.finalizers` are not empty.
 fn namespace_pending(r: &Resource, v: &Value) -> bool {
     r.kind == "Namespace"
-        && v
-            .pointer("/spec/finalizers")
+        && v.pointer("/spec/finalizers")
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty())
 }
@@ -931,7 +945,11 @@ fn check_type(r: &Resource, obj: &mut Value) -> Result<(), ApiError> {
         )));
     };
     let api_version = r.api_version();
-    let kind = o.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
+    let kind = o
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let av = o
         .get("apiVersion")
         .and_then(Value::as_str)

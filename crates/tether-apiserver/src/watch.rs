@@ -24,11 +24,14 @@ use tether_store::{EventKind, Revision};
 use crate::registry::{self, Registry};
 use crate::table::{self, IncludeObject};
 
+/// A predicate over objects (label and field selectors).
+pub(crate) type Filter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+
 /// Everything a watch request asked for.
 pub(crate) struct WatchRequest {
     pub(crate) resource: &'static Resource,
     pub(crate) namespace: Option<String>,
-    pub(crate) filter: Arc<dyn Fn(&Value) -> bool + Send + Sync>,
+    pub(crate) filter: Filter,
     pub(crate) resource_version: Option<String>,
     pub(crate) send_initial_events: bool,
     pub(crate) bookmarks: bool,
@@ -97,8 +100,10 @@ fn streaming(body: Body) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
 

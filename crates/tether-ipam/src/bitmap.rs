@@ -90,7 +90,7 @@ impl Bitmap {
             o = start;
             while o < end {
                 let (w, _) = Self::idx(o);
-                if o % 64 == 0 && end - o >= 64 && self.words[w] == u64::MAX {
+                if o.is_multiple_of(64) && end - o >= 64 && self.words[w] == u64::MAX {
                     o += 64;
                     continue;
                 }

@@ -2,9 +2,13 @@
 //! stops them, also when a test fails. Used only as a dev-dependency.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod etcd;
+mod kubectl;
 
+pub use cluster::{ServerOptions, TetherServer};
 pub use etcd::EtcdServer;
+pub use kubectl::{Kubectl, Run, VERSIONED_DIR};
 
 use std::net::TcpListener;
 

@@ -8,7 +8,10 @@ mod server;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     telemetry(cli.log.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tether: cannot start the runtime: {e}");

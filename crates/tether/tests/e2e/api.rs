@@ -1,0 +1,168 @@
+//! Raw HTTP behaviour, checked with curl (the real client) and plain sockets.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use tether_testkit::{ServerOptions, TetherServer};
+
+use crate::{bin, server};
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// A raw HTTP/1.1 request to a plain-HTTP server; returns the whole response text.
+pub(crate) fn http(addr: &str, req: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn unauthenticated_requests_get_401() {
+    if !tether_testkit::require(tether_testkit::have_program("curl"), "curl") {
+        return;
+    }
+    let s = server();
+    let ca = s.data_dir.join("pki").join("ca.crt");
+    let url = format!("https://{}/api/v1/namespaces/default/services", s.addr);
+    let (code, body) = curl(&["--cacert", ca.to_str().unwrap(), &url]);
+    assert_eq!(code, 401, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["kind"], "Status");
+    assert_eq!(v["reason"], "Unauthorized");
+    let (code, _) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "-H",
+        "Authorization: Bearer wrong",
+        &url,
+    ]);
+    assert_eq!(code, 401);
+    // /version and /healthz are public, as upstream's system:public-info-viewer allows.
+    let (code, body) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        &format!("https://{}/version", s.addr),
+    ]);
+    assert_eq!(code, 200);
+    assert!(body.contains(r#""minor":"33""#), "{body}");
+    let token = std::fs::read_to_string(s.data_dir.join("pki").join("admin.token")).unwrap();
+    let (code, _) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "-H",
+        &format!("Authorization: Bearer {}", token.trim()),
+        &url,
+    ]);
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn oversized_and_malformed_bodies() {
+    let s = TetherServer::start(
+        bin(),
+        ServerOptions {
+            plain_http: true,
+            ..Default::default()
+        },
+    );
+    let big = "x".repeat(3 * 1024 * 1024 + 10);
+    let body = format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"big"}},"data":{{"a":"{big}"}}}}"#
+    );
+    let req = format!(
+        "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let resp = http(&s.addr, &req);
+    assert!(
+        resp.starts_with("HTTP/1.1 413"),
+        "{}",
+        &resp[..resp.len().min(300)]
+    );
+    let bad = "{\"apiVersion\":\"v1\",";
+    let req = format!(
+        "POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bad}",
+        bad.len()
+    );
+    let resp = http(&s.addr, &req);
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    assert!(resp.contains(r#""reason":"BadRequest""#), "{resp}");
+    // Nothing was stored by either request.
+    let list = http(
+        &s.addr,
+        "GET /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(list.contains(r#""items":[]"#), "{list}");
+}
+
+#[test]
+fn aggregated_and_legacy_discovery() {
+    let s = TetherServer::start(
+        bin(),
+        ServerOptions {
+            plain_http: true,
+            ..Default::default()
+        },
+    );
+    let resp = http(
+        &s.addr,
+        "GET /apis HTTP/1.1\r\nHost: x\r\nAccept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        resp.to_ascii_lowercase().contains(
+            "content-type: application/json;g=apidiscovery.k8s.io;v=v2;as=apigroupdiscoverylist"
+        ),
+        "{resp}"
+    );
+    assert!(resp.contains(r#""shortNames":["deploy"]"#), "{resp}");
+    let resp = http(
+        &s.addr,
+        "GET /api/v1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(resp.contains(r#""shortNames":["svc"]"#), "{resp}");
+    assert!(resp.contains(r#""categories":["all"]"#), "{resp}");
+}
+
+#[test]
+fn watch_from_a_compacted_revision_is_410() {
+    let s = TetherServer::start(
+        bin(),
+        ServerOptions {
+            plain_http: true,
+            args: vec!["--compaction-interval-seconds".into(), "1".into()],
+            ..Default::default()
+        },
+    );
+    for i in 0..3 {
+        let body =
+            format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c{i}"}}}}"#);
+        let req = format!(
+            "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        assert!(http(&s.addr, &req).starts_with("HTTP/1.1 201"));
+    }
+    // Two compaction periods: history before the writes is gone.
+    std::thread::sleep(Duration::from_millis(2600));
+    let resp = http(
+        &s.addr,
+        "GET /api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(resp.contains(r#""type":"ERROR""#), "{resp}");
+    assert!(resp.contains(r#""code":410"#), "{resp}");
+    assert!(resp.contains("too old resource version: 2"), "{resp}");
+}

@@ -1,0 +1,501 @@
+//! kubectl workflows against `tether server` (TLS, token auth, embedded store).
+
+use std::time::Duration;
+
+use crate::{fixture, kubectl, row, rows, server};
+
+#[test]
+fn seeds_and_docs_manifests_apply_unchanged() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run(&["create", "namespace", "prod"]).ok();
+    for f in [
+        "multi-port.yaml",
+        "headless.yaml",
+        "nodeport.yaml",
+        "loadbalancer.yaml",
+        "externalname.yaml",
+        "named-port.yaml",
+    ] {
+        let out = k.run(&["apply", "-f", &fixture(f)]);
+        assert!(out.ok().contains("created"), "{f}: {}", out.stdout);
+    }
+    // Applying again changes nothing.
+    let again = k.run(&["apply", "-f", &fixture("multi-port.yaml")]);
+    assert!(again.ok().contains("unchanged"), "{}", again.stdout);
+
+    let out = k.run(&["get", "services"]);
+    let t = rows(out.ok());
+    assert_eq!(
+        t[0],
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ]
+    );
+    let r = row(&t, "kubernetes");
+    assert_eq!(&r[1..5], ["ClusterIP", "10.96.0.1", "<none>", "443/TCP"]);
+    let r = row(&t, "microservice-demo");
+    assert_eq!(r[1], "ClusterIP");
+    assert!(r[2].starts_with("10."), "{r:?}");
+    assert_eq!(r[4], "3000/TCP,4000/TCP");
+    let r = row(&t, "microservices-demo");
+    assert_eq!(&r[1..5], ["ClusterIP", "None", "<none>", "3000/TCP"]);
+    let r = row(&t, "my-service");
+    assert_eq!(r[1], "NodePort");
+    assert_eq!(r[4], "80:30007/TCP");
+    let r = row(&t, "my-lb-service");
+    assert_eq!(&r[1..4], ["LoadBalancer", "10.96.0.123", "<pending>"]);
+    assert!(r[4].starts_with("80:3") && r[4].ends_with("/TCP"), "{r:?}");
+    let out = k.run(&["get", "svc", "-n", "prod"]);
+    let t = rows(out.ok());
+    let r = row(&t, "my-database-svc");
+    assert_eq!(
+        &r[1..5],
+        [
+            "ExternalName",
+            "<none>",
+            "my.database.example.com",
+            "<none>"
+        ]
+    );
+
+    // -o wide adds SELECTOR.
+    let out = k.run(&["get", "svc", "-o", "wide"]);
+    let t = rows(out.ok());
+    assert_eq!(t[0].last().map(String::as_str), Some("SELECTOR"));
+    assert_eq!(
+        row(&t, "microservice-demo").last().map(String::as_str),
+        Some("app=my-microservice")
+    );
+
+    // Defaults are set server-side.
+    let y = k.run(&["get", "svc", "microservice-demo", "-o", "yaml"]);
+    let y = y.ok();
+    for want in [
+        "sessionAffinity: None",
+        "ipFamilyPolicy: SingleStack",
+        "internalTrafficPolicy: Cluster",
+        "- IPv4",
+        "type: ClusterIP",
+        "resourceVersion:",
+        "uid:",
+        "creationTimestamp:",
+    ] {
+        assert!(y.contains(want), "missing {want} in\n{y}");
+    }
+    let j = k.run(&["get", "svc", "my-lb-service", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(j.ok()).unwrap();
+    assert_eq!(v["spec"]["externalTrafficPolicy"], "Cluster");
+    assert_eq!(v["spec"]["allocateLoadBalancerNodePorts"], true);
+    assert_eq!(v["spec"]["clusterIP"], "10.96.0.123");
+}
+
+#[test]
+fn create_service_generators() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run(&[
+        "create",
+        "service",
+        "clusterip",
+        "my-svc",
+        "--tcp=5678:8080",
+    ])
+    .ok();
+    k.run(&[
+        "create",
+        "service",
+        "nodeport",
+        "np",
+        "--tcp=80:8080",
+        "--node-port=30080",
+    ])
+    .ok();
+    k.run(&["create", "service", "loadbalancer", "lb", "--tcp=80:8080"])
+        .ok();
+    k.run(&[
+        "create",
+        "service",
+        "externalname",
+        "en",
+        "--external-name=example.com",
+    ])
+    .ok();
+    k.run(&["create", "service", "clusterip", "hl", "--clusterip=None"])
+        .ok();
+    let t = rows(k.run(&["get", "svc"]).ok());
+    assert_eq!(row(&t, "my-svc")[4], "5678/TCP");
+    assert_eq!(row(&t, "np")[4], "80:30080/TCP");
+    assert_eq!(row(&t, "lb")[3], "<pending>");
+    assert_eq!(row(&t, "en")[3], "example.com");
+    assert_eq!(row(&t, "hl")[2], "None");
+    // A taken nodePort is refused with upstream's message, and nothing is stored.
+    let e = k.run(&[
+        "create",
+        "service",
+        "nodeport",
+        "np2",
+        "--tcp=81:8080",
+        "--node-port=30080",
+    ]);
+    assert!(
+        e.fails().contains(
+            "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"
+        ),
+        "{}",
+        e.stderr
+    );
+    k.run(&["get", "svc", "np2"]).fails();
+    let e = k.run(&[
+        "create",
+        "service",
+        "nodeport",
+        "np3",
+        "--tcp=80:8080",
+        "--node-port=80",
+    ]);
+    assert!(
+        e.fails().contains(
+            "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767"
+        ),
+        "{}",
+        e.stderr
+    );
+    let e = k.run(&[
+        "create",
+        "service",
+        "clusterip",
+        "my-svc",
+        "--tcp=5678:8080",
+    ]);
+    assert!(
+        e.fails().contains(r#"services "my-svc" already exists"#),
+        "{}",
+        e.stderr
+    );
+}
+
+#[test]
+fn deployment_expose_as_in_the_seeds() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run(&[
+        "create",
+        "deployment",
+        "mydeploy",
+        "--image=registry.k8s.io/e2e-test-images/agnhost:2.39",
+        "--replicas=3",
+        "--port=8888",
+        "--",
+        "/agnhost",
+        "netexec",
+        "--http-port=8888",
+    ])
+    .ok();
+    assert_eq!(
+        k.run(&["expose", "deployment/mydeploy", "--port", "8888"])
+            .ok()
+            .trim(),
+        "service/mydeploy exposed"
+    );
+    assert_eq!(
+        k.run(&[
+            "expose",
+            "deployment/mydeploy",
+            "--port",
+            "8888",
+            "--name",
+            "mydeploy-np",
+            "--type",
+            "NodePort"
+        ])
+        .ok()
+        .trim(),
+        "service/mydeploy-np exposed"
+    );
+    k.run(&[
+        "expose",
+        "deployment/mydeploy",
+        "--port",
+        "8888",
+        "--name",
+        "mydeploy-lb",
+        "--type",
+        "LoadBalancer",
+    ])
+    .ok();
+    let t = rows(k.run(&["get", "services"]).ok());
+    let r = row(&t, "mydeploy");
+    assert_eq!((r[1].as_str(), r[4].as_str()), ("ClusterIP", "8888/TCP"));
+    let r = row(&t, "mydeploy-np");
+    assert_eq!(r[1], "NodePort");
+    let np: u16 = r[4]
+        .strip_prefix("8888:")
+        .and_then(|x| x.strip_suffix("/TCP"))
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert!((30000..=32767).contains(&np));
+    let r = row(&t, "mydeploy-lb");
+    assert_eq!(r[1], "LoadBalancer");
+    let y = k.run(&["get", "svc", "mydeploy", "-o", "yaml"]);
+    assert!(y.ok().contains("app: mydeploy"));
+    let d = k.run(&["get", "deploy", "mydeploy", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(d.ok()).unwrap();
+    assert_eq!(v["spec"]["replicas"], 3);
+    assert_eq!(v["metadata"]["generation"], 1);
+}
+
+#[test]
+fn describe_edit_patch_label_delete() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run(&["apply", "-f", &fixture("nodeport.yaml")]).ok();
+    let d = k.run(&["describe", "svc", "my-service"]);
+    let d = d.ok();
+    for want in [
+        "Name:",
+        "my-service",
+        "Type:",
+        "NodePort",
+        "NodePort:",
+        "30007/TCP",
+        "Endpoints:",
+        "Selector:",
+        "app.kubernetes.io/name=MyApp",
+    ] {
+        assert!(d.contains(want), "missing {want} in\n{d}");
+    }
+    // edit with a scripted editor: port 80 -> 81.
+    let dir = tempfile::tempdir().unwrap();
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/ port: 80$/ port: 81/' \"$1\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let ed = k.run_env(
+        &["edit", "svc", "my-service"],
+        &[("KUBE_EDITOR", editor.to_str().unwrap())],
+    );
+    assert!(ed.ok().contains("edited"), "{}", ed.stdout);
+    let t = rows(k.run(&["get", "svc", "my-service"]).ok());
+    assert_eq!(row(&t, "my-service")[4], "81:30007/TCP");
+
+    // patch: strategic, merge, json.
+    k.run(&[
+        "patch",
+        "svc",
+        "my-service",
+        "-p",
+        r#"{"spec":{"sessionAffinity":"ClientIP"}}"#,
+    ])
+    .ok();
+    k.run(&[
+        "patch",
+        "svc",
+        "my-service",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"annotations":{"a":"b"}}}"#,
+    ])
+    .ok();
+    k.run(&[
+        "patch",
+        "svc",
+        "my-service",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/selector","value":{"app":"x"}}]"#,
+    ])
+    .ok();
+    let v: serde_json::Value =
+        serde_json::from_str(k.run(&["get", "svc", "my-service", "-o", "json"]).ok()).unwrap();
+    assert_eq!(v["spec"]["sessionAffinity"], "ClientIP");
+    assert_eq!(
+        v["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"],
+        10800
+    );
+    assert_eq!(v["metadata"]["annotations"]["a"], "b");
+    assert_eq!(v["spec"]["selector"]["app"], "x");
+
+    // NodePort -> ClusterIP releases the node port; it can be taken again.
+    k.run(&[
+        "patch",
+        "svc",
+        "my-service",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"type":"ClusterIP","ports":[{"port":81,"targetPort":80,"protocol":"TCP"}]}}"#,
+    ])
+    .ok();
+    k.run(&[
+        "create",
+        "service",
+        "nodeport",
+        "again",
+        "--tcp=80:80",
+        "--node-port=30007",
+    ])
+    .ok();
+
+    // label add, overwrite refusal, removal.
+    k.run(&["label", "svc", "my-service", "tier=fe"]).ok();
+    assert!(
+        k.run(&["label", "svc", "my-service", "tier=be"])
+            .fails()
+            .contains("already has a value")
+    );
+    k.run(&["label", "svc", "my-service", "tier=be", "--overwrite"])
+        .ok();
+    let t = rows(k.run(&["get", "svc", "my-service", "--show-labels"]).ok());
+    assert_eq!(row(&t, "my-service").last().unwrap(), "tier=be");
+    k.run(&["label", "svc", "my-service", "tier-"]).ok();
+    let t = rows(k.run(&["get", "svc", "-l", "tier=be"]).ok());
+    assert!(t.is_empty(), "{t:?}");
+
+    // delete, then NotFound.
+    assert!(
+        k.run(&["delete", "svc", "my-service"])
+            .ok()
+            .contains(r#"service "my-service" deleted"#)
+    );
+    let e = k.run(&["get", "svc", "my-service"]);
+    assert!(
+        e.fails()
+            .contains(r#"Error from server (NotFound): services "my-service" not found"#),
+        "{}",
+        e.stderr
+    );
+    let e = k.run(&["delete", "svc", "my-service"]);
+    assert!(e.fails().contains(r#"services "my-service" not found"#));
+}
+
+#[test]
+fn get_watch_sees_added_modified_deleted() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    let mut child = k.spawn(&["get", "svc", "-w", "--output-watch-events"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    k.run(&["create", "service", "clusterip", "watched", "--tcp=80:80"])
+        .ok();
+    k.run(&["label", "svc", "watched", "x=y"]).ok();
+    k.run(&["delete", "svc", "watched"]).ok();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let t = rows(&text);
+    let events: Vec<(&str, &str)> = t
+        .iter()
+        .skip(1)
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert!(events.contains(&("ADDED", "kubernetes")), "{text}");
+    let watched: Vec<&str> = events
+        .iter()
+        .filter(|e| e.1 == "watched")
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(watched, ["ADDED", "MODIFIED", "DELETED"], "{text}");
+}
+
+#[test]
+fn invalid_manifests_get_upstream_messages() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    let e = k.run(&["apply", "-f", &fixture("invalid.yaml")]);
+    let msg = e.fails();
+    assert!(msg.contains(r#"The Service "bad" is invalid"#), "{msg}");
+    assert!(
+        msg.contains(
+            "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(
+            "spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive"
+        ),
+        "{msg}"
+    );
+    k.run(&["get", "svc", "bad"]).fails();
+    // Unknown fields are refused under kubectl's default strict validation.
+    let e = k.run_stdin(
+        &["apply", "-f", "-"],
+        r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"},"spec":{"ports":[{"port":1}],"foo":1}}"#,
+    );
+    assert!(
+        e.fails().contains(r#"unknown field "spec.foo""#),
+        "{}",
+        e.stderr
+    );
+    // A bad name.
+    let e = k.run_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\nspec:\n  ports:\n  - port: 80\n",
+    );
+    assert!(
+        e.fails().contains(r#"metadata.name: Invalid value: "Bad_Name": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character"#),
+        "{}",
+        e.stderr
+    );
+    // nodePort on a ClusterIP Service.
+    let e = k.run_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: cip\nspec:\n  ports:\n  - port: 80\n    nodePort: 30001\n",
+    );
+    assert!(
+        e.fails().contains(
+            "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"
+        ),
+        "{}",
+        e.stderr
+    );
+    // Missing namespace.
+    let e = k.run(&[
+        "create",
+        "service",
+        "clusterip",
+        "x",
+        "--tcp=80:80",
+        "-n",
+        "nope",
+    ]);
+    assert!(
+        e.fails().contains(r#"namespaces "nope" not found"#),
+        "{}",
+        e.stderr
+    );
+}
+
+#[test]
+fn dry_run_server_persists_nothing() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    let out = k.run(&["apply", "-f", &fixture("nodeport.yaml"), "--dry-run=server"]);
+    assert!(out.ok().contains("(server dry run)"), "{}", out.stdout);
+    k.run(&["get", "svc", "my-service"]).fails();
+    // The node port was not kept either.
+    k.run(&["apply", "-f", &fixture("nodeport.yaml")]).ok();
+}
+
+#[test]
+fn server_side_apply_creates_and_updates() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    let out = k.run(&["apply", "--server-side", "-f", &fixture("multi-port.yaml")]);
+    assert!(out.ok().contains("serverside-applied"), "{}", out.stdout);
+    let out = k.run(&["apply", "--server-side", "-f", &fixture("multi-port.yaml")]);
+    out.ok();
+    let t = rows(k.run(&["get", "svc", "microservice-demo"]).ok());
+    assert_eq!(row(&t, "microservice-demo")[4], "3000/TCP,4000/TCP");
+}
