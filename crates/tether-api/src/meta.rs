@@ -25,6 +25,31 @@ pub fn meta_mut(obj: &mut Value) -> Option<&mut serde_json::Map<String, Value>> 
     m.as_object_mut()
 }
 
+/// Drops empty `labels`, `annotations`, `ownerReferences`, `finalizers` and `managedFields`,
+/// as Go's `omitempty` does when upstream stores an object: an empty list written by a client
+/// reads back as absent.
+pub fn normalize(obj: &mut Value) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for f in [
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "finalizers",
+            "managedFields",
+        ] {
+            let empty = match m.get(f) {
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(Value::Null) => true,
+                _ => false,
+            };
+            if empty {
+                m.remove(f);
+            }
+        }
+    }
+}
+
 /// A string field of `metadata`.
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj.get("metadata")?.get(field)?.as_str()

@@ -405,6 +405,7 @@ impl Registry {
                 workloads::prepare_for_create(r.kind, &mut cand).map_err(|e| bad_object(r, e))?;
                 Reserved::default()
             };
+            meta::normalize(&mut cand);
             let mut errs = meta::validate(r, &cand);
             if errs.is_empty() {
                 errs.extend(validate_kind(r, &cand)?);
@@ -739,6 +740,7 @@ impl Registry {
             workloads::prepare_for_update(r.kind, &mut new, old, sub)
                 .map_err(|e| bad_object(r, e))?;
         }
+        meta::normalize(&mut new);
         let mut errs = meta::validate(r, &new);
         errs.extend(meta::validate_update(&new, old));
         if errs.is_empty() {
@@ -751,9 +753,12 @@ impl Registry {
                     errs.extend(service::validate_update(&svc, &old_svc));
                 }
             } else {
-                errs.extend(
-                    workloads::validate_update(r.kind, &new, old).map_err(|e| bad_object(r, e))?,
-                );
+                let kind_errs = if sub == Some("status") {
+                    workloads::validate_status_update(r.kind, &new, old)
+                } else {
+                    workloads::validate_update(r.kind, &new, old)
+                };
+                errs.extend(kind_errs.map_err(|e| bad_object(r, e))?);
             }
         }
         if !errs.is_empty() {

@@ -8,6 +8,8 @@ mod server;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     telemetry(cli.log.as_deref());
+    // One process-wide TLS provider for the server and the kube client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -157,6 +157,8 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         stop.cancel();
     });
     tracing::info!(%addr, kubeconfig = %kubeconfig.display(), "API server ready");
+    let client = kube_client(&kubeconfig).await?;
+    let controllers = tokio::spawn(tether_controllers::run(client, shutdown.clone()));
     if up {
         #[allow(clippy::print_stdout)]
         {
@@ -164,9 +166,25 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
             println!("export KUBECONFIG={}", kubeconfig.display());
         }
     }
-    server.serve(listener, tls, shutdown).await?;
+    server.serve(listener, tls, shutdown.clone()).await?;
+    shutdown.cancel();
+    match controllers.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "controllers stopped with an error"),
+        Err(e) => tracing::warn!(error = %e, "controllers task failed"),
+        Ok(Ok(())) => {}
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A `kube` client from a kubeconfig (controllers talk to the API like any client).
+async fn kube_client(path: &Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .context("building the client configuration")?;
+    kube::Client::try_from(cfg).context("building the API client")
 }
 
 async fn wait_for_signal() {

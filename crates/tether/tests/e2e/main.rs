@@ -6,10 +6,12 @@
 //! - `versions`: the same core flow with every kubectl from 1.27 to 1.33.
 //! - `store`: restart on the same data, kill -9 durability, the etcd backend, two API servers
 //!   on one etcd.
+//! - `controllers`: garbage collection and namespace deletion.
 //! - `api`: raw HTTP behaviour (401, 413, discovery, watch from a compacted revision).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod controllers;
 mod kubectl;
 mod store;
 mod versions;
