@@ -1,0 +1,141 @@
+//! The legacy `Endpoints` object of a Service (upstream `pkg/controller/endpoint`): same name as
+//! the Service, ready addresses in `addresses`, the others in `notReadyAddresses`, subsets
+//! repacked by identical port sets (`RepackSubsets`), at most 1000 addresses.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::reconciler::{HEADLESS_LABEL, TRIGGER_TIME, find_port, pod_ready, should_pod_be_in_endpoints};
+
+/// Addresses kept in an Endpoints object (`maxCapacity`).
+pub const MAX_CAPACITY: usize = 1000;
+/// Label telling the mirroring controller to leave these Endpoints alone.
+pub const SKIP_MIRROR: &str = "endpointslice.kubernetes.io/skip-mirror";
+/// Annotation set when addresses were truncated.
+pub const OVER_CAPACITY: &str = "endpoints.kubernetes.io/over-capacity";
+
+fn address(svc: &Service, pod: &Pod) -> Option<EndpointAddress> {
+    let st = pod.status.as_ref()?;
+    let ip = st
+        .pod_ip
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| st.pod_ips.as_ref()?.first().map(|p| p.ip.clone()))?;
+    let spec = pod.spec.as_ref();
+    let hostname = spec.and_then(|s| {
+        let h = s.hostname.as_ref().filter(|h| !h.is_empty())?;
+        (s.subdomain.as_deref() == svc.metadata.name.as_deref()
+            && pod.metadata.namespace == svc.metadata.namespace)
+            .then(|| h.clone())
+    });
+    Some(EndpointAddress {
+        ip,
+        hostname,
+        node_name: spec.and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
+        target_ref: Some(ObjectReference {
+            kind: Some("Pod".to_owned()),
+            namespace: pod.metadata.namespace.clone(),
+            name: pod.metadata.name.clone(),
+            uid: pod.metadata.uid.clone(),
+            ..Default::default()
+        }),
+    })
+}
+
+fn port_key(p: &EndpointPort) -> (String, i32, String) {
+    (p.name.clone().unwrap_or_default(), p.port, p.protocol.clone().unwrap_or_default())
+}
+
+/// The desired Endpoints for a selector Service and its selected pods.
+pub fn desired(svc: &Service, pods: &[&Pod], now: &str) -> Endpoints {
+    let spec = svc.spec.clone().unwrap_or_default();
+    let tolerate = spec.publish_not_ready_addresses.unwrap_or(false);
+    let headless = spec.cluster_ip.as_deref() == Some("None");
+    // Group addresses by their port set, as RepackSubsets does.
+    let mut by_ports: BTreeMap<Vec<(String, i32, String)>, (Vec<EndpointPort>, Vec<EndpointAddress>, Vec<EndpointAddress>)> = BTreeMap::new();
+    let mut total = 0usize;
+    for pod in pods {
+        if !should_pod_be_in_endpoints(pod, tolerate) {
+            continue;
+        }
+        let Some(addr) = address(svc, pod) else { continue };
+        let mut ports: Vec<EndpointPort> = Vec::new();
+        for sp in spec.ports.iter().flatten() {
+            let proto = sp.protocol.clone().unwrap_or_else(|| "TCP".to_owned());
+            if let Some(n) = find_port(pod, sp.target_port.as_ref(), sp.port, &proto) {
+                ports.push(EndpointPort {
+                    name: sp.name.clone().filter(|n| !n.is_empty()),
+                    port: n,
+                    protocol: Some(proto),
+                    app_protocol: sp.app_protocol.clone(),
+                });
+            }
+        }
+        if ports.is_empty() && !(spec.ports.as_ref().is_none_or(Vec::is_empty) && headless) {
+            continue;
+        }
+        ports.sort_by_key(port_key);
+        let key: Vec<_> = ports.iter().map(port_key).collect();
+        let entry = by_ports.entry(key).or_insert_with(|| (ports, Vec::new(), Vec::new()));
+        total += 1;
+        if tolerate || pod_ready(pod) {
+            entry.1.push(addr);
+        } else {
+            entry.2.push(addr);
+        }
+    }
+    let mut subsets = Vec::new();
+    let mut kept = 0usize;
+    for (_, (ports, mut ready, mut not_ready)) in by_ports {
+        ready.sort_by(|a, b| a.ip.cmp(&b.ip));
+        not_ready.sort_by(|a, b| a.ip.cmp(&b.ip));
+        let room = MAX_CAPACITY.saturating_sub(kept);
+        ready.truncate(room);
+        not_ready.truncate(room.saturating_sub(ready.len()));
+        kept += ready.len() + not_ready.len();
+        if ready.is_empty() && not_ready.is_empty() {
+            continue;
+        }
+        subsets.push(EndpointSubset {
+            addresses: (!ready.is_empty()).then_some(ready),
+            not_ready_addresses: (!not_ready.is_empty()).then_some(not_ready),
+            ports: (!ports.is_empty()).then_some(ports),
+        });
+    }
+    let mut labels = svc.metadata.labels.clone().unwrap_or_default();
+    if headless {
+        labels.insert(HEADLESS_LABEL.to_owned(), String::new());
+    } else {
+        labels.remove(HEADLESS_LABEL);
+    }
+    labels.insert(SKIP_MIRROR.to_owned(), "true".to_owned());
+    let mut annotations = BTreeMap::new();
+    annotations.insert(TRIGGER_TIME.to_owned(), now.to_owned());
+    if total > MAX_CAPACITY {
+        annotations.insert(OVER_CAPACITY.to_owned(), "truncated".to_owned());
+    }
+    Endpoints {
+        metadata: ObjectMeta {
+            name: svc.metadata.name.clone(),
+            namespace: svc.metadata.namespace.clone(),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..Default::default()
+        },
+        subsets: (!subsets.is_empty()).then_some(subsets),
+    }
+}
+
+/// Whether two Endpoints differ in anything the controller manages (trigger time aside).
+pub fn differs(a: &Endpoints, b: &Endpoints) -> bool {
+    let strip = |e: &Endpoints| {
+        let mut ann = e.metadata.annotations.clone().unwrap_or_default();
+        ann.remove(TRIGGER_TIME);
+        (e.subsets.clone().unwrap_or_default(), e.metadata.labels.clone().unwrap_or_default(), ann)
+    };
+    strip(a) != strip(b)
+}

@@ -1,0 +1,372 @@
+//! The EndpointSlice and Endpoints controllers (upstream `pkg/controller/endpointslice` and
+//! `pkg/controller/endpoint`), driven by one index of Services, Pods and the slices we manage.
+//!
+//! Watch events mark Services dirty: a Service change marks itself; a Pod change marks the
+//! Services in its namespace whose selector matches its labels now, plus those that counted it
+//! last time (so a pod that loses a label leaves its Services); a change to a managed slice or
+//! Endpoints marks its Service (repairs drift). A worker reconciles dirty Services with the
+//! pure planners in [`reconciler`] and [`endpoints`].
+
+pub mod endpoints;
+pub mod reconciler;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::Client;
+use tokio::sync::{Mutex, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+use reconciler::{MANAGED_BY, MANAGED_BY_LABEL, Op, SERVICE_NAME_LABEL};
+
+type Key = (String, String);
+
+fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Key {
+    (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default())
+}
+
+#[derive(Default)]
+struct Index {
+    services: HashMap<Key, Arc<Service>>,
+    pods: HashMap<String, HashMap<String, Arc<Pod>>>,
+    slices: HashMap<Key, BTreeMap<String, EndpointSlice>>,
+    endpoints: HashMap<Key, Endpoints>,
+    /// Services that counted each pod at their last reconcile.
+    members: HashMap<Key, BTreeSet<Key>>,
+    dirty: BTreeSet<Key>,
+    synced: u8,
+}
+
+impl Index {
+    fn mark_pod(&mut self, pod: &Pod) {
+        let pk = key_of(&pod.metadata);
+        let ns = pk.0.clone();
+        let mut marks: Vec<Key> = self.members.get(&pk).into_iter().flatten().cloned().collect();
+        for (k, svc) in &self.services {
+            if k.0 == ns
+                && let Some(sel) = reconciler::service_selector(svc)
+                && reconciler::selects(&sel, pod)
+            {
+                marks.push(k.clone());
+            }
+        }
+        self.dirty.extend(marks);
+    }
+}
+
+/// Controller state shared by the watch tasks and the worker.
+#[derive(Clone)]
+struct Shared {
+    index: Arc<Mutex<Index>>,
+    wake: Arc<Notify>,
+}
+
+const SYNCED_ALL: u8 = 0b1111;
+
+/// Runs the controllers until `shutdown`.
+pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Error> {
+    let shared = Shared {
+        index: Arc::new(Mutex::new(Index::default())),
+        wake: Arc::new(Notify::new()),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let s = shared.clone();
+        let api: Api<Service> = Api::all(client.clone());
+        tasks.spawn(watch_loop(api, watcher::Config::default(), shutdown.clone(), move |ev| {
+            let s = s.clone();
+            async move { on_service(&s, ev).await }
+        }));
+    }
+    {
+        let s = shared.clone();
+        let api: Api<Pod> = Api::all(client.clone());
+        tasks.spawn(watch_loop(api, watcher::Config::default(), shutdown.clone(), move |ev| {
+            let s = s.clone();
+            async move { on_pod(&s, ev).await }
+        }));
+    }
+    {
+        let s = shared.clone();
+        let api: Api<EndpointSlice> = Api::all(client.clone());
+        let cfg = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
+        tasks.spawn(watch_loop(api, cfg, shutdown.clone(), move |ev| {
+            let s = s.clone();
+            async move { on_slice(&s, ev).await }
+        }));
+    }
+    {
+        let s = shared.clone();
+        let api: Api<Endpoints> = Api::all(client.clone());
+        tasks.spawn(watch_loop(api, watcher::Config::default(), shutdown.clone(), move |ev| {
+            let s = s.clone();
+            async move { on_endpoints(&s, ev).await }
+        }));
+    }
+    tasks.spawn(worker(client, shared, shutdown.clone()));
+    while let Some(r) = tasks.join_next().await {
+        if let Ok(Err(e)) = r {
+            shutdown.cancel();
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+async fn watch_loop<K, F, Fut>(
+    api: Api<K>,
+    cfg: watcher::Config,
+    shutdown: CancellationToken,
+    mut handle: F,
+) -> Result<(), Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    F: FnMut(Event<K>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let stream = watcher::watcher(api, cfg).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            ev = stream.next() => match ev {
+                Some(Ok(ev)) => handle(ev).await,
+                Some(Err(e)) => tracing::debug!(error = %e, "watch error (retrying)"),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+async fn on_service(s: &Shared, ev: Event<Service>) {
+    let mut ix = s.index.lock().await;
+    match ev {
+        Event::Apply(svc) | Event::InitApply(svc) => {
+            let k = key_of(&svc.metadata);
+            ix.services.insert(k.clone(), Arc::new(svc));
+            ix.dirty.insert(k);
+        }
+        Event::Delete(svc) => {
+            let k = key_of(&svc.metadata);
+            ix.services.remove(&k);
+            // Owned slices go with the Service through garbage collection.
+            ix.dirty.remove(&k);
+        }
+        Event::Init => ix.services.clear(),
+        Event::InitDone => ix.synced |= 0b0001,
+    }
+    drop(ix);
+    s.wake.notify_one();
+}
+
+async fn on_pod(s: &Shared, ev: Event<Pod>) {
+    let mut ix = s.index.lock().await;
+    match ev {
+        Event::Apply(pod) | Event::InitApply(pod) => {
+            let (ns, name) = key_of(&pod.metadata);
+            ix.mark_pod(&pod);
+            ix.pods.entry(ns).or_default().insert(name, Arc::new(pod));
+        }
+        Event::Delete(pod) => {
+            let (ns, name) = key_of(&pod.metadata);
+            ix.mark_pod(&pod);
+            if let Some(m) = ix.pods.get_mut(&ns) {
+                m.remove(&name);
+            }
+        }
+        Event::Init => ix.pods.clear(),
+        Event::InitDone => ix.synced |= 0b0010,
+    }
+    drop(ix);
+    s.wake.notify_one();
+}
+
+fn slice_service(sl: &EndpointSlice) -> Option<Key> {
+    let svc = sl.metadata.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
+    Some((sl.metadata.namespace.clone().unwrap_or_default(), svc.clone()))
+}
+
+async fn on_slice(s: &Shared, ev: Event<EndpointSlice>) {
+    let mut ix = s.index.lock().await;
+    match ev {
+        Event::Apply(sl) | Event::InitApply(sl) => {
+            if let Some(k) = slice_service(&sl) {
+                let name = sl.metadata.name.clone().unwrap_or_default();
+                let stale = ix
+                    .slices
+                    .get(&k)
+                    .and_then(|m| m.get(&name))
+                    .is_some_and(|cur| rv(&cur.metadata) > rv(&sl.metadata));
+                if !stale {
+                    ix.slices.entry(k.clone()).or_default().insert(name, sl);
+                }
+                ix.dirty.insert(k);
+            }
+        }
+        Event::Delete(sl) => {
+            if let Some(k) = slice_service(&sl) {
+                let name = sl.metadata.name.clone().unwrap_or_default();
+                if let Some(m) = ix.slices.get_mut(&k) {
+                    m.remove(&name);
+                }
+                ix.dirty.insert(k);
+            }
+        }
+        Event::Init => ix.slices.clear(),
+        Event::InitDone => ix.synced |= 0b0100,
+    }
+    drop(ix);
+    s.wake.notify_one();
+}
+
+async fn on_endpoints(s: &Shared, ev: Event<Endpoints>) {
+    let mut ix = s.index.lock().await;
+    match ev {
+        Event::Apply(ep) | Event::InitApply(ep) => {
+            let k = key_of(&ep.metadata);
+            let stale = ix
+                .endpoints
+                .get(&k)
+                .is_some_and(|cur| rv(&cur.metadata) > rv(&ep.metadata));
+            if !stale {
+                ix.endpoints.insert(k.clone(), ep);
+            }
+            ix.dirty.insert(k);
+        }
+        Event::Delete(ep) => {
+            let k = key_of(&ep.metadata);
+            ix.endpoints.remove(&k);
+            ix.dirty.insert(k);
+        }
+        Event::Init => ix.endpoints.clear(),
+        Event::InitDone => ix.synced |= 0b1000,
+    }
+    drop(ix);
+    s.wake.notify_one();
+}
+
+fn rv(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> i64 {
+    m.resource_version.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0)
+}
+
+struct Work {
+    key: Key,
+    svc: Arc<Service>,
+    pods: Vec<Arc<Pod>>,
+    slices: Vec<EndpointSlice>,
+    endpoints: Option<Endpoints>,
+}
+
+async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Result<(), Error> {
+    loop {
+        let batch: Vec<Work> = {
+            let mut ix = s.index.lock().await;
+            if ix.synced != SYNCED_ALL {
+                tracing::debug!(synced = ix.synced, "waiting for the initial lists");
+                Vec::new()
+            } else {
+                let keys: Vec<Key> = std::mem::take(&mut ix.dirty).into_iter().collect();
+                let mut out = Vec::new();
+                for k in keys {
+                    let Some(svc) = ix.services.get(&k).cloned() else { continue };
+                    let Some(sel) = reconciler::service_selector(&svc) else {
+                        continue;
+                    };
+                    let pods: Vec<Arc<Pod>> = ix
+                        .pods
+                        .get(&k.0)
+                        .into_iter()
+                        .flat_map(|m| m.values())
+                        .filter(|p| reconciler::selects(&sel, p))
+                        .cloned()
+                        .collect();
+                    for p in &pods {
+                        ix.members.entry(key_of(&p.metadata)).or_default().insert(k.clone());
+                    }
+                    out.push(Work {
+                        key: k.clone(),
+                        svc,
+                        pods,
+                        slices: ix.slices.get(&k).map(|m| m.values().cloned().collect()).unwrap_or_default(),
+                        endpoints: ix.endpoints.get(&k).cloned(),
+                    });
+                }
+                out
+            }
+        };
+        let mut retry = Vec::new();
+        if !batch.is_empty() {
+            tracing::debug!(services = batch.len(), "reconciling endpoints");
+        }
+        for w in batch {
+            if let Err(e) = reconcile(&client, &w).await {
+                tracing::debug!(namespace = w.key.0, service = w.key.1, error = %e, "endpoint reconcile failed; will retry");
+                retry.push(w.key);
+            }
+        }
+        if !retry.is_empty() {
+            let s2 = s.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                s2.index.lock().await.dirty.extend(retry);
+                s2.wake.notify_one();
+            });
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = s.wake.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+    }
+}
+
+async fn reconcile(client: &Client, w: &Work) -> Result<(), kube::Error> {
+    let now = tether_api::meta::now_rfc3339();
+    let pods: Vec<&Pod> = w.pods.iter().map(AsRef::as_ref).collect();
+    let (ns, name) = &w.key;
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), ns);
+    for op in reconciler::plan(&w.svc, &pods, &w.slices, &now) {
+        match op {
+            Op::Create(sl) => {
+                slices.create(&PostParams::default(), &sl).await?;
+            }
+            Op::Update(sl) => {
+                let n = sl.metadata.name.clone().unwrap_or_default();
+                slices.replace(&n, &PostParams::default(), &sl).await?;
+            }
+            Op::Delete(n) => match slices.delete(&n, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    let eps: Api<Endpoints> = Api::namespaced(client.clone(), ns);
+    let want = endpoints::desired(&w.svc, &pods, &now);
+    match &w.endpoints {
+        None => match eps.create(&PostParams::default(), &want).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                // Exists but not yet in our cache: read and retry through the normal path.
+                let _ = eps.list(&ListParams::default().fields(&format!("metadata.name={name}"))).await?;
+                return Err(kube::Error::Api(e));
+            }
+            Err(e) => return Err(e),
+        },
+        Some(cur) if endpoints::differs(cur, &want) => {
+            let mut next = want;
+            next.metadata.resource_version = cur.metadata.resource_version.clone();
+            eps.replace(name, &PostParams::default(), &next).await?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
