@@ -47,7 +47,11 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
     }
     let mut set = tokio::task::JoinSet::new();
     set.spawn(gc::run(client.clone(), cache.clone(), shutdown.clone()));
-    set.spawn(namespace::run(client.clone(), cache.clone(), shutdown.clone()));
+    set.spawn(namespace::run(
+        client.clone(),
+        cache.clone(),
+        shutdown.clone(),
+    ));
     set.spawn(endpointslice::run(client.clone(), shutdown.clone()));
     let mut result = Ok(());
     while let Some(r) = set.join_next().await {

@@ -9,7 +9,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::reconciler::{HEADLESS_LABEL, TRIGGER_TIME, find_port, pod_ready, should_pod_be_in_endpoints};
+use super::reconciler::{
+    HEADLESS_LABEL, TRIGGER_TIME, find_port, pod_ready, should_pod_be_in_endpoints,
+};
 
 /// Addresses kept in an Endpoints object (`maxCapacity`).
 pub const MAX_CAPACITY: usize = 1000;
@@ -35,7 +37,9 @@ fn address(svc: &Service, pod: &Pod) -> Option<EndpointAddress> {
     Some(EndpointAddress {
         ip,
         hostname,
-        node_name: spec.and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
+        node_name: spec
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty()),
         target_ref: Some(ObjectReference {
             kind: Some("Pod".to_owned()),
             namespace: pod.metadata.namespace.clone(),
@@ -46,8 +50,20 @@ fn address(svc: &Service, pod: &Pod) -> Option<EndpointAddress> {
     })
 }
 
-fn port_key(p: &EndpointPort) -> (String, i32, String) {
-    (p.name.clone().unwrap_or_default(), p.port, p.protocol.clone().unwrap_or_default())
+type PortKey = (String, i32, String);
+/// Ports, ready addresses, not-ready addresses of one subset being built.
+type Subset = (
+    Vec<EndpointPort>,
+    Vec<EndpointAddress>,
+    Vec<EndpointAddress>,
+);
+
+fn port_key(p: &EndpointPort) -> PortKey {
+    (
+        p.name.clone().unwrap_or_default(),
+        p.port,
+        p.protocol.clone().unwrap_or_default(),
+    )
 }
 
 /// The desired Endpoints for a selector Service and its selected pods.
@@ -56,13 +72,15 @@ pub fn desired(svc: &Service, pods: &[&Pod], now: &str) -> Endpoints {
     let tolerate = spec.publish_not_ready_addresses.unwrap_or(false);
     let headless = spec.cluster_ip.as_deref() == Some("None");
     // Group addresses by their port set, as RepackSubsets does.
-    let mut by_ports: BTreeMap<Vec<(String, i32, String)>, (Vec<EndpointPort>, Vec<EndpointAddress>, Vec<EndpointAddress>)> = BTreeMap::new();
+    let mut by_ports: BTreeMap<Vec<PortKey>, Subset> = BTreeMap::new();
     let mut total = 0usize;
     for pod in pods {
         if !should_pod_be_in_endpoints(pod, tolerate) {
             continue;
         }
-        let Some(addr) = address(svc, pod) else { continue };
+        let Some(addr) = address(svc, pod) else {
+            continue;
+        };
         let mut ports: Vec<EndpointPort> = Vec::new();
         for sp in spec.ports.iter().flatten() {
             let proto = sp.protocol.clone().unwrap_or_else(|| "TCP".to_owned());
@@ -80,7 +98,9 @@ pub fn desired(svc: &Service, pods: &[&Pod], now: &str) -> Endpoints {
         }
         ports.sort_by_key(port_key);
         let key: Vec<_> = ports.iter().map(port_key).collect();
-        let entry = by_ports.entry(key).or_insert_with(|| (ports, Vec::new(), Vec::new()));
+        let entry = by_ports
+            .entry(key)
+            .or_insert_with(|| (ports, Vec::new(), Vec::new()));
         total += 1;
         if tolerate || pod_ready(pod) {
             entry.1.push(addr);
@@ -135,7 +155,11 @@ pub fn differs(a: &Endpoints, b: &Endpoints) -> bool {
     let strip = |e: &Endpoints| {
         let mut ann = e.metadata.annotations.clone().unwrap_or_default();
         ann.remove(TRIGGER_TIME);
-        (e.subsets.clone().unwrap_or_default(), e.metadata.labels.clone().unwrap_or_default(), ann)
+        (
+            e.subsets.clone().unwrap_or_default(),
+            e.metadata.labels.clone().unwrap_or_default(),
+            ann,
+        )
     };
     strip(a) != strip(b)
 }

@@ -8,6 +8,7 @@
 //! pure planners in [`reconciler`] and [`endpoints`].
 
 pub mod endpoints;
+pub mod mirroring;
 pub mod reconciler;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -17,10 +18,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::runtime::watcher::{self, Event};
-use kube::runtime::WatchStreamExt;
 use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +31,10 @@ use reconciler::{MANAGED_BY, MANAGED_BY_LABEL, Op, SERVICE_NAME_LABEL};
 type Key = (String, String);
 
 fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Key {
-    (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default())
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
 }
 
 #[derive(Default)]
@@ -49,7 +53,13 @@ impl Index {
     fn mark_pod(&mut self, pod: &Pod) {
         let pk = key_of(&pod.metadata);
         let ns = pk.0.clone();
-        let mut marks: Vec<Key> = self.members.get(&pk).into_iter().flatten().cloned().collect();
+        let mut marks: Vec<Key> = self
+            .members
+            .get(&pk)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         for (k, svc) in &self.services {
             if k.0 == ns
                 && let Some(sel) = reconciler::service_selector(svc)
@@ -81,23 +91,36 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
     {
         let s = shared.clone();
         let api: Api<Service> = Api::all(client.clone());
-        tasks.spawn(watch_loop(api, watcher::Config::default(), shutdown.clone(), move |ev| {
-            let s = s.clone();
-            async move { on_service(&s, ev).await }
-        }));
+        tasks.spawn(watch_loop(
+            api,
+            watcher::Config::default(),
+            shutdown.clone(),
+            move |ev| {
+                let s = s.clone();
+                async move { on_service(&s, ev).await }
+            },
+        ));
     }
     {
         let s = shared.clone();
         let api: Api<Pod> = Api::all(client.clone());
-        tasks.spawn(watch_loop(api, watcher::Config::default(), shutdown.clone(), move |ev| {
-            let s = s.clone();
-            async move { on_pod(&s, ev).await }
-        }));
+        tasks.spawn(watch_loop(
+            api,
+            watcher::Config::default(),
+            shutdown.clone(),
+            move |ev| {
+                let s = s.clone();
+                async move { on_pod(&s, ev).await }
+            },
+        ));
     }
     {
         let s = shared.clone();
         let api: Api<EndpointSlice> = Api::all(client.clone());
-        let cfg = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
+        let cfg = watcher::Config::default().labels(&format!(
+            "{MANAGED_BY_LABEL} in ({MANAGED_BY},{})",
+            mirroring::MIRROR_MANAGED_BY
+        ));
         tasks.spawn(watch_loop(api, cfg, shutdown.clone(), move |ev| {
             let s = s.clone();
             async move { on_slice(&s, ev).await }
@@ -106,10 +129,15 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
     {
         let s = shared.clone();
         let api: Api<Endpoints> = Api::all(client.clone());
-        tasks.spawn(watch_loop(api, watcher::Config::default(), shutdown.clone(), move |ev| {
-            let s = s.clone();
-            async move { on_endpoints(&s, ev).await }
-        }));
+        tasks.spawn(watch_loop(
+            api,
+            watcher::Config::default(),
+            shutdown.clone(),
+            move |ev| {
+                let s = s.clone();
+                async move { on_endpoints(&s, ev).await }
+            },
+        ));
     }
     tasks.spawn(worker(client, shared, shutdown.clone()));
     while let Some(r) = tasks.join_next().await {
@@ -191,7 +219,10 @@ async fn on_pod(s: &Shared, ev: Event<Pod>) {
 
 fn slice_service(sl: &EndpointSlice) -> Option<Key> {
     let svc = sl.metadata.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
-    Some((sl.metadata.namespace.clone().unwrap_or_default(), svc.clone()))
+    Some((
+        sl.metadata.namespace.clone().unwrap_or_default(),
+        svc.clone(),
+    ))
 }
 
 async fn on_slice(s: &Shared, ev: Event<EndpointSlice>) {
@@ -254,7 +285,46 @@ async fn on_endpoints(s: &Shared, ev: Event<Endpoints>) {
 }
 
 fn rv(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> i64 {
-    m.resource_version.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0)
+    m.resource_version
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Mirror {
+    key: Key,
+    svc: Arc<Service>,
+    endpoints: Option<Endpoints>,
+    slices: Vec<EndpointSlice>,
+}
+
+fn managed_by(s: &EndpointSlice) -> &str {
+    s.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .map_or("", String::as_str)
+}
+
+async fn apply_ops(client: &Client, ns: &str, ops: Vec<Op>) -> Result<(), kube::Error> {
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), ns);
+    for op in ops {
+        match op {
+            Op::Create(sl) => {
+                slices.create(&PostParams::default(), &sl).await?;
+            }
+            Op::Update(sl) => {
+                let n = sl.metadata.name.clone().unwrap_or_default();
+                slices.replace(&n, &PostParams::default(), &sl).await?;
+            }
+            Op::Delete(n) => match slices.delete(&n, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Ok(())
 }
 
 struct Work {
@@ -267,6 +337,7 @@ struct Work {
 
 async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Result<(), Error> {
     loop {
+        let mut mirror: Vec<Mirror> = Vec::new();
         let batch: Vec<Work> = {
             let mut ix = s.index.lock().await;
             if ix.synced != SYNCED_ALL {
@@ -276,8 +347,26 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                 let keys: Vec<Key> = std::mem::take(&mut ix.dirty).into_iter().collect();
                 let mut out = Vec::new();
                 for k in keys {
-                    let Some(svc) = ix.services.get(&k).cloned() else { continue };
+                    let Some(svc) = ix.services.get(&k).cloned() else {
+                        continue;
+                    };
                     let Some(sel) = reconciler::service_selector(&svc) else {
+                        // Selectorless: mirror user-written Endpoints.
+                        mirror.push(Mirror {
+                            key: k.clone(),
+                            svc,
+                            endpoints: ix.endpoints.get(&k).cloned(),
+                            slices: ix
+                                .slices
+                                .get(&k)
+                                .map(|m| {
+                                    m.values()
+                                        .filter(|s| managed_by(s) == mirroring::MIRROR_MANAGED_BY)
+                                        .cloned()
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
+                        });
                         continue;
                     };
                     let pods: Vec<Arc<Pod>> = ix
@@ -289,13 +378,25 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                         .cloned()
                         .collect();
                     for p in &pods {
-                        ix.members.entry(key_of(&p.metadata)).or_default().insert(k.clone());
+                        ix.members
+                            .entry(key_of(&p.metadata))
+                            .or_default()
+                            .insert(k.clone());
                     }
                     out.push(Work {
                         key: k.clone(),
                         svc,
                         pods,
-                        slices: ix.slices.get(&k).map(|m| m.values().cloned().collect()).unwrap_or_default(),
+                        slices: ix
+                            .slices
+                            .get(&k)
+                            .map(|m| {
+                                m.values()
+                                    .filter(|s| managed_by(s) == MANAGED_BY)
+                                    .cloned()
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                         endpoints: ix.endpoints.get(&k).cloned(),
                     });
                 }
@@ -305,6 +406,18 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
         let mut retry = Vec::new();
         if !batch.is_empty() {
             tracing::debug!(services = batch.len(), "reconciling endpoints");
+        }
+        for m in mirror {
+            if let Err(e) = apply_ops(
+                &client,
+                &m.key.0,
+                mirroring::plan(&m.svc, m.endpoints.as_ref(), &m.slices),
+            )
+            .await
+            {
+                tracing::debug!(namespace = m.key.0, service = m.key.1, error = %e, "mirroring failed; will retry");
+                retry.push(m.key);
+            }
         }
         for w in batch {
             if let Err(e) = reconcile(&client, &w).await {
@@ -332,23 +445,7 @@ async fn reconcile(client: &Client, w: &Work) -> Result<(), kube::Error> {
     let now = tether_api::meta::now_rfc3339();
     let pods: Vec<&Pod> = w.pods.iter().map(AsRef::as_ref).collect();
     let (ns, name) = &w.key;
-    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), ns);
-    for op in reconciler::plan(&w.svc, &pods, &w.slices, &now) {
-        match op {
-            Op::Create(sl) => {
-                slices.create(&PostParams::default(), &sl).await?;
-            }
-            Op::Update(sl) => {
-                let n = sl.metadata.name.clone().unwrap_or_default();
-                slices.replace(&n, &PostParams::default(), &sl).await?;
-            }
-            Op::Delete(n) => match slices.delete(&n, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            },
-        }
-    }
+    apply_ops(client, ns, reconciler::plan(&w.svc, &pods, &w.slices, &now)).await?;
     let eps: Api<Endpoints> = Api::namespaced(client.clone(), ns);
     let want = endpoints::desired(&w.svc, &pods, &now);
     match &w.endpoints {
@@ -356,7 +453,9 @@ async fn reconcile(client: &Client, w: &Work) -> Result<(), kube::Error> {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 409 => {
                 // Exists but not yet in our cache: read and retry through the normal path.
-                let _ = eps.list(&ListParams::default().fields(&format!("metadata.name={name}"))).await?;
+                let _ = eps
+                    .list(&ListParams::default().fields(&format!("metadata.name={name}")))
+                    .await?;
                 return Err(kube::Error::Api(e));
             }
             Err(e) => return Err(e),

@@ -96,7 +96,12 @@ pub fn service_selector(svc: &Service) -> Option<BTreeMap<String, String>> {
 }
 
 /// `podutil.FindPort`: the container port a service port targets on this pod.
-pub fn find_port(pod: &Pod, target: Option<&IntOrString>, port: i32, protocol: &str) -> Option<i32> {
+pub fn find_port(
+    pod: &Pod,
+    target: Option<&IntOrString>,
+    port: i32,
+    protocol: &str,
+) -> Option<i32> {
     match target {
         None => Some(port),
         Some(IntOrString::Int(n)) => Some(if *n == 0 { port } else { *n }),
@@ -114,7 +119,10 @@ pub fn find_port(pod: &Pod, target: Option<&IntOrString>, port: i32, protocol: &
                 .iter()
                 .chain(sidecars)
                 .flat_map(|c| c.ports.iter().flatten())
-                .find(|p| p.name.as_deref() == Some(name.as_str()) && p.protocol.as_deref().unwrap_or("TCP") == protocol)
+                .find(|p| {
+                    p.name.as_deref() == Some(name.as_str())
+                        && p.protocol.as_deref().unwrap_or("TCP") == protocol
+                })
                 .map(|p| p.container_port)
         }
     }
@@ -123,7 +131,13 @@ pub fn find_port(pod: &Pod, target: Option<&IntOrString>, port: i32, protocol: &
 /// The endpoint ports of one pod for a service (ports whose target the pod lacks are left out).
 pub fn endpoint_ports(svc: &Service, pod: &Pod) -> Vec<EndpointPort> {
     let mut out = Vec::new();
-    for sp in svc.spec.as_ref().and_then(|s| s.ports.as_ref()).into_iter().flatten() {
+    for sp in svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .into_iter()
+        .flatten()
+    {
         let proto = sp.protocol.clone().unwrap_or_else(|| "TCP".to_owned());
         if let Some(n) = find_port(pod, sp.target_port.as_ref(), sp.port, &proto) {
             out.push(EndpointPort {
@@ -169,7 +183,9 @@ pub fn pod_to_endpoint(svc: &Service, pod: &Pod, ipv6: bool) -> Option<Endpoint>
             terminating: Some(terminating),
         }),
         hostname,
-        node_name: spec.and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
+        node_name: spec
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty()),
         target_ref: Some(ObjectReference {
             kind: Some("Pod".to_owned()),
             namespace: pod.metadata.namespace.clone(),
@@ -235,9 +251,19 @@ pub fn owner_ref(svc: &Service) -> OwnerReference {
     }
 }
 
-fn new_slice(svc: &Service, address_type: &str, ports: Vec<EndpointPort>, endpoints: Vec<Endpoint>, now: &str) -> EndpointSlice {
+fn new_slice(
+    svc: &Service,
+    address_type: &str,
+    ports: Vec<EndpointPort>,
+    endpoints: Vec<Endpoint>,
+    now: &str,
+) -> EndpointSlice {
     let name = svc.metadata.name.clone().unwrap_or_default();
-    let prefix = if name.len() > 57 { format!("{}-", &name[..57]) } else { format!("{name}-") };
+    let prefix = if name.len() > 57 {
+        format!("{}-", &name[..57])
+    } else {
+        format!("{name}-")
+    };
     EndpointSlice {
         metadata: ObjectMeta {
             generate_name: Some(prefix),
@@ -278,17 +304,22 @@ fn same_content(a: &EndpointSlice, b: &EndpointSlice) -> bool {
     let la = a.metadata.labels.clone().unwrap_or_default();
     let lb = b.metadata.labels.clone().unwrap_or_default();
     a.endpoints == b.endpoints
-        && ports_key(a.ports.as_deref().unwrap_or_default()) == ports_key(b.ports.as_deref().unwrap_or_default())
+        && ports_key(a.ports.as_deref().unwrap_or_default())
+            == ports_key(b.ports.as_deref().unwrap_or_default())
         && la == lb
         && a.metadata.owner_references == b.metadata.owner_references
 }
+
+/// (address type, port mapping) of a group of endpoints sharing slices.
+type GroupKey = (String, String);
 
 /// Plans the writes that bring `existing` (the slices this controller manages for `svc`) to
 /// the state the selected `pods` call for. `now` stamps the trigger-time annotation.
 pub fn plan(svc: &Service, pods: &[&Pod], existing: &[EndpointSlice], now: &str) -> Vec<Op> {
     let mut ops = Vec::new();
     // Desired endpoints grouped by (address type, port mapping).
-    let mut groups: BTreeMap<(String, String), (Vec<EndpointPort>, BTreeMap<String, Endpoint>)> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, (Vec<EndpointPort>, BTreeMap<String, Endpoint>)> =
+        BTreeMap::new();
     for at in address_types(svc) {
         for pod in pods {
             if !should_pod_be_in_endpoints(pod, true) {
@@ -307,18 +338,26 @@ pub fn plan(svc: &Service, pods: &[&Pod], existing: &[EndpointSlice], now: &str)
     // Existing slices by the same grouping.
     let mut by_group: BTreeMap<(String, String), Vec<EndpointSlice>> = BTreeMap::new();
     for s in existing {
-        let k = (s.address_type.clone(), ports_key(s.ports.as_deref().unwrap_or_default()));
+        let k = (
+            s.address_type.clone(),
+            ports_key(s.ports.as_deref().unwrap_or_default()),
+        );
         by_group.entry(k).or_default().push(s.clone());
     }
     let total_desired: usize = groups.values().map(|g| g.1.len()).sum();
     let mut kept_any = false;
-    let all_keys: BTreeSet<(String, String)> = groups.keys().chain(by_group.keys()).cloned().collect();
+    let all_keys: BTreeSet<(String, String)> =
+        groups.keys().chain(by_group.keys()).cloned().collect();
     for key in all_keys {
         let slices = by_group.remove(&key).unwrap_or_default();
         let Some((ports, mut want)) = groups.remove(&key) else {
             // Nothing wanted in this group any more.
             for s in slices {
-                if total_desired == 0 && !kept_any && s.endpoints.is_empty() && same_labels_owner(&s, svc) {
+                if total_desired == 0
+                    && !kept_any
+                    && s.endpoints.is_empty()
+                    && same_labels_owner(&s, svc)
+                {
                     // Keep one empty slice as the placeholder.
                     kept_any = true;
                     continue;
@@ -411,9 +450,11 @@ mod tests {
         serde_json::from_value(p).unwrap()
     }
     fn web() -> Service {
-        svc(json!({"metadata": {"name": "web", "namespace": "default", "uid": "svc-uid", "labels": {"team": "a"}},
+        svc(
+            json!({"metadata": {"name": "web", "namespace": "default", "uid": "svc-uid", "labels": {"team": "a"}},
                    "spec": {"selector": {"app": "web"}, "clusterIP": "10.96.0.5", "ipFamilies": ["IPv4"],
-                            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}))
+                            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}),
+        )
     }
 
     #[test]
@@ -421,8 +462,18 @@ mod tests {
         let s = web();
         let p1 = pod("a", "10.244.0.5", true, json!({}));
         let p2 = pod("b", "10.244.0.6", false, json!({}));
-        let p3 = pod("c", "10.244.0.7", true, json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}}));
-        let done = pod("d", "10.244.0.8", true, json!({"status": {"phase": "Succeeded"}}));
+        let p3 = pod(
+            "c",
+            "10.244.0.7",
+            true,
+            json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}}),
+        );
+        let done = pod(
+            "d",
+            "10.244.0.8",
+            true,
+            json!({"status": {"phase": "Succeeded"}}),
+        );
         let ops = plan(&s, &[&p1, &p2, &p3, &done], &[], "t");
         assert_eq!(ops.len(), 1);
         let Op::Create(sl) = &ops[0] else { panic!() };
@@ -434,7 +485,12 @@ mod tests {
             .iter()
             .map(|e| {
                 let c = e.conditions.clone().unwrap();
-                (e.addresses[0].clone(), c.ready.unwrap(), c.serving.unwrap(), c.terminating.unwrap())
+                (
+                    e.addresses[0].clone(),
+                    c.ready.unwrap(),
+                    c.serving.unwrap(),
+                    c.terminating.unwrap(),
+                )
             })
             .collect();
         assert_eq!(
@@ -456,7 +512,9 @@ mod tests {
     fn no_endpoints_keeps_a_placeholder_and_changes_update_in_place() {
         let s = web();
         let ops = plan(&s, &[], &[], "t");
-        let Op::Create(placeholder) = &ops[0] else { panic!() };
+        let Op::Create(placeholder) = &ops[0] else {
+            panic!()
+        };
         assert!(placeholder.endpoints.is_empty());
         let mut existing = placeholder.clone();
         existing.metadata.name = Some("web-abc".into());
@@ -465,8 +523,13 @@ mod tests {
         // the placeholder deleted.
         let p1 = pod("a", "10.244.0.5", true, json!({}));
         let ops = plan(&s, &[&p1], &[existing], "t");
-        assert!(ops.iter().any(|o| matches!(o, Op::Delete(n) if n == "web-abc")));
-        let Some(Op::Create(sl)) = ops.iter().find(|o| matches!(o, Op::Create(_))) else { panic!() };
+        assert!(
+            ops.iter()
+                .any(|o| matches!(o, Op::Delete(n) if n == "web-abc"))
+        );
+        let Some(Op::Create(sl)) = ops.iter().find(|o| matches!(o, Op::Create(_))) else {
+            panic!()
+        };
         let mut sl = sl.clone();
         sl.metadata.name = Some("web-xyz".into());
         // Readiness flips: one update of the same slice.
@@ -483,7 +546,12 @@ mod tests {
         let s = web();
         let mut pods = Vec::new();
         for i in 0..150 {
-            pods.push(pod(&format!("p{i}"), &format!("10.244.{}.{}", i / 200, i % 200 + 1), true, json!({})));
+            pods.push(pod(
+                &format!("p{i}"),
+                &format!("10.244.{}.{}", i / 200, i % 200 + 1),
+                true,
+                json!({}),
+            ));
         }
         pods.push(pod("odd", "10.244.9.9", true, json!({"spec": {"containers": [{"name": "c", "image": "i", "ports": [{"name": "http", "containerPort": 9090, "protocol": "TCP"}]}]}})));
         let refs: Vec<&Pod> = pods.iter().collect();
@@ -491,7 +559,10 @@ mod tests {
         let sizes: Vec<(usize, i32)> = ops
             .iter()
             .map(|o| match o {
-                Op::Create(sl) => (sl.endpoints.len(), sl.ports.as_ref().unwrap()[0].port.unwrap()),
+                Op::Create(sl) => (
+                    sl.endpoints.len(),
+                    sl.ports.as_ref().unwrap()[0].port.unwrap(),
+                ),
                 _ => panic!(),
             })
             .collect();
@@ -502,15 +573,31 @@ mod tests {
 
     #[test]
     fn publish_not_ready_and_hostname() {
-        let s = svc(json!({"metadata": {"name": "db", "namespace": "default", "uid": "u"},
+        let s = svc(
+            json!({"metadata": {"name": "db", "namespace": "default", "uid": "u"},
                            "spec": {"selector": {"app": "web"}, "clusterIP": "None", "publishNotReadyAddresses": true,
-                                    "ports": [{"port": 5432, "protocol": "TCP"}]}}));
-        let p = pod("db-0", "10.244.0.9", false, json!({"spec": {"hostname": "db-0", "subdomain": "db"}}));
+                                    "ports": [{"port": 5432, "protocol": "TCP"}]}}),
+        );
+        let p = pod(
+            "db-0",
+            "10.244.0.9",
+            false,
+            json!({"spec": {"hostname": "db-0", "subdomain": "db"}}),
+        );
         let ops = plan(&s, &[&p], &[], "t");
         let Op::Create(sl) = &ops[0] else { panic!() };
-        assert_eq!(sl.endpoints[0].conditions.as_ref().unwrap().ready, Some(true));
+        assert_eq!(
+            sl.endpoints[0].conditions.as_ref().unwrap().ready,
+            Some(true)
+        );
         assert_eq!(sl.endpoints[0].hostname.as_deref(), Some("db-0"));
         assert_eq!(sl.ports.as_ref().unwrap()[0].name.as_deref(), Some(""));
-        assert!(sl.metadata.labels.as_ref().unwrap().contains_key(HEADLESS_LABEL));
+        assert!(
+            sl.metadata
+                .labels
+                .as_ref()
+                .unwrap()
+                .contains_key(HEADLESS_LABEL)
+        );
     }
 }

@@ -112,3 +112,119 @@ fn garbage_collection_background_foreground_orphan() {
         "orphaned dependent keeps no owner reference"
     );
 }
+
+fn set_pod_status(k: &tether_testkit::Kubectl, pod: &str, ip: &str, ready: bool) {
+    let patch = format!(
+        r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}],"conditions":[{{"type":"Ready","status":"{}"}}]}}}}"#,
+        if ready { "True" } else { "False" }
+    );
+    k.run(&[
+        "patch",
+        "pod",
+        pod,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &patch,
+    ])
+    .ok();
+}
+
+#[test]
+fn endpointslices_and_endpoints_follow_pods() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run(&["apply", "-f", &crate::fixture("named-port.yaml")])
+        .ok();
+    // A second pod whose named port maps to another number.
+    k.run_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: nginx2\n  labels:\n    app.kubernetes.io/name: proxy\nspec:\n  containers:\n  - name: nginx\n    image: nginx:stable\n    ports:\n    - containerPort: 8080\n      name: http-web-svc\n",
+    )
+    .ok();
+    set_pod_status(&k, "nginx", "10.244.0.5", true);
+    set_pod_status(&k, "nginx2", "10.244.0.6", false);
+    eventually("endpoints of both pods", || {
+        let out = k.run(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=nginx-service",
+            "-o",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+        let mut seen = Vec::new();
+        for sl in v["items"].as_array().into_iter().flatten() {
+            for e in sl["endpoints"].as_array().into_iter().flatten() {
+                seen.push((
+                    e["addresses"][0].as_str().unwrap_or("").to_owned(),
+                    sl["ports"][0]["port"].as_i64().unwrap_or(0),
+                    e["conditions"]["ready"].as_bool().unwrap_or(false),
+                ));
+            }
+        }
+        seen.sort();
+        seen == [
+            ("10.244.0.5".to_owned(), 80, true),
+            ("10.244.0.6".to_owned(), 8080, false),
+        ]
+    });
+    let ep = k.run(&["get", "endpoints", "nginx-service"]);
+    assert!(ep.ok().contains("10.244.0.5:80"), "{}", ep.stdout);
+    let d = k.run(&["describe", "svc", "nginx-service"]);
+    assert!(d.ok().contains("10.244.0.5:80"), "{}", d.stdout);
+    // The pod becomes not ready: it leaves the ready addresses.
+    set_pod_status(&k, "nginx", "10.244.0.5", false);
+    eventually("no ready endpoint", || {
+        let out = k.run(&[
+            "get",
+            "endpoints",
+            "nginx-service",
+            "-o",
+            "jsonpath={.subsets[*].addresses}",
+        ]);
+        out.code == 0 && out.stdout.trim().is_empty()
+    });
+    // The pod loses its label: it leaves the slices.
+    k.run(&["label", "pod", "nginx", "app.kubernetes.io/name-"])
+        .ok();
+    eventually("pod removed from slices", || {
+        let out = k.run(&[
+            "get",
+            "endpointslices",
+            "-o",
+            "jsonpath={.items[*].endpoints[*].addresses}",
+        ]);
+        out.code == 0 && !out.stdout.contains("10.244.0.5")
+    });
+}
+
+#[test]
+fn selectorless_service_endpoints_are_mirrored() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: my-service\nspec:\n  ports:\n  - name: http\n    protocol: TCP\n    port: 80\n    targetPort: 9376\n---\napiVersion: v1\nkind: Endpoints\nmetadata:\n  name: my-service\nsubsets:\n  - addresses:\n      - ip: 192.0.2.42\n    ports:\n      - port: 9376\n        name: http\n",
+    )
+    .ok();
+    eventually("mirrored slice", || {
+        let out = k.run(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=my-service",
+            "-o",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+        v["items"].as_array().is_some_and(|items| {
+            items.len() == 1
+                && items[0]["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"]
+                    == "endpointslicemirroring-controller.k8s.io"
+                && items[0]["endpoints"][0]["addresses"][0] == "192.0.2.42"
+                && items[0]["ports"][0]["port"] == 9376
+        })
+    });
+}
