@@ -9,6 +9,7 @@ pub mod cache;
 pub mod endpointslice;
 pub mod gc;
 pub mod namespace;
+pub mod workloads;
 
 use kube::Client;
 use kube::discovery::ApiResource;
@@ -38,7 +39,11 @@ pub fn api_resource(r: &Resource) -> ApiResource {
 }
 
 /// Runs every controller until `shutdown`.
-pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Error> {
+pub async fn run(
+    client: Client,
+    cfg: workloads::Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
     let cache = cache::Cache::start(client.clone(), shutdown.clone());
     // Wait here, once: kube's store readiness wakes only one waiter per store.
     tokio::select! {
@@ -53,6 +58,7 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
         shutdown.clone(),
     ));
     set.spawn(endpointslice::run(client.clone(), shutdown.clone()));
+    set.spawn(workloads::run(client.clone(), cfg, shutdown.clone()));
     let mut result = Ok(());
     while let Some(r) = set.join_next().await {
         match r {

@@ -42,6 +42,12 @@ pub(crate) struct ServerArgs {
     /// Service CIDRs, one per IP family, primary first (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "10.96.0.0/12")]
     pub(crate) service_cluster_ip_range: Vec<ipnet::IpNet>,
+    /// Cluster CIDR: each node gets a podCIDR from it.
+    #[arg(long, default_value = "10.244.0.0/16")]
+    pub(crate) cluster_cidr: ipnet::IpNet,
+    /// Prefix length of each node's podCIDR.
+    #[arg(long, default_value_t = 24)]
+    pub(crate) node_cidr_mask_size: u8,
     /// NodePort range.
     #[arg(long, default_value = "30000-32767")]
     pub(crate) service_node_port_range: String,

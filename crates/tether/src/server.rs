@@ -158,7 +158,14 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     });
     tracing::info!(%addr, kubeconfig = %kubeconfig.display(), "API server ready");
     let client = kube_client(&kubeconfig).await?;
-    let controllers = tokio::spawn(tether_controllers::run(client, shutdown.clone()));
+    let controllers = tokio::spawn(tether_controllers::run(
+        client,
+        tether_controllers::workloads::Config {
+            cluster_cidr: args.cluster_cidr,
+            node_mask: args.node_cidr_mask_size,
+        },
+        shutdown.clone(),
+    ));
     if up {
         #[allow(clippy::print_stdout)]
         {

@@ -228,3 +228,115 @@ fn selectorless_service_endpoints_are_mirrored() {
         })
     });
 }
+
+/// Marks every pod of the namespace running and ready (no node agent in these tests).
+fn make_pods_ready(k: &tether_testkit::Kubectl) {
+    let names = k.run(&[
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.status.phase}{\"\\n\"}{end}",
+    ]);
+    for line in names.stdout.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(name), phase) = (it.next(), it.next()) else {
+            continue;
+        };
+        if phase == Some("Running") {
+            continue;
+        }
+        let patch = r#"{"status":{"phase":"Running","podIP":"10.244.0.9","podIPs":[{"ip":"10.244.0.9"}],"conditions":[{"type":"Ready","status":"True"}]}}"#;
+        let _ = k.run(&[
+            "patch",
+            "pod",
+            name,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            patch,
+        ]);
+    }
+}
+
+#[test]
+fn deployments_roll_out_scale_and_roll_back() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    k.run(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.26",
+        "--replicas=3",
+    ])
+    .ok();
+    eventually("3 pods", || {
+        k.run(&["get", "pods", "-l", "app=web", "-o", "name"])
+            .stdout
+            .lines()
+            .count()
+            == 3
+    });
+    let drive = |what: &str| {
+        eventually(what, || {
+            make_pods_ready(&k);
+            k.run(&["rollout", "status", "deploy/web", "--timeout=1s"])
+                .code
+                == 0
+        });
+    };
+    drive("first rollout");
+    let t = crate::rows(k.run(&["get", "deploy", "web"]).ok());
+    assert_eq!(&crate::row(&t, "web")[1..4], ["3/3", "3", "3"]);
+    // Scale.
+    k.run(&["scale", "deploy", "web", "--replicas=5"]).ok();
+    drive("scale to 5");
+    assert_eq!(
+        k.run(&["get", "pods", "-l", "app=web", "-o", "name"])
+            .stdout
+            .lines()
+            .count(),
+        5
+    );
+    // New image: a second ReplicaSet takes over, the first is scaled to 0.
+    k.run(&["set", "image", "deploy/web", "nginx=nginx:1.27"])
+        .ok();
+    drive("rolling update");
+    let rs = k.run(&["get", "rs", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.spec.replicas} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}{\"\\n\"}{end}"]);
+    let mut lines: Vec<&str> = rs.ok().lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["0 1", "5 2"], "{}", rs.stdout);
+    let hist = k.run(&["rollout", "history", "deploy/web"]);
+    assert!(
+        hist.ok().contains('1') && hist.stdout.contains('2'),
+        "{}",
+        hist.stdout
+    );
+    // Undo brings revision 1's template back as revision 3.
+    k.run(&["rollout", "undo", "deploy/web"]).ok();
+    drive("undo");
+    let img = k.run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(img.ok(), "nginx:1.26");
+    let rev = k.run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    ]);
+    assert_eq!(rev.ok(), "3");
+    // Deleting the deployment takes its ReplicaSets and pods with it.
+    k.run(&["delete", "deploy", "web"]).ok();
+    eventually("dependents collected", || {
+        k.run(&["get", "rs,pods", "-l", "app=web", "-o", "name"])
+            .stdout
+            .trim()
+            .is_empty()
+    });
+}
