@@ -521,9 +521,10 @@ async fn resource(
             let obj = reg.get(r, &ns, name).await?;
             done("get", json_response(StatusCode::OK, &to_scale(&obj)))
         }
-        (Method::GET, Some(_), Some("log")) => Err(ApiError::bad_request(
-            "container logs are served by the node agent, which is not connected",
-        )),
+        (Method::GET, Some(name), Some("log")) => {
+            let pod = reg.get(r, &ns, name).await?;
+            done("get", crate::logs::relay(&reg, &pod, &q).await?)
+        }
         (Method::PUT, Some(name), sub) => {
             let bytes = read_body(body).await?;
             let obj = codec::decode_body(&ct, &bytes)?;
@@ -617,7 +618,7 @@ async fn resource(
                 Ok(new)
             };
             let opts = write_options(&q)?;
-            reg.guaranteed_update(r, &ns, name, None, None, &opts, false, &f)
+            reg.guaranteed_update(r, &ns, name, Some("binding"), None, &opts, false, &f)
                 .await?;
             done(
                 "create",

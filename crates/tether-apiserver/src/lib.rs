@@ -12,6 +12,7 @@ mod codec;
 mod discovery;
 mod error;
 mod http;
+mod logs;
 mod metrics;
 mod openapi;
 pub mod pki;

@@ -755,6 +755,9 @@ impl Registry {
             } else {
                 let kind_errs = if sub == Some("status") {
                     workloads::validate_status_update(r.kind, &new, old)
+                } else if sub == Some("binding") {
+                    // The binding handler itself only sets spec.nodeName.
+                    Ok(Vec::new())
                 } else {
                     workloads::validate_update(r.kind, &new, old)
                 };

@@ -22,6 +22,54 @@ pub(crate) enum Command {
     Up(ServerArgs),
     /// Run the API server (and controllers).
     Server(ServerArgs),
+    /// Run a node agent: register the Node, run its pods.
+    Agent(AgentArgs),
+    /// The built-in agnhost test image (`netexec`, `serve-hostname`, `pause`, ...).
+    #[command(disable_help_flag = true)]
+    Agnhost {
+        /// Subcommand and flags, as upstream's agnhost takes them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Flags of `tether agent`.
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// Kubeconfig to reach the API server.
+    #[arg(long)]
+    pub(crate) kubeconfig: PathBuf,
+    /// The Node's name (default: the hostname).
+    #[arg(long)]
+    pub(crate) node_name: Option<String>,
+    /// The node's InternalIP, an address in the node network namespace.
+    #[arg(long, default_value = "10.255.0.2")]
+    pub(crate) node_ip: std::net::IpAddr,
+    /// The node's network namespace (under /run/netns): pods, bridge and rules go there.
+    #[arg(long, default_value = "tether-node")]
+    pub(crate) netns: String,
+    /// Create the node namespace (with the node address on its `lo`) when missing.
+    #[arg(long)]
+    pub(crate) create_netns: bool,
+    /// Agent state: pod IPs, pod files, logs.
+    #[arg(long, default_value = "/var/lib/tether/agent")]
+    pub(crate) data_dir: PathBuf,
+    /// Cluster CIDR (traffic leaving it is masqueraded).
+    #[arg(long, default_value = "10.244.0.0/16")]
+    pub(crate) cluster_cidr: ipnet::IpNet,
+    /// Cluster DNS address written into pods' resolv.conf.
+    #[arg(long, default_value = "10.96.0.10")]
+    pub(crate) cluster_dns: std::net::IpAddr,
+    /// Cluster domain.
+    #[arg(long, default_value = "cluster.local")]
+    pub(crate) cluster_domain: String,
+    /// Where the agent serves container logs to the API server.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub(crate) logs_listen: SocketAddr,
+    /// Stop this node's pods when the agent stops (default: they keep running and a restarted
+    /// agent re-adopts them).
+    #[arg(long)]
+    pub(crate) cleanup_on_exit: bool,
 }
 
 /// Flags of `tether server` and `tether up`.

@@ -2,11 +2,16 @@
 
 use clap::Parser;
 
+mod agent;
 mod cli;
 mod server;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    if let cli::Command::Agnhost { args } = cli.command {
+        // The built-in test image: no tracing, no TLS, its own runtime and signals.
+        return tether_agnhost::main(args);
+    }
     telemetry(cli.log.as_deref());
     // One process-wide TLS provider for the server and the kube client.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -24,6 +29,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             cli::Command::Server(args) => server::run(args, false).await,
             cli::Command::Up(args) => server::run(args, true).await,
+            cli::Command::Agent(args) => agent::main(args).await,
+            cli::Command::Agnhost { .. } => Ok(()),
         }
     });
     match result {

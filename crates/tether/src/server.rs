@@ -13,6 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
 
+/// The node namespace `tether up` runs its node in.
+const UP_NETNS: &str = "tether-node";
+/// The node's address inside it.
+const UP_NODE_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 0, 2));
+
 fn admin_token(dir: &Path) -> anyhow::Result<String> {
     let path = dir.join("pki").join("admin.token");
     if let Ok(t) = std::fs::read_to_string(&path) {
@@ -166,6 +171,31 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     ));
+    let agent = if up {
+        let settings = crate::agent::AgentSettings {
+            kubeconfig: kubeconfig.clone(),
+            node_name: crate::agent::hostname(),
+            node_ip: UP_NODE_IP,
+            netns: UP_NETNS.into(),
+            data_dir: args.data_dir.join("agent"),
+            cluster_cidr: args.cluster_cidr,
+            cluster_dns: None,
+            cluster_domain: "cluster.local".into(),
+            logs_listen: "127.0.0.1:0".parse()?,
+            cleanup_on_exit: true,
+        };
+        crate::agent::ensure_node_netns(UP_NETNS, UP_NODE_IP).await?;
+        let client = kube_client(&kubeconfig).await?;
+        let sd = shutdown.clone();
+        Some(tokio::spawn(async move {
+            if let Err(e) = crate::agent::run(client, settings, sd.clone()).await {
+                tracing::error!(error = %format!("{e:#}"), "node agent failed");
+                sd.cancel();
+            }
+        }))
+    } else {
+        None
+    };
     if up {
         #[allow(clippy::print_stdout)]
         {
@@ -175,6 +205,10 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     }
     server.serve(listener, tls, shutdown.clone()).await?;
     shutdown.cancel();
+    if let Some(a) = agent {
+        let _ = a.await;
+        crate::agent::delete_node_netns(UP_NETNS);
+    }
     match controllers.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "controllers stopped with an error"),
         Err(e) => tracing::warn!(error = %e, "controllers task failed"),
@@ -185,7 +219,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
 }
 
 /// A `kube` client from a kubeconfig (controllers talk to the API like any client).
-async fn kube_client(path: &Path) -> anyhow::Result<kube::Client> {
+pub(crate) async fn kube_client(path: &Path) -> anyhow::Result<kube::Client> {
     let kc = kube::config::Kubeconfig::read_from(path)
         .with_context(|| format!("reading {}", path.display()))?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
@@ -194,7 +228,7 @@ async fn kube_client(path: &Path) -> anyhow::Result<kube::Client> {
     kube::Client::try_from(cfg).context("building the API client")
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
