@@ -57,6 +57,11 @@ pub(crate) struct AgentSettings {
     pub(crate) cluster_domain: String,
     pub(crate) logs_listen: SocketAddr,
     pub(crate) cleanup_on_exit: bool,
+    pub(crate) service_cidr: ipnet::IpNet,
+    pub(crate) proxy_mode: crate::cli::ProxyMode,
+    pub(crate) dns: bool,
+    pub(crate) dns_upstreams: Vec<SocketAddr>,
+    pub(crate) metrics_listen: Option<SocketAddr>,
 }
 
 impl From<AgentArgs> for AgentSettings {
@@ -72,6 +77,15 @@ impl From<AgentArgs> for AgentSettings {
             cluster_domain: a.cluster_domain,
             logs_listen: a.logs_listen,
             cleanup_on_exit: a.cleanup_on_exit,
+            service_cidr: a.service_cidr,
+            proxy_mode: a.proxy_mode,
+            dns: !a.no_dns,
+            dns_upstreams: if a.dns_upstream.is_empty() {
+                crate::dns::host_upstreams()
+            } else {
+                a.dns_upstream
+            },
+            metrics_listen: a.metrics_listen,
         }
     }
 }
@@ -125,10 +139,122 @@ pub(crate) async fn run(
         node_labels: Vec::new(),
         cleanup_on_exit: s.cleanup_on_exit,
     };
-    let Some(kubelet) = tether_kubelet::Kubelet::start(client, cfg, &shutdown).await? else {
+    let Some(kubelet) = tether_kubelet::Kubelet::start(client.clone(), cfg, &shutdown).await?
+    else {
         return Ok(());
     };
+    let mut registry = prometheus_client::registry::Registry::with_prefix("tether");
+    start_dataplane(&client, &s, kubelet.network(), &mut registry, &shutdown).await?;
+    if let (true, Some(service_ip)) = (s.dns, s.cluster_dns) {
+        let d = crate::dns::DnsSettings {
+            service_ip,
+            zone: s.cluster_domain.clone(),
+            upstreams: s.dns_upstreams.clone(),
+            node_name: s.node_name.clone(),
+            node_ip: s.node_ip,
+            netns: s.netns.clone(),
+        };
+        crate::dns::start(client.clone(), d, &mut registry, shutdown.clone()).await?;
+    }
+    if let Some(addr) = s.metrics_listen {
+        serve_metrics(addr, registry, shutdown.clone()).await?;
+    }
     tracing::info!(node = s.node_name, netns = s.netns, "node agent running");
     kubelet.run(shutdown).await?;
+    Ok(())
+}
+
+/// Serves `/metrics` (Prometheus text format) until `shutdown`.
+async fn serve_metrics(
+    addr: SocketAddr,
+    registry: prometheus_client::registry::Registry,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let registry = std::sync::Arc::new(registry);
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = registry.clone();
+            async move {
+                let mut out = String::new();
+                if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+                    out.clear();
+                }
+                (
+                    [(
+                        "content-type",
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    out,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("metrics listener {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "agent metrics on /metrics");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+    });
+    Ok(())
+}
+
+/// The node's view of Services and endpoints, feeding the chosen data plane.
+async fn start_dataplane(
+    client: &kube::Client,
+    s: &AgentSettings,
+    network: &tether_kubelet::network::Network,
+    registry: &mut prometheus_client::registry::Registry,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    // Locally originated Service traffic needs a route before the output hook rewrites it.
+    let h = network.node().handle().await?;
+    match tether_netns::add_route(&h, s.service_cidr, None, Some("cni0")).await {
+        Ok(()) => {}
+        Err(e) if e.is_exists() => {}
+        Err(e) => return Err(e).context("route for the service CIDR in the node namespace"),
+    }
+    let (tx, rx) =
+        tokio::sync::watch::channel(std::sync::Arc::new(tether_servicemap::ServiceMap::default()));
+    let (c, node, sd) = (client.clone(), s.node_name.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        if let Err(e) = tether_servicemap::watch::run(c, node, tx, sd).await {
+            tracing::error!(error = %e, "service map watch stopped");
+        }
+    });
+    match s.proxy_mode {
+        crate::cli::ProxyMode::Nftables => {
+            let to_v4 = |n: ipnet::IpNet| match n {
+                ipnet::IpNet::V4(v) => Some(v),
+                ipnet::IpNet::V6(_) => None,
+            };
+            let node_ips = match s.node_ip {
+                IpAddr::V4(v) => vec![v],
+                IpAddr::V6(_) => Vec::new(),
+            };
+            let cfg = tether_nft::Config {
+                netns: Some(network.node().path().to_path_buf()),
+                node_ips,
+                cluster_cidr: to_v4(s.cluster_cidr),
+                service_cidr: to_v4(s.service_cidr),
+                ..tether_nft::Config::default()
+            };
+            tether_nft::prepare_node(&cfg)?;
+            let metrics = tether_nft::Metrics::register(registry.sub_registry_with_prefix("nft"));
+            let sd = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(e) = tether_nft::run(rx, cfg, Some(metrics), sd).await {
+                    tracing::error!(error = %e, "nftables data plane stopped");
+                }
+            });
+            tracing::info!("nftables data plane running");
+        }
+        crate::cli::ProxyMode::Userspace => {
+            anyhow::bail!("--proxy-mode userspace is not wired yet");
+        }
+    }
     Ok(())
 }

@@ -66,6 +66,22 @@ pub(crate) struct AgentArgs {
     /// Where the agent serves container logs to the API server.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub(crate) logs_listen: SocketAddr,
+    /// Upstream resolvers for names outside the cluster domain (default: this machine's
+    /// /etc/resolv.conf).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) dns_upstream: Vec<SocketAddr>,
+    /// Service CIDR (routed into the node's data plane).
+    #[arg(long, default_value = "10.96.0.0/12")]
+    pub(crate) service_cidr: ipnet::IpNet,
+    /// Data plane: `nftables` (kernel, default) or `userspace` (the L4 proxy).
+    #[arg(long, default_value = "nftables")]
+    pub(crate) proxy_mode: ProxyMode,
+    /// Do not serve cluster DNS from this agent.
+    #[arg(long)]
+    pub(crate) no_dns: bool,
+    /// Serve the agent's Prometheus metrics on this address (`/metrics`).
+    #[arg(long)]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// Stop this node's pods when the agent stops (default: they keep running and a restarted
     /// agent re-adopts them).
     #[arg(long)]
@@ -109,4 +125,13 @@ pub(crate) struct ServerArgs {
     /// Seconds between store compactions.
     #[arg(long, default_value_t = 300)]
     pub(crate) compaction_interval_seconds: u64,
+}
+
+/// Which data plane forwards Service traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProxyMode {
+    /// nftables rules in the kernel (kube-proxy's nftables mode).
+    Nftables,
+    /// The userspace L4 proxy.
+    Userspace,
 }

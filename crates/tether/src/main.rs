@@ -4,6 +4,7 @@ use clap::Parser;
 
 mod agent;
 mod cli;
+mod dns;
 mod server;
 
 fn main() -> std::process::ExitCode {

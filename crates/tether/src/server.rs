@@ -179,10 +179,18 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
             netns: UP_NETNS.into(),
             data_dir: args.data_dir.join("agent"),
             cluster_cidr: args.cluster_cidr,
-            cluster_dns: None,
+            cluster_dns: Some(cluster_dns_ip(&args)?),
             cluster_domain: "cluster.local".into(),
             logs_listen: "127.0.0.1:0".parse()?,
             cleanup_on_exit: true,
+            service_cidr: *args
+                .service_cluster_ip_range
+                .first()
+                .context("--service-cluster-ip-range is empty")?,
+            proxy_mode: crate::cli::ProxyMode::Nftables,
+            dns: true,
+            dns_upstreams: crate::dns::host_upstreams(),
+            metrics_listen: None,
         };
         crate::agent::ensure_node_netns(UP_NETNS, UP_NODE_IP).await?;
         let client = kube_client(&kubeconfig).await?;
@@ -216,6 +224,17 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The cluster DNS address: the 10th of the service CIDR (10.96.0.10), as kubeadm picks it.
+fn cluster_dns_ip(args: &ServerArgs) -> anyhow::Result<std::net::IpAddr> {
+    let net = args
+        .service_cluster_ip_range
+        .first()
+        .context("--service-cluster-ip-range is empty")?;
+    net.hosts()
+        .nth(9)
+        .context("service CIDR too small for the DNS address")
 }
 
 /// A `kube` client from a kubeconfig (controllers talk to the API like any client).

@@ -1,0 +1,252 @@
+//! Applying rendered scripts with `nft -f -` inside the node's network namespace, one
+//! atomic transaction per sync, and the [`Proxier`] that decides full vs incremental.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use tether_netns::{NetNs, SpawnOptions, command_in};
+use tether_servicemap::{ServiceMap, changes};
+
+use crate::metrics::Metrics;
+use crate::render::{self, Rendered};
+use crate::{Config, Error, conntrack};
+
+/// Runs `nft` in a network namespace.
+#[derive(Debug, Clone)]
+pub struct Nft {
+    netns: Option<PathBuf>,
+    table: String,
+    program: PathBuf,
+}
+
+impl Nft {
+    /// An `nft` runner for namespace file `netns` (`None`: the caller's namespace) and
+    /// table `ip <table>`.
+    pub fn new(netns: Option<PathBuf>, table: &str) -> Self {
+        Self {
+            netns,
+            table: table.to_owned(),
+            program: PathBuf::from("nft"),
+        }
+    }
+
+    /// The namespace file this runner enters, if any.
+    pub fn netns(&self) -> Option<&Path> {
+        self.netns.as_deref()
+    }
+
+    fn command(&self) -> Result<Command, Error> {
+        let mut cmd = Command::new(&self.program);
+        if let Some(ns) = &self.netns {
+            command_in(
+                &SpawnOptions {
+                    netns: ns.clone(),
+                    ..SpawnOptions::default()
+                },
+                &mut cmd,
+            )?;
+        }
+        Ok(cmd)
+    }
+
+    /// Applies `script` as one transaction (`nft -f -`): all of it or nothing.
+    pub fn apply(&self, script: &str) -> Result<(), Error> {
+        let mut cmd = self.command()?;
+        cmd.args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let spawn = |source| Error::Spawn {
+            program: "nft",
+            source,
+        };
+        let mut child = cmd.spawn().map_err(spawn)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A write error means nft exited early; its status and stderr say why.
+            let _ = stdin.write_all(script.as_bytes());
+        }
+        let out = child.wait_with_output().map_err(spawn)?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::Nft {
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// Runs `nft ARGS…` and returns its stdout.
+    pub fn run(&self, args: &[&str]) -> Result<String, Error> {
+        let mut cmd = self.command()?;
+        let out = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| Error::Spawn {
+                program: "nft",
+                source,
+            })?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(Error::Nft {
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// `nft list table ip <table>`.
+    pub fn list_table(&self) -> Result<String, Error> {
+        self.run(&["list", "table", "ip", &self.table])
+    }
+
+    /// `nft -j list table ip <table>` (JSON).
+    pub fn list_table_json(&self) -> Result<String, Error> {
+        self.run(&["-j", "list", "table", "ip", &self.table])
+    }
+
+    /// Removes our table (and only it), if present.
+    pub fn delete_table(&self) -> Result<(), Error> {
+        let t = format!("ip {}", self.table);
+        self.apply(&format!("add table {t}\ndelete table {t}\n"))
+    }
+}
+
+/// How a sync was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncKind {
+    /// The table was replaced.
+    Full,
+    /// Only the changed ports were applied (`n` of them).
+    Incremental(usize),
+    /// Nothing changed.
+    Unchanged,
+}
+
+/// Keeps `table ip tether` equal to the rendering of the latest [`ServiceMap`]
+/// (upstream `Proxier.syncProxyRules`).
+#[derive(Debug)]
+pub struct Proxier {
+    cfg: Config,
+    nft: Nft,
+    /// What the kernel holds, when known; `None` forces a full sync.
+    state: Option<Rendered>,
+    last: ServiceMap,
+    /// The map last applied, for conntrack cleanup (`None` before the first sync).
+    applied_once: bool,
+    metrics: Option<Metrics>,
+}
+
+impl Proxier {
+    /// A proxier for `cfg`; the first [`sync`](Self::sync) is a full one.
+    pub fn new(cfg: Config) -> Self {
+        let nft = Nft::new(cfg.netns.clone(), &cfg.table);
+        Self {
+            cfg,
+            nft,
+            state: None,
+            last: ServiceMap::new(),
+            applied_once: false,
+            metrics: None,
+        }
+    }
+
+    /// Records sync durations and counts in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The `nft` runner (for listing and cleanup).
+    pub fn nft(&self) -> &Nft {
+        &self.nft
+    }
+
+    /// Makes the next sync a full one.
+    pub fn force_full(&mut self) {
+        self.state = None;
+    }
+
+    /// Brings the table in line with `map`: a full sync the first time and after any
+    /// failure, otherwise only the ports that changed since the last successful sync (an
+    /// incremental failure falls back to a full sync at once). Then clears stale UDP
+    /// conntrack entries.
+    pub fn sync(&mut self, map: &ServiceMap) -> Result<SyncKind, Error> {
+        let start = Instant::now();
+        let updates = changes(&self.last, map);
+        let result = self.sync_inner(map, &updates);
+        let elapsed = start.elapsed();
+        if let Some(m) = &self.metrics {
+            m.observe(&result, elapsed);
+        }
+        match &result {
+            Ok(kind) => {
+                tracing::debug!(?kind, ?elapsed, ports = map.len(), "nftables sync");
+                if self.applied_once {
+                    conntrack::clear_stale_udp(self.nft.netns(), &self.last, &updates);
+                }
+                self.applied_once = true;
+                self.last = map.clone();
+            }
+            Err(e) => tracing::warn!(error = %e, ?elapsed, "nftables sync failed"),
+        }
+        result
+    }
+
+    fn sync_inner(
+        &mut self,
+        map: &ServiceMap,
+        updates: &[tether_servicemap::Update],
+    ) -> Result<SyncKind, Error> {
+        if let Some(state) = self.state.as_mut() {
+            if updates.is_empty() {
+                return Ok(SyncKind::Unchanged);
+            }
+            match render::incremental(&self.cfg, state, updates) {
+                Ok(script) => match self.nft.apply(&script) {
+                    Ok(()) => return Ok(SyncKind::Incremental(updates.len())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "incremental nftables sync failed; doing a full sync");
+                    }
+                },
+                Err(e) => tracing::debug!(reason = %e, "full sync needed"),
+            }
+            self.state = None;
+        }
+        let (script, state) = render::full(&self.cfg, map);
+        self.nft.apply(&script)?;
+        self.state = Some(state);
+        Ok(SyncKind::Full)
+    }
+}
+
+/// Prepares the node namespace: `net.ipv4.ip_forward=1`;
+/// `net.bridge.bridge-nf-call-iptables=1` when `br_netfilter` is present (pods on one
+/// bridge reach each other through a Service only if bridged replies pass conntrack; no
+/// kernel module is ever loaded: without it same-bridge pod → Service → pod replies
+/// bypass un-DNAT, which only `masquerade_all` works around); `route_localnet=1` when
+/// localhost NodePorts are enabled.
+pub fn prepare_node(cfg: &Config) -> Result<(), Error> {
+    let ns = match &cfg.netns {
+        Some(p) => NetNs::from_path(p)?,
+        None => NetNs::from_path("/proc/self/ns/net")?,
+    };
+    tether_netns::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+    match tether_netns::read_sysctl(&ns, "net.bridge.bridge-nf-call-iptables") {
+        Ok(v) if v == "1" => {}
+        Ok(_) => tether_netns::sysctl(&ns, "net.bridge.bridge-nf-call-iptables", "1")?,
+        Err(_) => tracing::warn!(
+            "br_netfilter is not available: replies between pods on the same bridge \
+             bypass Service NAT (set masquerade_all to work around)"
+        ),
+    }
+    if cfg.localhost_nodeports {
+        tether_netns::sysctl(&ns, "net.ipv4.conf.all.route_localnet", "1")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,883 @@
+//! Pure rendering of a [`ServiceMap`] into `nft -f` scripts for `table ip tether`.
+//!
+//! The layout is kube-proxy's (`pkg/proxy/nftables/proxier.go`): base chains per hook,
+//! dispatch through the verdict maps `service-ips` and `service-nodeports`, one chain per
+//! Service port and policy (`service-*`, `local-*`, `external-*`, `firewall-*`), one chain
+//! per endpoint (`endpoint-*`) chosen by `numgen random mod N vmap`, ClientIP affinity in
+//! per-endpoint sets with a timeout, `no-endpoint-services` / `no-endpoint-nodeports`
+//! rejecting in the filter hooks, `firewall-ips` for `loadBalancerSourceRanges`, the
+//! `cluster-ips` set for rejecting unknown ports of ClusterIPs, and masquerading through a
+//! packet mark.
+//!
+//! Only IPv4 is rendered (`table ip`); IPv6 addresses in the map are ignored.
+//!
+//! [`full`] renders everything and replaces the table in one transaction (`add table` +
+//! `delete table` + definition: no other table is ever touched). [`incremental`] turns a
+//! list of [`Update`]s into element adds/deletes and per-port chain rebuilds, so a change
+//! costs work proportional to the changed ports, and keeps the [`Rendered`] bookkeeping
+//! that the next incremental render diffs against.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::{IpNet, Ipv4Net};
+use tether_servicemap::{Endpoint, ServiceInfo, ServiceMap, ServicePort, ServicePortName, Update};
+
+use crate::Config;
+
+// Chain, set and map names, as upstream.
+const SERVICES: &str = "services";
+const SERVICE_IPS: &str = "service-ips";
+const SERVICE_NODEPORTS: &str = "service-nodeports";
+const NODEPORT_IPS: &str = "nodeport-ips";
+const CLUSTER_IPS: &str = "cluster-ips";
+const SERVICE_ENDPOINTS_CHECK: &str = "service-endpoints-check";
+const NODEPORT_ENDPOINTS_CHECK: &str = "nodeport-endpoints-check";
+const NO_ENDPOINT_SERVICES: &str = "no-endpoint-services";
+const NO_ENDPOINT_NODEPORTS: &str = "no-endpoint-nodeports";
+const REJECT_CHAIN: &str = "reject-chain";
+const FIREWALL_IPS: &str = "firewall-ips";
+const FIREWALL_CHECK: &str = "firewall-check";
+const CLUSTER_IPS_CHECK: &str = "cluster-ips-check";
+const MARK_MASQ: &str = "mark-for-masquerade";
+const MASQUERADING: &str = "masquerading";
+
+/// nftables' name limit is 256 bytes (`NFT_NAME_MAXLEN`); upstream keeps 16 for prefixes.
+const NAME_BASE_MAX: usize = 240;
+
+/// One element of a verdict map.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Element {
+    /// The map (`service-ips`, `service-nodeports`, `no-endpoint-services`, …).
+    pub map: &'static str,
+    /// The key in nft syntax, e.g. `10.96.0.50 . tcp . 80`.
+    pub key: String,
+    /// The verdict, e.g. `goto service-…` or `drop`.
+    pub value: String,
+}
+
+/// Everything one Service port contributes to the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortRules {
+    /// Regular chains owned by the port, name → rules in order.
+    pub chains: BTreeMap<String, Vec<String>>,
+    /// Affinity sets owned by the port, name → timeout in seconds.
+    pub sets: BTreeMap<String, u32>,
+    /// Map elements the port wants.
+    pub elements: BTreeSet<Element>,
+    /// The port's IPv4 ClusterIP, for the shared `cluster-ips` set.
+    pub cluster_ip: Option<Ipv4Addr>,
+}
+
+/// What is in the kernel after a successful [`full`] or [`incremental`] render was
+/// applied: the per-port objects, which port owns each map key, and ClusterIP reference
+/// counts for the shared `cluster-ips` set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    ports: BTreeMap<ServicePortName, PortRules>,
+    owners: BTreeMap<(&'static str, String), ServicePortName>,
+    /// Keys wanted by more than one port (the first in name order wins, like a full
+    /// render); touching one forces a full render.
+    contested: BTreeSet<(&'static str, String)>,
+    cluster_ip_refs: BTreeMap<Ipv4Addr, usize>,
+}
+
+impl Rendered {
+    /// The rendered objects of one Service port.
+    pub fn port(&self, name: &ServicePortName) -> Option<&PortRules> {
+        self.ports.get(name)
+    }
+
+    /// Number of Service ports rendered.
+    pub fn len(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Whether no Service port is rendered.
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty()
+    }
+
+    fn insert_port(&mut self, name: &ServicePortName, rules: PortRules) {
+        for e in &rules.elements {
+            let k = (e.map, e.key.clone());
+            match self.owners.get(&k) {
+                Some(owner) if owner != name => {
+                    tracing::warn!(
+                        service = %name, owner = %owner, map = e.map, key = %e.key,
+                        "two service ports claim the same address and port; the first wins"
+                    );
+                    self.contested.insert(k);
+                }
+                _ => {
+                    self.owners.insert(k, name.clone());
+                }
+            }
+        }
+        if let Some(ip) = rules.cluster_ip {
+            *self.cluster_ip_refs.entry(ip).or_default() += 1;
+        }
+        self.ports.insert(name.clone(), rules);
+    }
+}
+
+/// Why an incremental render could not be made; the caller does a full one instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("incremental render impossible: {0}")]
+pub struct NeedsFull(pub String);
+
+/// A short hash like upstream's `hashAndTruncate` prefix (there: SHA-256 → base32, 8
+/// chars): 40 bits of FNV-1a in base32, enough to keep truncated names unique and to
+/// tell near-identical names apart.
+fn hash8(s: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..8)
+        .map(|i| char::from(ALPHABET[((h >> (i * 5)) & 31) as usize]))
+        .collect()
+}
+
+/// Keeps only characters nft accepts in an unquoted identifier (`[A-Za-z0-9_./-]`);
+/// API validation already guarantees this for real names, this guards the script.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn hash_and_truncate(raw: &str, readable: String) -> String {
+    let mut name = format!("{}-{readable}", hash8(raw));
+    if name.len() > NAME_BASE_MAX {
+        name.truncate(NAME_BASE_MAX - 3);
+        name.push_str("...");
+    }
+    name
+}
+
+/// `HASH-namespace/name/protocol/port` (upstream `servicePortChainNameBase`).
+pub fn port_chain_base(name: &ServicePortName) -> String {
+    let raw = format!(
+        "{}/{}/{}/{}",
+        name.namespace, name.name, name.protocol, name.port_name
+    );
+    let readable = format!(
+        "{}/{}/{}/{}",
+        sanitize(&name.namespace),
+        sanitize(&name.name),
+        name.protocol,
+        sanitize(&name.port_name)
+    );
+    hash_and_truncate(&raw, readable)
+}
+
+/// `HASH-namespace/name/protocol/port__ip/port` (upstream
+/// `servicePortEndpointChainNameBase`).
+pub fn endpoint_chain_base(name: &ServicePortName, ip: Ipv4Addr, port: u16) -> String {
+    let raw = format!(
+        "{}/{}/{}/{}__{ip}/{port}",
+        name.namespace, name.name, name.protocol, name.port_name
+    );
+    let readable = format!(
+        "{}/{}/{}/{}__{ip}/{port}",
+        sanitize(&name.namespace),
+        sanitize(&name.name),
+        name.protocol,
+        sanitize(&name.port_name)
+    );
+    hash_and_truncate(&raw, readable)
+}
+
+fn v4(ip: &IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(v) => Some(*v),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn v4_net(net: &IpNet) -> Option<Ipv4Net> {
+    match net {
+        IpNet::V4(v) => Some(*v),
+        IpNet::V6(_) => None,
+    }
+}
+
+/// The endpoints a port uses, as upstream `CategorizeEndpoints` (without topology hints):
+/// ready endpoints, or serving-and-terminating ones when none is ready.
+#[derive(Debug, Default)]
+struct Categorized<'a> {
+    cluster: Vec<&'a Endpoint>,
+    local: Vec<&'a Endpoint>,
+    all_reachable: Vec<&'a Endpoint>,
+    has_any: bool,
+}
+
+fn categorize<'a>(info: &ServiceInfo, eps: &'a [Endpoint]) -> Categorized<'a> {
+    let eps: Vec<&Endpoint> = eps.iter().filter(|e| e.ip.is_ipv4()).collect();
+    let mut c = Categorized::default();
+    if info.uses_cluster_endpoints() {
+        c.cluster = eps.iter().copied().filter(|e| e.ready).collect();
+        if c.cluster.is_empty() {
+            c.cluster = eps
+                .iter()
+                .copied()
+                .filter(|e| e.serving && e.terminating)
+                .collect();
+        }
+        c.has_any = !c.cluster.is_empty();
+    }
+    if !info.uses_local_endpoints() {
+        c.all_reachable = c.cluster.clone();
+        return c;
+    }
+    let (mut local_ready, mut local_serving_terminating) = (false, false);
+    for e in &eps {
+        if e.ready {
+            c.has_any = true;
+            local_ready |= e.is_local;
+        } else if e.serving && e.terminating {
+            c.has_any = true;
+            local_serving_terminating |= e.is_local;
+        }
+    }
+    if local_ready {
+        c.local = eps
+            .iter()
+            .copied()
+            .filter(|e| e.ready && e.is_local)
+            .collect();
+    } else if local_serving_terminating {
+        c.local = eps
+            .iter()
+            .copied()
+            .filter(|e| e.serving && e.terminating && e.is_local)
+            .collect();
+    }
+    if !info.uses_cluster_endpoints() {
+        c.all_reachable = c.local.clone();
+        return c;
+    }
+    let mut all = c.cluster.clone();
+    for e in &c.local {
+        if !all.iter().any(|a| a.ip == e.ip && a.port == e.port) {
+            all.push(e);
+        }
+    }
+    c.all_reachable = all;
+    c
+}
+
+/// Renders one Service port's chains, affinity sets and map elements. Pure.
+pub fn render_port(cfg: &Config, name: &ServicePortName, sp: &ServicePort) -> PortRules {
+    let info = &sp.info;
+    let mut out = PortRules::default();
+    let Some(cluster_ip) = info.cluster_ips.iter().find_map(v4) else {
+        return out;
+    };
+    out.cluster_ip = Some(cluster_ip);
+    let proto = info.protocol.as_str();
+    let port = info.port;
+    let base = port_chain_base(name);
+    let cluster_chain = format!("service-{base}");
+    let local_chain = format!("local-{base}");
+    let ext_chain = format!("external-{base}");
+    let fw_chain = format!("firewall-{base}");
+    let external_ips: Vec<Ipv4Addr> = info.external_ips.iter().filter_map(v4).collect();
+    let lb_ips: Vec<Ipv4Addr> = info.load_balancer_ips.iter().filter_map(v4).collect();
+    let externally_accessible =
+        info.node_port.is_some() || !external_ips.is_empty() || !lb_ips.is_empty();
+
+    let cat = categorize(info, &sp.endpoints);
+    let ep_base = |e: &Endpoint| match e.ip {
+        IpAddr::V4(ip) => endpoint_chain_base(name, ip, e.port),
+        IpAddr::V6(_) => String::new(), // filtered out by categorize
+    };
+    let affinity = info.session_affinity_timeout;
+
+    let uses_cluster_chain = !cat.cluster.is_empty() && info.uses_cluster_endpoints();
+    let uses_local_chain = !cat.local.is_empty() && info.uses_local_endpoints();
+    let has_endpoints = cat.has_any;
+    let (internal_chain, has_internal) = if info.internal_policy_local() {
+        (&local_chain, has_endpoints && !cat.local.is_empty())
+    } else {
+        (&cluster_chain, has_endpoints)
+    };
+    let etp_local = info.external_policy_local();
+    let (external_policy_chain, has_external) = if etp_local {
+        (&local_chain, has_endpoints && !cat.local.is_empty())
+    } else {
+        (&cluster_chain, has_endpoints)
+    };
+    let uses_ext_chain = has_endpoints && externally_accessible;
+    let reject = format!("goto {REJECT_CHAIN}");
+    let (internal_verdict, external_verdict) = if has_endpoints {
+        ("drop".to_owned(), "drop".to_owned())
+    } else {
+        (reject.clone(), reject)
+    };
+    let key = |ip: Ipv4Addr| format!("{ip} . {proto} . {port}");
+    let mut elem = |map: &'static str, key: String, value: String| {
+        out.elements.insert(Element { map, key, value });
+    };
+
+    // ClusterIP.
+    if has_internal {
+        elem(
+            SERVICE_IPS,
+            key(cluster_ip),
+            format!("goto {internal_chain}"),
+        );
+    } else {
+        elem(NO_ENDPOINT_SERVICES, key(cluster_ip), internal_verdict);
+    }
+    // externalIPs.
+    for ip in &external_ips {
+        if has_endpoints {
+            elem(SERVICE_IPS, key(*ip), format!("goto {ext_chain}"));
+        }
+        if !has_external {
+            elem(NO_ENDPOINT_SERVICES, key(*ip), external_verdict.clone());
+        }
+    }
+    // LoadBalancer ingress, with loadBalancerSourceRanges.
+    let ranges: Vec<Ipv4Net> = info
+        .load_balancer_source_ranges
+        .iter()
+        .filter_map(v4_net)
+        .collect();
+    let uses_fw = !lb_ips.is_empty() && !ranges.is_empty();
+    if uses_fw {
+        let mut sources: Vec<String> = ranges.iter().map(ToString::to_string).collect();
+        // A request from the node to a VIP that is also a local address loops back with the
+        // VIP as source: allow it when the node itself is allowed (as upstream).
+        if cfg
+            .node_ips
+            .iter()
+            .any(|n| ranges.iter().any(|r| r.contains(n)))
+        {
+            sources.extend(lb_ips.iter().map(ToString::to_string));
+        }
+        out.chains.insert(
+            fw_chain.clone(),
+            vec![format!("ip saddr != {{ {} }} drop", sources.join(", "))],
+        );
+    }
+    for ip in &lb_ips {
+        if has_endpoints {
+            elem(SERVICE_IPS, key(*ip), format!("goto {ext_chain}"));
+        }
+        if uses_fw {
+            elem(FIREWALL_IPS, key(*ip), format!("goto {fw_chain}"));
+        }
+        if !has_external {
+            elem(NO_ENDPOINT_SERVICES, key(*ip), external_verdict.clone());
+        }
+    }
+    // NodePort. Not subject to loadBalancerSourceRanges (as upstream).
+    if let Some(np) = info.node_port {
+        if has_endpoints {
+            elem(
+                SERVICE_NODEPORTS,
+                format!("{proto} . {np}"),
+                format!("goto {ext_chain}"),
+            );
+        }
+        if !has_external {
+            elem(
+                NO_ENDPOINT_NODEPORTS,
+                format!("{proto} . {np}"),
+                external_verdict,
+            );
+        }
+    }
+
+    let mut cluster_rules = Vec::new();
+    let mut local_rules = Vec::new();
+    // Masquerade ClusterIP traffic from outside the cluster CIDR (it may be routed to us
+    // from off-cluster and bounce to another node), or everything with masquerade_all.
+    if has_internal {
+        let rule = if cfg.masquerade_all {
+            Some(format!(
+                "ip daddr {cluster_ip} {proto} dport {port} jump {MARK_MASQ}"
+            ))
+        } else {
+            cfg.cluster_cidr.map(|cidr| {
+                format!(
+                    "ip daddr {cluster_ip} {proto} dport {port} ip saddr != {cidr} jump {MARK_MASQ}"
+                )
+            })
+        };
+        if let Some(rule) = rule {
+            if info.internal_policy_local() {
+                local_rules.push(rule);
+            } else {
+                cluster_rules.push(rule);
+            }
+        }
+    }
+    if uses_ext_chain {
+        let mut rules = Vec::new();
+        if !etp_local {
+            // Endpoints may be on other nodes: masquerade so replies come back through us.
+            rules.push(format!("jump {MARK_MASQ}"));
+        } else {
+            if let Some(cidr) = cfg.cluster_cidr {
+                // Pod traffic to an external address acts as if it went out to the load
+                // balancer and came back: Cluster policy, no SNAT.
+                rules.push(format!("ip saddr {cidr} goto {cluster_chain}"));
+            }
+            // Host-originated traffic has a local source (possibly the VIP itself).
+            rules.push(format!("fib saddr type local jump {MARK_MASQ}"));
+            rules.push(format!("fib saddr type local goto {cluster_chain}"));
+        }
+        if has_external {
+            rules.push(format!("goto {external_policy_chain}"));
+        }
+        out.chains.insert(ext_chain, rules);
+    }
+    if let Some(timeout) = affinity {
+        for e in &cat.all_reachable {
+            out.sets.insert(format!("affinity-{}", ep_base(e)), timeout);
+        }
+    }
+    let dispatch = |rules: &mut Vec<String>, eps: &[&Endpoint]| {
+        if affinity.is_some() {
+            for e in eps {
+                let b = ep_base(e);
+                rules.push(format!("ip saddr @affinity-{b} goto endpoint-{b}"));
+            }
+        }
+        let targets: Vec<String> = eps
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{i} : goto endpoint-{}", ep_base(e)))
+            .collect();
+        rules.push(format!(
+            "numgen random mod {} vmap {{ {} }}",
+            eps.len(),
+            targets.join(", ")
+        ));
+    };
+    if uses_cluster_chain {
+        dispatch(&mut cluster_rules, &cat.cluster);
+        out.chains.insert(cluster_chain.clone(), cluster_rules);
+    }
+    if uses_local_chain {
+        dispatch(&mut local_rules, &cat.local);
+        out.chains.insert(local_chain.clone(), local_rules);
+    }
+    for e in &cat.all_reachable {
+        let b = ep_base(e);
+        let mut rules = vec![format!("ip saddr {} jump {MARK_MASQ}", e.ip)];
+        if affinity.is_some() {
+            rules.push(format!("update @affinity-{b} {{ ip saddr }}"));
+        }
+        rules.push(format!("meta l4proto {proto} dnat to {}:{}", e.ip, e.port));
+        out.chains.insert(format!("endpoint-{b}"), rules);
+    }
+    out
+}
+
+/// The fixed part: table, base chains, top-level chains, sets and maps, and their rules.
+fn render_base(cfg: &Config, s: &mut String) {
+    let t = format!("ip {}", cfg.table);
+    let _ = writeln!(s, "add table {t} {{ comment \"rules for tether\" ; }}");
+    // Filter chains run on pre-DNAT addresses, so they sit just before DNAT (-100).
+    let base_chains = [
+        ("filter-prerouting", "filter", "prerouting", "-110"),
+        ("filter-input", "filter", "input", "-110"),
+        ("filter-forward", "filter", "forward", "-110"),
+        ("filter-output", "filter", "output", "-110"),
+        ("filter-output-post-dnat", "filter", "output", "-90"),
+        ("nat-prerouting", "nat", "prerouting", "-100"),
+        ("nat-output", "nat", "output", "-100"),
+        ("nat-postrouting", "nat", "postrouting", "100"),
+    ];
+    for (name, ty, hook, prio) in base_chains {
+        let _ = writeln!(
+            s,
+            "add chain {t} {name} {{ type {ty} hook {hook} priority {prio} ; policy accept ; }}"
+        );
+    }
+    for name in [
+        SERVICES,
+        MASQUERADING,
+        MARK_MASQ,
+        REJECT_CHAIN,
+        SERVICE_ENDPOINTS_CHECK,
+        NODEPORT_ENDPOINTS_CHECK,
+        FIREWALL_CHECK,
+        CLUSTER_IPS_CHECK,
+    ] {
+        let _ = writeln!(s, "add chain {t} {name}");
+    }
+    let _ = writeln!(
+        s,
+        "add set {t} {CLUSTER_IPS} {{ type ipv4_addr ; comment \"Active ClusterIPs\" ; }}"
+    );
+    let _ = writeln!(
+        s,
+        "add set {t} {NODEPORT_IPS} {{ type ipv4_addr ; comment \"IPs that accept NodePort traffic\" ; }}"
+    );
+    for (map, ty) in [
+        (SERVICE_IPS, "ipv4_addr . inet_proto . inet_service"),
+        (SERVICE_NODEPORTS, "inet_proto . inet_service"),
+        (
+            NO_ENDPOINT_SERVICES,
+            "ipv4_addr . inet_proto . inet_service",
+        ),
+        (NO_ENDPOINT_NODEPORTS, "inet_proto . inet_service"),
+        (FIREWALL_IPS, "ipv4_addr . inet_proto . inet_service"),
+    ] {
+        let _ = writeln!(s, "add map {t} {map} {{ type {ty} : verdict ; }}");
+    }
+    let mark = format!("{:#010x}", 1u32 << cfg.masquerade_bit.min(31));
+    let nodeport_match = if cfg.node_ips.is_empty() {
+        if cfg.localhost_nodeports {
+            "fib daddr type local".to_owned()
+        } else {
+            "fib daddr type local ip daddr != 127.0.0.0/8".to_owned()
+        }
+    } else {
+        format!("ip daddr @{NODEPORT_IPS}")
+    };
+    let rules: Vec<(&str, String)> = vec![
+        (
+            "filter-prerouting",
+            format!("ct state new jump {FIREWALL_CHECK}"),
+        ),
+        (
+            "filter-input",
+            format!("ct state new jump {NODEPORT_ENDPOINTS_CHECK}"),
+        ),
+        (
+            "filter-input",
+            format!("ct state new jump {SERVICE_ENDPOINTS_CHECK}"),
+        ),
+        (
+            "filter-forward",
+            format!("ct state new jump {SERVICE_ENDPOINTS_CHECK}"),
+        ),
+        (
+            "filter-forward",
+            format!("ct state new jump {CLUSTER_IPS_CHECK}"),
+        ),
+        (
+            "filter-output",
+            format!("ct state new jump {SERVICE_ENDPOINTS_CHECK}"),
+        ),
+        (
+            "filter-output",
+            format!("ct state new jump {FIREWALL_CHECK}"),
+        ),
+        (
+            "filter-output-post-dnat",
+            format!("ct state new jump {CLUSTER_IPS_CHECK}"),
+        ),
+        ("nat-prerouting", format!("jump {SERVICES}")),
+        ("nat-output", format!("jump {SERVICES}")),
+        ("nat-postrouting", format!("jump {MASQUERADING}")),
+        (
+            SERVICES,
+            format!("ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}"),
+        ),
+        (
+            SERVICES,
+            format!("{nodeport_match} meta l4proto . th dport vmap @{SERVICE_NODEPORTS}"),
+        ),
+        (
+            SERVICE_ENDPOINTS_CHECK,
+            format!("ip daddr . meta l4proto . th dport vmap @{NO_ENDPOINT_SERVICES}"),
+        ),
+        (
+            NODEPORT_ENDPOINTS_CHECK,
+            format!("{nodeport_match} meta l4proto . th dport vmap @{NO_ENDPOINT_NODEPORTS}"),
+        ),
+        (
+            FIREWALL_CHECK,
+            format!("ip daddr . meta l4proto . th dport vmap @{FIREWALL_IPS}"),
+        ),
+        (MARK_MASQ, format!("meta mark set meta mark | {mark}")),
+        (MASQUERADING, format!("meta mark & {mark} == 0 return")),
+        (MASQUERADING, format!("meta mark set meta mark ^ {mark}")),
+        (MASQUERADING, "masquerade fully-random".to_owned()),
+        (
+            REJECT_CHAIN,
+            "meta l4proto tcp reject with tcp reset".to_owned(),
+        ),
+        (REJECT_CHAIN, "reject".to_owned()),
+        (CLUSTER_IPS_CHECK, format!("ip daddr @{CLUSTER_IPS} reject")),
+    ];
+    for (chain, rule) in rules {
+        let _ = writeln!(s, "add rule {t} {chain} {rule}");
+    }
+    if let Some(cidr) = cfg.service_cidr {
+        let _ = writeln!(s, "add rule {t} {CLUSTER_IPS_CHECK} ip daddr {cidr} drop");
+    }
+    let mut node_ips: Vec<Ipv4Addr> = cfg.node_ips.clone();
+    if cfg.localhost_nodeports && !node_ips.is_empty() {
+        node_ips.push(Ipv4Addr::LOCALHOST);
+    }
+    node_ips.sort();
+    node_ips.dedup();
+    if !node_ips.is_empty() {
+        let list: Vec<String> = node_ips.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            s,
+            "add element {t} {NODEPORT_IPS} {{ {} }}",
+            list.join(", ")
+        );
+    }
+}
+
+fn add_set(s: &mut String, t: &str, name: &str, timeout: u32) {
+    let _ = writeln!(
+        s,
+        "add set {t} {name} {{ type ipv4_addr ; flags dynamic,timeout ; timeout {timeout}s ; }}"
+    );
+}
+
+fn add_rules(s: &mut String, t: &str, chain: &str, rules: &[String]) {
+    for r in rules {
+        let _ = writeln!(s, "add rule {t} {chain} {r}");
+    }
+}
+
+/// Renders the whole map: one script that replaces `table ip <cfg.table>` atomically
+/// (`add table` + `delete table` make it work whether or not the table exists), and the
+/// bookkeeping of what it contains. Pure.
+pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
+    let t = format!("ip {}", cfg.table);
+    let mut state = Rendered::default();
+    for (name, sp) in &map.ports {
+        state.insert_port(name, render_port(cfg, name, sp));
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "add table {t}");
+    let _ = writeln!(s, "delete table {t}");
+    render_base(cfg, &mut s);
+    for rules in state.ports.values() {
+        for chain in rules.chains.keys() {
+            let _ = writeln!(s, "add chain {t} {chain}");
+        }
+        for (set, timeout) in &rules.sets {
+            add_set(&mut s, &t, set, *timeout);
+        }
+    }
+    for rules in state.ports.values() {
+        for (chain, r) in &rules.chains {
+            add_rules(&mut s, &t, chain, r);
+        }
+    }
+    for ((map, key), owner) in &state.owners {
+        let value = state
+            .ports
+            .get(owner)
+            .and_then(|p| p.elements.iter().find(|e| e.map == *map && e.key == *key))
+            .map(|e| e.value.as_str());
+        if let Some(value) = value {
+            let _ = writeln!(s, "add element {t} {map} {{ {key} : {value} }}");
+        }
+    }
+    if !state.cluster_ip_refs.is_empty() {
+        let ips: Vec<String> = state
+            .cluster_ip_refs
+            .keys()
+            .map(ToString::to_string)
+            .collect();
+        let _ = writeln!(s, "add element {t} {CLUSTER_IPS} {{ {} }}", ips.join(", "));
+    }
+    (s, state)
+}
+
+/// Renders `updates` (from [`tether_servicemap::changes`]) against `state`, the
+/// bookkeeping of what is in the kernel, and advances `state` to match. The script
+/// deletes and adds only the changed ports' elements, rebuilds their chains (flush +
+/// re-add) and adds/deletes their chains and affinity sets, all in one transaction.
+///
+/// On `Err` nothing was rendered and `state` is unchanged; do a [`full`] render. After
+/// `Ok`, if applying the script fails, `state` no longer matches the kernel: do a full
+/// render then too.
+pub fn incremental(
+    cfg: &Config,
+    state: &mut Rendered,
+    updates: &[Update],
+) -> Result<String, NeedsFull> {
+    let t = format!("ip {}", cfg.table);
+    // Render first, then check that no map key ends up wanted by two ports: keys already
+    // shared (contested) and keys taken from a port that is not being updated need the
+    // first-wins rule of a full render. A key moving between two updated ports is fine:
+    // all deletes precede all adds in the script.
+    let updated: BTreeSet<&ServicePortName> = updates.iter().map(Update::name).collect();
+    if updated.len() != updates.len() {
+        return Err(NeedsFull("a port is updated twice".into()));
+    }
+    let planned: Vec<(&ServicePortName, Option<PortRules>)> = updates
+        .iter()
+        .map(|u| match u {
+            Update::Upsert(name, sp) => (name, Some(render_port(cfg, name, sp))),
+            Update::Remove(name) => (name, None),
+        })
+        .collect();
+    let mut claimed = BTreeSet::new();
+    for (name, new) in &planned {
+        let old = state.ports.get(*name);
+        for e in old.iter().flat_map(|p| &p.elements) {
+            if state.contested.contains(&(e.map, e.key.clone())) {
+                return Err(NeedsFull(format!("{} {} is contested", e.map, e.key)));
+            }
+        }
+        for e in new.iter().flat_map(|p| &p.elements) {
+            let k = (e.map, e.key.clone());
+            if state.contested.contains(&k) {
+                return Err(NeedsFull(format!("{} {} is contested", e.map, e.key)));
+            }
+            if let Some(owner) = state.owners.get(&k)
+                && owner != *name
+                && !updated.contains(owner)
+            {
+                return Err(NeedsFull(format!(
+                    "{} {} is wanted by {name} and {owner}",
+                    e.map, e.key
+                )));
+            }
+            if !claimed.insert(k) {
+                return Err(NeedsFull(format!("{} {} claimed twice", e.map, e.key)));
+            }
+        }
+    }
+
+    let empty = PortRules::default();
+    let mut del_elements = String::new();
+    let mut flush = String::new();
+    let mut del_objects = String::new();
+    let mut add_objects = String::new();
+    let mut rules = String::new();
+    let mut add_elements = String::new();
+    let mut cluster_ip_delta: BTreeMap<Ipv4Addr, isize> = BTreeMap::new();
+
+    for (name, new) in &planned {
+        let old = state.ports.get(*name).unwrap_or(&empty);
+        let new_ref = new.as_ref().unwrap_or(&empty);
+        // Elements: delete the ones that went away or changed value, add the new ones.
+        for e in old.elements.difference(&new_ref.elements) {
+            let _ = writeln!(del_elements, "delete element {t} {} {{ {} }}", e.map, e.key);
+        }
+        for e in new_ref.elements.difference(&old.elements) {
+            let _ = writeln!(
+                add_elements,
+                "add element {t} {} {{ {} : {} }}",
+                e.map, e.key, e.value
+            );
+        }
+        // Chains: when anything about the port's sets changed, rebuild every chain (rules
+        // may name the sets); otherwise only chains whose rules changed.
+        let sets_changed = old.sets != new_ref.sets;
+        for (chain, old_rules) in &old.chains {
+            match new_ref.chains.get(chain) {
+                Some(new_rules) if new_rules == old_rules && !sets_changed => {}
+                _ => {
+                    let _ = writeln!(flush, "flush chain {t} {chain}");
+                }
+            }
+            if !new_ref.chains.contains_key(chain) {
+                let _ = writeln!(del_objects, "delete chain {t} {chain}");
+            }
+        }
+        for (set, timeout) in &old.sets {
+            if new_ref.sets.get(set) != Some(timeout) {
+                let _ = writeln!(del_objects, "delete set {t} {set}");
+            }
+        }
+        for (set, timeout) in &new_ref.sets {
+            if old.sets.get(set) != Some(timeout) {
+                add_set(&mut add_objects, &t, set, *timeout);
+            }
+        }
+        for (chain, new_rules) in &new_ref.chains {
+            match old.chains.get(chain) {
+                None => {
+                    let _ = writeln!(add_objects, "add chain {t} {chain}");
+                    add_rules(&mut rules, &t, chain, new_rules);
+                }
+                Some(old_rules) if old_rules != new_rules || sets_changed => {
+                    add_rules(&mut rules, &t, chain, new_rules);
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(ip) = old.cluster_ip {
+            *cluster_ip_delta.entry(ip).or_default() -= 1;
+        }
+        if let Some(ip) = new_ref.cluster_ip {
+            *cluster_ip_delta.entry(ip).or_default() += 1;
+        }
+    }
+    // cluster-ips: add on 0 → n, delete on n → 0.
+    for (ip, delta) in &cluster_ip_delta {
+        let before = state.cluster_ip_refs.get(ip).copied().unwrap_or(0);
+        let after = before.saturating_add_signed(*delta);
+        if before == 0 && after > 0 {
+            let _ = writeln!(add_elements, "add element {t} {CLUSTER_IPS} {{ {ip} }}");
+        } else if before > 0 && after == 0 {
+            let _ = writeln!(del_elements, "delete element {t} {CLUSTER_IPS} {{ {ip} }}");
+        }
+    }
+
+    // Advance the bookkeeping: drop every old claim first, then add the new ones.
+    let mut news = Vec::with_capacity(planned.len());
+    for (name, new) in planned {
+        if let Some(old) = state.ports.remove(name) {
+            for e in &old.elements {
+                state.owners.remove(&(e.map, e.key.clone()));
+            }
+            if let Some(ip) = old.cluster_ip
+                && let Some(n) = state.cluster_ip_refs.get_mut(&ip)
+            {
+                *n -= 1;
+                if *n == 0 {
+                    state.cluster_ip_refs.remove(&ip);
+                }
+            }
+        }
+        news.push((name, new));
+    }
+    for (name, new) in news {
+        if let Some(new) = new {
+            state.insert_port(name, new);
+        }
+    }
+
+    let mut s = String::with_capacity(
+        del_elements.len()
+            + flush.len()
+            + del_objects.len()
+            + add_objects.len()
+            + rules.len()
+            + add_elements.len(),
+    );
+    for part in [
+        del_elements,
+        flush,
+        del_objects,
+        add_objects,
+        rules,
+        add_elements,
+    ] {
+        s.push_str(&part);
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests;

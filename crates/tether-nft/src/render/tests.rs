@@ -1,0 +1,319 @@
+use super::*;
+use proptest::prelude::*;
+use tether_servicemap::{Protocol, ServiceType, TrafficPolicy, changes};
+
+fn cfg() -> Config {
+    Config {
+        node_ips: vec![Ipv4Addr::new(192, 168, 77, 1)],
+        cluster_cidr: Some("10.244.0.0/16".parse().expect("cidr")),
+        ..Config::default()
+    }
+}
+
+fn info(ip: [u8; 4], port: u16) -> ServiceInfo {
+    ServiceInfo {
+        cluster_ips: vec![IpAddr::from(ip)],
+        port,
+        node_port: None,
+        protocol: Protocol::Tcp,
+        service_type: ServiceType::ClusterIp,
+        external_ips: vec![],
+        load_balancer_ips: vec![],
+        session_affinity_timeout: None,
+        external_traffic_policy: TrafficPolicy::Cluster,
+        health_check_node_port: None,
+        internal_traffic_policy: TrafficPolicy::Cluster,
+        load_balancer_source_ranges: vec![],
+    }
+}
+
+fn ep(last: u8, port: u16) -> Endpoint {
+    Endpoint {
+        ip: IpAddr::from([10, 244, 1, last]),
+        port,
+        ready: true,
+        serving: true,
+        terminating: false,
+        node_name: Some("node-a".into()),
+        is_local: true,
+    }
+}
+
+fn name(svc: &str, port: &str) -> ServicePortName {
+    ServicePortName::new("default", svc, port, Protocol::Tcp)
+}
+
+fn lines(script: &str) -> Vec<&str> {
+    script.lines().collect()
+}
+
+#[test]
+fn chain_names_like_upstream() {
+    let n = name("web", "http");
+    let base = port_chain_base(&n);
+    assert!(base.ends_with("-default/web/tcp/http"), "{base}");
+    assert_eq!(base.len(), 8 + 1 + "default/web/tcp/http".len());
+    let e = endpoint_chain_base(&n, Ipv4Addr::new(10, 244, 1, 2), 8080);
+    assert!(e.ends_with("-default/web/tcp/http__10.244.1.2/8080"), "{e}");
+    // Hostile input cannot break out of the identifier.
+    let evil = ServicePortName::new("a b", "x;flush ruleset", "p\n", Protocol::Udp);
+    let b = port_chain_base(&evil);
+    assert!(
+        b.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)),
+        "{b}"
+    );
+}
+
+#[test]
+fn clusterip_golden() {
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", "http"),
+        info([10, 96, 0, 50], 80),
+        vec![ep(2, 8080), ep(3, 8080)],
+    );
+    let (script, state) = full(&cfg(), &map);
+    let l = lines(&script);
+    assert_eq!(l[0], "add table ip tether");
+    assert_eq!(l[1], "delete table ip tether");
+    let svc = format!("service-{}", port_chain_base(&name("web", "http")));
+    let e2 = format!(
+        "endpoint-{}",
+        endpoint_chain_base(&name("web", "http"), Ipv4Addr::new(10, 244, 1, 2), 8080)
+    );
+    let e3 = format!(
+        "endpoint-{}",
+        endpoint_chain_base(&name("web", "http"), Ipv4Addr::new(10, 244, 1, 3), 8080)
+    );
+    for want in [
+        "add chain ip tether nat-prerouting { type nat hook prerouting priority -100 ; policy accept ; }".to_owned(),
+        "add rule ip tether services ip daddr . meta l4proto . th dport vmap @service-ips".to_owned(),
+        "add rule ip tether services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports".to_owned(),
+        "add rule ip tether mark-for-masquerade meta mark set meta mark | 0x00004000".to_owned(),
+        "add element ip tether nodeport-ips { 192.168.77.1 }".to_owned(),
+        format!("add chain ip tether {svc}"),
+        format!("add rule ip tether {svc} ip daddr 10.96.0.50 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade"),
+        format!("add rule ip tether {svc} numgen random mod 2 vmap {{ 0 : goto {e2}, 1 : goto {e3} }}"),
+        format!("add rule ip tether {e2} ip saddr 10.244.1.2 jump mark-for-masquerade"),
+        format!("add rule ip tether {e2} meta l4proto tcp dnat to 10.244.1.2:8080"),
+        format!("add element ip tether service-ips {{ 10.96.0.50 . tcp . 80 : goto {svc} }}"),
+        "add element ip tether cluster-ips { 10.96.0.50 }".to_owned(),
+    ] {
+        assert!(l.contains(&want.as_str()), "missing {want:?} in\n{script}");
+    }
+    assert_eq!(state.len(), 1);
+    // No external chain for a ClusterIP service.
+    assert!(!script.contains("external-"));
+}
+
+#[test]
+fn no_endpoints_rejects_and_nodeport() {
+    let mut i = info([10, 96, 0, 51], 80);
+    i.node_port = Some(30080);
+    i.service_type = ServiceType::NodePort;
+    let mut map = ServiceMap::new();
+    map.insert(name("empty", ""), i, vec![]);
+    let (script, _) = full(&cfg(), &map);
+    assert!(script.contains(
+        "add element ip tether no-endpoint-services { 10.96.0.51 . tcp . 80 : goto reject-chain }"
+    ));
+    assert!(script.contains(
+        "add element ip tether no-endpoint-nodeports { tcp . 30080 : goto reject-chain }"
+    ));
+    assert!(!script.contains("add element ip tether service-ips"));
+    assert!(
+        script.contains("add rule ip tether reject-chain meta l4proto tcp reject with tcp reset")
+    );
+}
+
+#[test]
+fn terminating_fallback_and_affinity() {
+    let mut i = info([10, 96, 0, 52], 80);
+    i.session_affinity_timeout = Some(60);
+    let mut t = ep(4, 80);
+    t.ready = false;
+    t.terminating = true;
+    let mut gone = ep(5, 80);
+    gone.ready = false;
+    gone.serving = false;
+    gone.terminating = true;
+    let mut map = ServiceMap::new();
+    map.insert(name("t", ""), i, vec![t, gone]);
+    let (script, state) = full(&cfg(), &map);
+    let rules = state.port(&name("t", "")).expect("port");
+    assert_eq!(rules.sets.len(), 1, "only the serving terminating endpoint");
+    let b = endpoint_chain_base(&name("t", ""), Ipv4Addr::new(10, 244, 1, 4), 80);
+    assert!(script.contains(&format!(
+        "add set ip tether affinity-{b} {{ type ipv4_addr ; flags dynamic,timeout ; timeout 60s ; }}"
+    )));
+    assert!(script.contains(&format!("ip saddr @affinity-{b} goto endpoint-{b}")));
+    assert!(script.contains(&format!(
+        "add rule ip tether endpoint-{b} update @affinity-{b} {{ ip saddr }}"
+    )));
+    assert!(!script.contains("10.244.1.5"));
+}
+
+#[test]
+fn external_policy_local_and_firewall() {
+    let mut i = info([10, 96, 0, 53], 80);
+    i.service_type = ServiceType::LoadBalancer;
+    i.node_port = Some(30053);
+    i.load_balancer_ips = vec![IpAddr::from([192, 168, 100, 10])];
+    i.external_traffic_policy = TrafficPolicy::Local;
+    i.load_balancer_source_ranges = vec!["192.168.77.0/24".parse().expect("net")];
+    let mut remote = ep(9, 80);
+    remote.is_local = false;
+    let mut map = ServiceMap::new();
+    map.insert(name("lb", ""), i.clone(), vec![ep(2, 80), remote.clone()]);
+    let (script, state) = full(&cfg(), &map);
+    let base = port_chain_base(&name("lb", ""));
+    let rules = state.port(&name("lb", "")).expect("port");
+    assert_eq!(
+        rules.chains.get(&format!("external-{base}")).expect("ext"),
+        &vec![
+            format!("ip saddr 10.244.0.0/16 goto service-{base}"),
+            "fib saddr type local jump mark-for-masquerade".to_owned(),
+            format!("fib saddr type local goto service-{base}"),
+            format!("goto local-{base}"),
+        ]
+    );
+    // Node IP 192.168.77.1 is inside the range: the VIP itself is allowed too.
+    assert_eq!(
+        rules.chains.get(&format!("firewall-{base}")).expect("fw"),
+        &vec!["ip saddr != { 192.168.77.0/24, 192.168.100.10 } drop".to_owned()]
+    );
+    assert!(script.contains(&format!(
+        "add element ip tether firewall-ips {{ 192.168.100.10 . tcp . 80 : goto firewall-{base} }}"
+    )));
+    // The local chain only has the local endpoint.
+    let local = rules.chains.get(&format!("local-{base}")).expect("local");
+    assert_eq!(local.len(), 1);
+    assert!(local[0].starts_with("numgen random mod 1 vmap"));
+
+    // Without local endpoints, external traffic is dropped (not rejected).
+    let mut map = ServiceMap::new();
+    map.insert(name("lb", ""), i, vec![remote]);
+    let (script, _) = full(&cfg(), &map);
+    assert!(script.contains("add element ip tether no-endpoint-nodeports { tcp . 30053 : drop }"));
+    assert!(script.contains(
+        "add element ip tether no-endpoint-services { 192.168.100.10 . tcp . 80 : drop }"
+    ));
+}
+
+#[test]
+fn internal_policy_local_without_local_endpoints_drops() {
+    let mut i = info([10, 96, 0, 54], 80);
+    i.internal_traffic_policy = TrafficPolicy::Local;
+    let mut remote = ep(9, 80);
+    remote.is_local = false;
+    let mut map = ServiceMap::new();
+    map.insert(name("itp", ""), i, vec![remote]);
+    let (script, _) = full(&cfg(), &map);
+    assert!(
+        script.contains(
+            "add element ip tether no-endpoint-services { 10.96.0.54 . tcp . 80 : drop }"
+        )
+    );
+    assert!(!script.contains("add chain ip tether endpoint-"));
+}
+
+#[test]
+fn shared_keys_first_wins_and_force_full() {
+    let mut a = info([10, 96, 0, 60], 80);
+    a.external_ips = vec![IpAddr::from([192, 168, 50, 5])];
+    let mut b = info([10, 96, 0, 61], 80);
+    b.external_ips = vec![IpAddr::from([192, 168, 50, 5])];
+    let mut map = ServiceMap::new();
+    map.insert(name("a", ""), a, vec![ep(2, 80)]);
+    map.insert(name("b", ""), b.clone(), vec![ep(3, 80)]);
+    let (script, mut state) = full(&cfg(), &map);
+    assert_eq!(script.matches("192.168.50.5 . tcp . 80").count(), 1);
+    let mut map2 = map.clone();
+    map2.insert(name("b", ""), b, vec![ep(4, 80)]);
+    assert!(incremental(&cfg(), &mut state, &changes(&map, &map2)).is_err());
+}
+
+#[test]
+fn incremental_touches_only_the_change() {
+    let mut map = ServiceMap::new();
+    for i in 0..50u8 {
+        map.insert(
+            name(&format!("s{i}"), ""),
+            info([10, 96, 1, i], 80),
+            vec![ep(2, 80)],
+        );
+    }
+    let (_, mut state) = full(&cfg(), &map);
+    let mut map2 = map.clone();
+    map2.insert(
+        name("s7", ""),
+        info([10, 96, 1, 7], 80),
+        vec![ep(2, 80), ep(3, 80)],
+    );
+    let script = incremental(&cfg(), &mut state, &changes(&map, &map2)).expect("incremental");
+    assert!(!script.contains("s8"), "{script}");
+    assert!(script.contains("flush chain ip tether service-"));
+    assert!(script.contains("add chain ip tether endpoint-"));
+    assert!(!script.contains("delete table"));
+    assert_eq!(state, full(&cfg(), &map2).1);
+}
+
+fn arb_map() -> impl Strategy<Value = ServiceMap> {
+    let endpoint = (2u8..6, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(last, ready, terminating, local)| {
+            let mut e = ep(last, 8080);
+            e.ready = ready;
+            e.terminating = terminating;
+            e.is_local = local;
+            e
+        },
+    );
+    let port = (
+        0u8..4,
+        0u8..2,
+        prop_oneof![Just(Protocol::Tcp), Just(Protocol::Udp)],
+        proptest::option::of(30000u16..30004),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec(endpoint, 0..4),
+    );
+    proptest::collection::vec(port, 0..6).prop_map(|ports| {
+        let mut map = ServiceMap::new();
+        for (svc, p, proto, np, affinity, etp_local, itp_local, lb, eps) in ports {
+            let mut i = info([10, 96, 2, svc], 80 + u16::from(p));
+            i.protocol = proto;
+            i.node_port = np.map(|n| n + 10 * u16::from(svc) + u16::from(p) * 100);
+            i.session_affinity_timeout = affinity.then_some(30);
+            if etp_local {
+                i.external_traffic_policy = TrafficPolicy::Local;
+            }
+            if itp_local {
+                i.internal_traffic_policy = TrafficPolicy::Local;
+            }
+            if lb {
+                i.load_balancer_ips = vec![IpAddr::from([192, 168, 100, svc])];
+                i.load_balancer_source_ranges = vec!["192.168.77.0/24".parse().expect("net")];
+            }
+            map.insert(
+                ServicePortName::new("ns", &format!("s{svc}"), &format!("p{p}"), proto),
+                i,
+                eps,
+            );
+        }
+        map
+    })
+}
+
+proptest! {
+    /// Bookkeeping after an incremental render equals that of a full render of the target.
+    #[test]
+    fn incremental_state_equals_full(a in arb_map(), b in arb_map()) {
+        let (_, mut state) = full(&cfg(), &a);
+        if incremental(&cfg(), &mut state, &changes(&a, &b)).is_ok() {
+            prop_assert_eq!(&state, &full(&cfg(), &b).1);
+        }
+    }
+}

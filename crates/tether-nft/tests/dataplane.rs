@@ -1,0 +1,775 @@
+//! Data-plane tests in network namespaces (need root; skipped otherwise).
+//!
+//! Topology per test (all namespaces named `tnf-<hex>`, deleted on drop):
+//!
+//! ```text
+//!  client 192.168.77.2 ──veth── 192.168.77.1 node ── cni0 10.244.1.1/24 ── pod0 10.244.1.2
+//!                                                                      ├── pod1 10.244.1.3
+//!                                                                      └── pod2 10.244.1.4
+//! ```
+//!
+//! Each pod runs a TCP and a UDP server on :8080 answering `"<pod name> <peer ip>"`.
+//! Services are programmed from a `ServiceMap` built in the test (no API server).
+//!
+//! Module map: clusterip (node, pod, hairpin), external (NodePort, LB IP, ETP Local,
+//! source ranges), udp (UDP + endpoint removal), affinity, no_endpoints (reject),
+//! incremental (incremental ≡ full in the kernel), healthcheck.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read as _, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tether_netns::testing::{require_root, unique_name};
+use tether_netns::{
+    NetNs, add_address, add_route, attach_pod, create_veth_into, ensure_bridge, set_up,
+};
+use tether_nft::{Config, Proxier, SyncKind};
+use tether_servicemap::{
+    Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName, ServiceType, TrafficPolicy,
+};
+
+const POD_PORT: u16 = 8080;
+const NODE_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 1);
+const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 2);
+const LB_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 10);
+
+struct Topology {
+    node: NetNs,
+    client: NetNs,
+    pods: Vec<NetNs>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn pod_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 244, 1, 2 + i as u8)
+}
+
+fn serve(pod: &NetNs, name: String, stop: Arc<AtomicBool>) {
+    let tcp = pod
+        .run(|| TcpListener::bind(("0.0.0.0", POD_PORT)))
+        .expect("netns")
+        .expect("bind tcp");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    let udp = pod
+        .run(|| UdpSocket::bind(("0.0.0.0", POD_PORT)))
+        .expect("netns")
+        .expect("bind udp");
+    udp.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let (n, s) = (name.clone(), Arc::clone(&stop));
+    std::thread::spawn(move || {
+        while !s.load(Ordering::Relaxed) {
+            match tcp.accept() {
+                Ok((mut c, peer)) => {
+                    let _ = c.write_all(format!("{n} {}\n", peer.ip()).as_bytes());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok((_, peer)) = udp.recv_from(&mut buf) {
+                let _ = udp.send_to(format!("{name} {}\n", peer.ip()).as_bytes(), peer);
+            }
+        }
+    });
+}
+
+async fn topology() -> Topology {
+    let node = NetNs::create(&unique_name("tnf-")).expect("node netns");
+    let client = NetNs::create(&unique_name("tnf-")).expect("client netns");
+    let bridge = ensure_bridge(&node, "cni0", "10.244.1.1/24".parse().expect("net"))
+        .await
+        .expect("bridge");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut pods = Vec::new();
+    for i in 0..3 {
+        let pod = NetNs::create(&unique_name("tnf-")).expect("pod netns");
+        attach_pod(
+            &node,
+            bridge.name(),
+            &pod,
+            "eth0",
+            format!("{}/24", pod_ip(i)).parse().expect("net"),
+            bridge.gateway().addr(),
+        )
+        .await
+        .expect("attach pod");
+        serve(&pod, format!("pod{i}"), Arc::clone(&stop));
+        pods.push(pod);
+    }
+    let nh = node.handle().await.expect("node handle");
+    let ch = client.handle().await.expect("client handle");
+    create_veth_into(&nh, "tnfc0", "eth0", &client)
+        .await
+        .expect("veth");
+    add_address(&nh, "tnfc0", "192.168.77.1/24".parse().expect("net"))
+        .await
+        .expect("addr");
+    add_address(&ch, "eth0", "192.168.77.2/24".parse().expect("net"))
+        .await
+        .expect("addr");
+    set_up(&nh, "tnfc0").await.expect("up");
+    set_up(&ch, "eth0").await.expect("up");
+    // The client reaches LB IPs through the node; the node's default route (needed so
+    // node-originated connects to ClusterIPs find a route before DNAT) points at the client.
+    add_route(
+        &ch,
+        "192.168.100.0/24".parse().expect("net"),
+        Some(NODE_IP.into()),
+        None,
+    )
+    .await
+    .expect("route");
+    add_route(
+        &nh,
+        "0.0.0.0/0".parse().expect("net"),
+        Some(CLIENT_IP.into()),
+        None,
+    )
+    .await
+    .expect("route");
+    Topology {
+        node,
+        client,
+        pods,
+        stop,
+    }
+}
+
+fn cfg(t: &Topology) -> Config {
+    Config {
+        netns: Some(t.node.path().to_path_buf()),
+        node_ips: vec![NODE_IP],
+        cluster_cidr: Some("10.244.0.0/16".parse().expect("net")),
+        service_cidr: Some("10.96.0.0/16".parse().expect("net")),
+        health_checks: false,
+        ..Config::default()
+    }
+}
+
+fn info(cluster_ip: [u8; 4], port: u16, protocol: Protocol) -> ServiceInfo {
+    ServiceInfo {
+        cluster_ips: vec![IpAddr::from(cluster_ip)],
+        port,
+        node_port: None,
+        protocol,
+        service_type: ServiceType::ClusterIp,
+        external_ips: vec![],
+        load_balancer_ips: vec![],
+        session_affinity_timeout: None,
+        external_traffic_policy: TrafficPolicy::Cluster,
+        health_check_node_port: None,
+        internal_traffic_policy: TrafficPolicy::Cluster,
+        load_balancer_source_ranges: vec![],
+    }
+}
+
+fn endpoints(which: &[usize]) -> Vec<Endpoint> {
+    which
+        .iter()
+        .map(|i| Endpoint {
+            ip: IpAddr::V4(pod_ip(*i)),
+            port: POD_PORT,
+            ready: true,
+            serving: true,
+            terminating: false,
+            node_name: Some("node".into()),
+            is_local: true,
+        })
+        .collect()
+}
+
+fn name(svc: &str, protocol: Protocol) -> ServicePortName {
+    ServicePortName::new("default", svc, "", protocol)
+}
+
+/// `n` fresh TCP connections to `addr` from `ns`: the replies (`"<pod> <peer>"`), or the
+/// connect errors.
+fn tcp_many(ns: &NetNs, addr: SocketAddr, n: usize) -> Vec<Result<String, std::io::ErrorKind>> {
+    ns.run(move || {
+        (0..n)
+            .map(|_| {
+                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+                    .map_err(|e| e.kind())?;
+                s.set_read_timeout(Some(Duration::from_secs(2)))
+                    .map_err(|e| e.kind())?;
+                let mut out = String::new();
+                s.read_to_string(&mut out).map_err(|e| e.kind())?;
+                Ok(out.trim().to_owned())
+            })
+            .collect()
+    })
+    .expect("netns")
+}
+
+fn udp_many(ns: &NetNs, addr: SocketAddr, n: usize) -> Vec<Option<String>> {
+    ns.run(move || {
+        (0..n)
+            .map(|_| {
+                let s = UdpSocket::bind("0.0.0.0:0").ok()?;
+                s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+                s.connect(addr).ok()?;
+                s.send(b"hi").ok()?;
+                let mut buf = [0u8; 64];
+                let len = s.recv(&mut buf).ok()?;
+                Some(String::from_utf8_lossy(&buf[..len]).trim().to_owned())
+            })
+            .collect()
+    })
+    .expect("netns")
+}
+
+/// Pod names seen in successful replies.
+fn pods_seen<'a>(replies: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+    replies
+        .into_iter()
+        .filter_map(|r| r.split(' ').next().map(str::to_owned))
+        .collect()
+}
+
+fn ok_replies(r: &[Result<String, std::io::ErrorKind>]) -> Vec<String> {
+    let errs: Vec<_> = r.iter().filter_map(|x| x.as_ref().err()).collect();
+    assert!(errs.is_empty(), "connection errors: {errs:?}");
+    r.iter().filter_map(|x| x.as_ref().ok().cloned()).collect()
+}
+
+fn all_pods() -> BTreeSet<String> {
+    ["pod0", "pod1", "pod2"].map(String::from).into()
+}
+
+fn sync(p: &mut Proxier, map: &ServiceMap) -> SyncKind {
+    p.sync(map).expect("sync")
+}
+
+#[tokio::test]
+async fn clusterip_from_node_and_pods_with_hairpin() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", Protocol::Tcp),
+        info([10, 96, 0, 50], 80, Protocol::Tcp),
+        endpoints(&[0, 1, 2]),
+    );
+    let mut p = Proxier::new(cfg(&t));
+    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    assert_eq!(sync(&mut p, &map), SyncKind::Full);
+    let vip: SocketAddr = "10.96.0.50:80".parse().expect("addr");
+
+    let from_node = ok_replies(&tcp_many(&t.node, vip, 60));
+    assert_eq!(pods_seen(&from_node), all_pods(), "{from_node:?}");
+
+    let from_pod = ok_replies(&tcp_many(&t.pods[0], vip, 60));
+    assert_eq!(pods_seen(&from_pod), all_pods(), "{from_pod:?}");
+    // Pod → other pod keeps the pod's address; pod → itself (hairpin) is masqueraded to
+    // the bridge address so the reply comes back through the node.
+    for r in &from_pod {
+        match r.split_once(' ') {
+            Some(("pod0", peer)) => assert_eq!(peer, "10.244.1.1", "hairpin must be SNATed"),
+            Some((_, peer)) => assert_eq!(peer, "10.244.1.2"),
+            None => panic!("bad reply {r}"),
+        }
+    }
+    // Unknown port on a ClusterIP: rejected, not hanging.
+    let bad = tcp_many(&t.pods[1], "10.96.0.50:81".parse().expect("addr"), 1);
+    assert_eq!(bad[0], Err(std::io::ErrorKind::ConnectionRefused));
+}
+
+#[tokio::test]
+async fn nodeport_loadbalancer_and_external_policy_local() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let mut cluster = info([10, 96, 0, 60], 80, Protocol::Tcp);
+    cluster.service_type = ServiceType::LoadBalancer;
+    cluster.node_port = Some(30080);
+    cluster.load_balancer_ips = vec![IpAddr::V4(LB_IP)];
+    let mut local = info([10, 96, 0, 61], 80, Protocol::Tcp);
+    local.service_type = ServiceType::NodePort;
+    local.node_port = Some(30081);
+    local.external_traffic_policy = TrafficPolicy::Local;
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("cluster", Protocol::Tcp),
+        cluster.clone(),
+        endpoints(&[0, 1, 2]),
+    );
+    map.insert(name("local", Protocol::Tcp), local, endpoints(&[1]));
+    let mut p = Proxier::new(cfg(&t));
+    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    sync(&mut p, &map);
+
+    let np = ok_replies(&tcp_many(
+        &t.client,
+        SocketAddr::new(NODE_IP.into(), 30080),
+        60,
+    ));
+    assert_eq!(pods_seen(&np), all_pods());
+    assert!(
+        np.iter().all(|r| r.ends_with(" 10.244.1.1")),
+        "ETP Cluster SNATs: {np:?}"
+    );
+
+    let lb = ok_replies(&tcp_many(&t.client, SocketAddr::new(LB_IP.into(), 80), 60));
+    assert_eq!(pods_seen(&lb), all_pods());
+
+    let l = ok_replies(&tcp_many(
+        &t.client,
+        SocketAddr::new(NODE_IP.into(), 30081),
+        10,
+    ));
+    assert!(
+        l.iter().all(|r| r == &format!("pod1 {CLIENT_IP}")),
+        "ETP Local keeps the client IP: {l:?}"
+    );
+
+    // loadBalancerSourceRanges that exclude the client: dropped (connect times out).
+    cluster.load_balancer_source_ranges = vec!["10.1.0.0/16".parse().expect("net")];
+    map.insert(
+        name("cluster", Protocol::Tcp),
+        cluster.clone(),
+        endpoints(&[0, 1, 2]),
+    );
+    assert!(matches!(sync(&mut p, &map), SyncKind::Incremental(1)));
+    let started = Instant::now();
+    let blocked = t.client.run(|| {
+        TcpStream::connect_timeout(
+            &SocketAddr::new(LB_IP.into(), 80),
+            Duration::from_millis(500),
+        )
+    });
+    assert!(blocked.expect("netns").is_err());
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "dropped, not rejected"
+    );
+    // ... and the NodePort is not subject to them (as upstream).
+    let np = ok_replies(&tcp_many(
+        &t.client,
+        SocketAddr::new(NODE_IP.into(), 30080),
+        3,
+    ));
+    assert_eq!(np.len(), 3);
+    // A range with the client allows it again.
+    cluster.load_balancer_source_ranges = vec!["192.168.77.0/24".parse().expect("net")];
+    map.insert(
+        name("cluster", Protocol::Tcp),
+        cluster,
+        endpoints(&[0, 1, 2]),
+    );
+    sync(&mut p, &map);
+    let lb = ok_replies(&tcp_many(&t.client, SocketAddr::new(LB_IP.into(), 80), 5));
+    assert_eq!(lb.len(), 5);
+}
+
+#[tokio::test]
+async fn udp_and_endpoint_removal() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let mut map = ServiceMap::new();
+    let dns = info([10, 96, 0, 53], 53, Protocol::Udp);
+    map.insert(
+        name("dns", Protocol::Udp),
+        dns.clone(),
+        endpoints(&[0, 1, 2]),
+    );
+    map.insert(
+        name("web", Protocol::Tcp),
+        info([10, 96, 0, 50], 80, Protocol::Tcp),
+        endpoints(&[0, 1, 2]),
+    );
+    let mut p = Proxier::new(cfg(&t));
+    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    sync(&mut p, &map);
+    let vip: SocketAddr = "10.96.0.53:53".parse().expect("addr");
+    let replies: Vec<String> = udp_many(&t.pods[0], vip, 60)
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(replies.len(), 60);
+    assert_eq!(pods_seen(&replies), all_pods());
+
+    // A long-lived UDP flow must move when its endpoint goes away (conntrack cleanup),
+    // and new flows reach only the remaining endpoint.
+    let sock = t.pods[1]
+        .run(|| UdpSocket::bind("0.0.0.0:0"))
+        .expect("netns")
+        .expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("timeout");
+    sock.connect(vip).expect("connect");
+    let mut buf = [0u8; 64];
+    sock.send(b"x").expect("send");
+    let n = sock.recv(&mut buf).expect("recv");
+    let first = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let pinned = first.split(' ').next().unwrap_or_default().to_owned();
+    let keep: Vec<usize> = (0..3)
+        .filter(|i| format!("pod{i}") != pinned)
+        .take(1)
+        .collect();
+    map.insert(name("dns", Protocol::Udp), dns, endpoints(&keep));
+    assert!(matches!(sync(&mut p, &map), SyncKind::Incremental(1)));
+    let survivor = format!("pod{}", keep[0]);
+    let replies: Vec<String> = udp_many(&t.pods[0], vip, 20)
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(pods_seen(&replies), BTreeSet::from([survivor.clone()]));
+    let tcp = ok_replies(&tcp_many(
+        &t.node,
+        "10.96.0.50:80".parse().expect("addr"),
+        30,
+    ));
+    assert_eq!(pods_seen(&tcp), all_pods(), "other services untouched");
+    if which("conntrack") {
+        sock.send(b"x").expect("send");
+        let n = sock
+            .recv(&mut buf)
+            .expect("the old flow moved to a live endpoint");
+        let again = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(again.starts_with(&survivor), "{first} then {again}");
+    }
+}
+
+fn which(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn session_affinity_sticks() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let mut i = info([10, 96, 0, 70], 80, Protocol::Tcp);
+    i.session_affinity_timeout = Some(300);
+    i.service_type = ServiceType::NodePort;
+    i.node_port = Some(30070);
+    let mut map = ServiceMap::new();
+    map.insert(name("sticky", Protocol::Tcp), i, endpoints(&[0, 1, 2]));
+    let mut p = Proxier::new(cfg(&t));
+    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    sync(&mut p, &map);
+    for (ns, addr) in [
+        (&t.pods[2], "10.96.0.70:80"),
+        (&t.node, "10.96.0.70:80"),
+        (&t.client, "192.168.77.1:30070"),
+    ] {
+        let r = ok_replies(&tcp_many(ns, addr.parse().expect("addr"), 30));
+        assert_eq!(pods_seen(&r).len(), 1, "affinity from {}: {r:?}", ns.name());
+    }
+}
+
+#[tokio::test]
+async fn no_endpoints_rejects_at_once() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let mut i = info([10, 96, 0, 80], 80, Protocol::Tcp);
+    i.service_type = ServiceType::LoadBalancer;
+    i.node_port = Some(30090);
+    i.load_balancer_ips = vec![IpAddr::V4(LB_IP)];
+    let mut map = ServiceMap::new();
+    map.insert(name("empty", Protocol::Tcp), i.clone(), vec![]);
+    let mut p = Proxier::new(cfg(&t));
+    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    sync(&mut p, &map);
+    for (ns, addr) in [
+        (&t.node, "10.96.0.80:80"),
+        (&t.pods[0], "10.96.0.80:80"),
+        (&t.client, "192.168.77.1:30090"),
+        (&t.client, "192.168.100.10:80"),
+    ] {
+        let started = Instant::now();
+        let r = tcp_many(ns, addr.parse().expect("addr"), 1);
+        assert_eq!(
+            r[0],
+            Err(std::io::ErrorKind::ConnectionRefused),
+            "{addr} from {}",
+            ns.name()
+        );
+        assert!(started.elapsed() < Duration::from_millis(500));
+    }
+    // Endpoints appear: traffic flows (incremental sync).
+    map.insert(name("empty", Protocol::Tcp), i, endpoints(&[2]));
+    assert!(matches!(sync(&mut p, &map), SyncKind::Incremental(1)));
+    let r = ok_replies(&tcp_many(
+        &t.client,
+        "192.168.77.1:30090".parse().expect("addr"),
+        3,
+    ));
+    assert_eq!(pods_seen(&r), BTreeSet::from(["pod2".to_owned()]));
+    // Terminating-but-serving endpoints are used only when nothing is ready.
+    let mut eps = endpoints(&[0, 1]);
+    eps[0].ready = false;
+    eps[0].terminating = true;
+    let mut map2 = ServiceMap::new();
+    map2.insert(
+        name("t", Protocol::Tcp),
+        info([10, 96, 0, 81], 80, Protocol::Tcp),
+        eps.clone(),
+    );
+    sync(&mut p, &map2);
+    let r = ok_replies(&tcp_many(
+        &t.node,
+        "10.96.0.81:80".parse().expect("addr"),
+        20,
+    ));
+    assert_eq!(pods_seen(&r), BTreeSet::from(["pod1".to_owned()]));
+    eps.truncate(1);
+    map2.insert(
+        name("t", Protocol::Tcp),
+        info([10, 96, 0, 81], 80, Protocol::Tcp),
+        eps,
+    );
+    sync(&mut p, &map2);
+    let r = ok_replies(&tcp_many(
+        &t.node,
+        "10.96.0.81:80".parse().expect("addr"),
+        5,
+    ));
+    assert_eq!(pods_seen(&r), BTreeSet::from(["pod0".to_owned()]));
+}
+
+/// `nft -j list table` reduced to what matters: chains → rule expressions, sets/maps →
+/// (type, flags, timeout, sorted elements). Handles and element order are ignored.
+fn normalized(json: &str) -> BTreeMap<String, String> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("nft json");
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    let mut rules: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for obj in v["nftables"].as_array().into_iter().flatten() {
+        if let Some(c) = obj.get("chain") {
+            let name = c["name"].as_str().unwrap_or_default().to_owned();
+            rules.entry(name.clone()).or_default();
+            out.insert(
+                format!("chain {name}"),
+                format!("{} {} {}", c["type"], c["hook"], c["prio"]),
+            );
+        } else if let Some(r) = obj.get("rule") {
+            let chain = r["chain"].as_str().unwrap_or_default().to_owned();
+            rules.entry(chain).or_default().push(r["expr"].to_string());
+        } else if let Some(s) = obj.get("set").or_else(|| obj.get("map")) {
+            let mut elems: Vec<String> = s["elem"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    // Dynamic affinity sets may hold entries with expiry times: key only.
+                    let mut e = e.clone();
+                    if let Some(inner) = e.get_mut("elem") {
+                        inner.as_object_mut().map(|o| {
+                            o.remove("expires");
+                            o.remove("timeout")
+                        });
+                    }
+                    e.to_string()
+                })
+                .collect();
+            elems.sort();
+            out.insert(
+                format!("set {}", s["name"].as_str().unwrap_or_default()),
+                format!(
+                    "{} {} {} {} {:?}",
+                    s["type"], s["map"], s["flags"], s["timeout"], elems
+                ),
+            );
+        }
+    }
+    for (chain, r) in rules {
+        out.insert(format!("rules {chain}"), r.join("\n"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn incremental_equals_full_in_the_kernel() {
+    if !require_root() {
+        return;
+    }
+    let node = NetNs::create(&unique_name("tnf-")).expect("netns");
+    let c = Config {
+        netns: Some(node.path().to_path_buf()),
+        node_ips: vec![NODE_IP],
+        cluster_cidr: Some("10.244.0.0/16".parse().expect("net")),
+        ..Config::default()
+    };
+    // A deterministic pseudo-random walk through maps (xorshift), each step synced
+    // incrementally and compared with a full sync of the same map.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut p = Proxier::new(c.clone());
+    let mut check = Proxier::new(c);
+    let mut map = ServiceMap::new();
+    let mut incrementals = 0;
+    for step in 0..25 {
+        for _ in 0..3 {
+            let svc = next(6) as u8;
+            let proto = if next(2) == 0 {
+                Protocol::Tcp
+            } else {
+                Protocol::Udp
+            };
+            let n = name(&format!("s{svc}"), proto);
+            if next(5) == 0 {
+                map.ports.remove(&n);
+                continue;
+            }
+            let mut i = info([10, 96, 3, svc], 80, proto);
+            if next(2) == 0 {
+                i.service_type = ServiceType::LoadBalancer;
+                i.node_port = Some(30000 + u16::from(svc) * 2 + u16::from(proto == Protocol::Udp));
+                i.load_balancer_ips = vec![IpAddr::from([192, 168, 100, svc])];
+                if next(2) == 0 {
+                    i.load_balancer_source_ranges = vec!["192.168.77.0/24".parse().expect("net")];
+                }
+                if next(2) == 0 {
+                    i.external_traffic_policy = TrafficPolicy::Local;
+                }
+            }
+            if next(3) == 0 {
+                i.session_affinity_timeout = Some(10 + next(3) as u32);
+            }
+            if next(4) == 0 {
+                i.internal_traffic_policy = TrafficPolicy::Local;
+            }
+            let mut eps = Vec::new();
+            for k in 0..next(4) {
+                let mut e = endpoints(&[k as usize])[0].clone();
+                e.ready = next(4) != 0;
+                e.terminating = !e.ready;
+                e.is_local = next(2) == 0;
+                eps.push(e);
+            }
+            map.insert(n, i, eps);
+        }
+        let kind = p.sync(&map).expect("sync");
+        if matches!(kind, SyncKind::Incremental(_)) {
+            incrementals += 1;
+        }
+        let after_incremental = normalized(&p.nft().list_table_json().expect("list"));
+        check.force_full();
+        assert_eq!(check.sync(&map).expect("full"), SyncKind::Full);
+        let after_full = normalized(&check.nft().list_table_json().expect("list"));
+        assert_eq!(after_incremental, after_full, "step {step}: {kind:?}");
+        // The full sync replaced the table under `p`: make `p` start over too.
+        p.force_full();
+        p.sync(&map).expect("resync");
+    }
+    assert!(incrementals > 0);
+    // Other tables are never touched.
+    let other = "add table ip keepme\nadd chain ip keepme c\n";
+    p.nft().apply(other).expect("other table");
+    p.nft().delete_table().expect("delete ours");
+    let listed = p.nft().run(&["list", "tables"]).expect("list");
+    assert!(
+        listed.contains("keepme") && !listed.contains("tether"),
+        "{listed}"
+    );
+}
+
+fn http_get(ns: &NetNs, addr: SocketAddr) -> Option<String> {
+    ns.run(move || {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+            .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    })
+    .expect("netns")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_loop_with_health_check_node_port() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let mut i = info([10, 96, 0, 90], 80, Protocol::Tcp);
+    i.service_type = ServiceType::LoadBalancer;
+    i.node_port = Some(30100);
+    i.load_balancer_ips = vec![IpAddr::V4(LB_IP)];
+    i.external_traffic_policy = TrafficPolicy::Local;
+    i.health_check_node_port = Some(32100);
+    let mut map = ServiceMap::new();
+    map.insert(name("hc", Protocol::Tcp), i.clone(), endpoints(&[0]));
+
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(ServiceMap::new()));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let c = Config {
+        health_checks: true,
+        ..cfg(&t)
+    };
+    let task = tokio::spawn(tether_nft::run(rx, c, None, shutdown.clone()));
+    tx.send_replace(Arc::new(map.clone()));
+    let hc = SocketAddr::new(NODE_IP.into(), 32100);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut resp = None;
+    while Instant::now() < deadline {
+        resp = http_get(&t.client, hc);
+        if resp.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resp = resp.expect("health check answered");
+    assert!(
+        resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200"),
+        "{resp}"
+    );
+    assert!(resp.contains(r#""localEndpoints":1"#), "{resp}");
+    assert!(
+        resp.contains(r#""service":{"namespace":"default","name":"hc"}"#),
+        "{resp}"
+    );
+    let lb = ok_replies(&tcp_many(&t.client, SocketAddr::new(LB_IP.into(), 80), 3));
+    assert!(
+        lb.iter().all(|r| r == &format!("pod0 {CLIENT_IP}")),
+        "{lb:?}"
+    );
+
+    // The only endpoint moves to another node: 503.
+    let mut eps = endpoints(&[0]);
+    eps[0].is_local = false;
+    map.insert(name("hc", Protocol::Tcp), i, eps);
+    tx.send_replace(Arc::new(map));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = http_get(&t.client, hc).unwrap_or_default();
+        if r.contains(" 503 ") {
+            assert!(r.contains(r#""localEndpoints":0"#), "{r}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no 503: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    task.await.expect("join").expect("run");
+}
