@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod endpointslice;
 pub mod gc;
+pub mod loadbalancer;
 pub mod namespace;
 pub mod workloads;
 
@@ -42,6 +43,7 @@ pub fn api_resource(r: &Resource) -> ApiResource {
 pub async fn run(
     client: Client,
     cfg: workloads::Config,
+    lb: loadbalancer::Mode,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     let cache = cache::Cache::start(client.clone(), shutdown.clone());
@@ -59,6 +61,7 @@ pub async fn run(
     ));
     set.spawn(endpointslice::run(client.clone(), shutdown.clone()));
     set.spawn(workloads::run(client.clone(), cfg, shutdown.clone()));
+    set.spawn(loadbalancer::run(client.clone(), lb, shutdown.clone()));
     let mut result = Ok(());
     while let Some(r) = set.join_next().await {
         match r {

@@ -59,6 +59,7 @@ pub(crate) struct AgentSettings {
     pub(crate) cleanup_on_exit: bool,
     pub(crate) service_cidr: ipnet::IpNet,
     pub(crate) proxy_mode: crate::cli::ProxyMode,
+    pub(crate) localhost_lb: bool,
     pub(crate) dns: bool,
     pub(crate) dns_upstreams: Vec<SocketAddr>,
     pub(crate) metrics_listen: Option<SocketAddr>,
@@ -79,6 +80,7 @@ impl From<AgentArgs> for AgentSettings {
             cleanup_on_exit: a.cleanup_on_exit,
             service_cidr: a.service_cidr,
             proxy_mode: a.proxy_mode,
+            localhost_lb: a.localhost_lb,
             dns: !a.no_dns,
             dns_upstreams: if a.dns_upstream.is_empty() {
                 crate::dns::host_upstreams()
@@ -212,10 +214,12 @@ async fn start_dataplane(
 ) -> anyhow::Result<()> {
     // Locally originated Service traffic needs a route before the output hook rewrites it.
     let h = network.node().handle().await?;
-    match tether_netns::add_route(&h, s.service_cidr, None, Some("cni0")).await {
-        Ok(()) => {}
-        Err(e) if e.is_exists() => {}
-        Err(e) => return Err(e).context("route for the service CIDR in the node namespace"),
+    if s.proxy_mode == crate::cli::ProxyMode::Nftables {
+        match tether_netns::add_route(&h, s.service_cidr, None, Some("cni0")).await {
+            Ok(()) => {}
+            Err(e) if e.is_exists() => {}
+            Err(e) => return Err(e).context("route for the service CIDR in the node namespace"),
+        }
     }
     let (tx, rx) =
         tokio::sync::watch::channel(std::sync::Arc::new(tether_servicemap::ServiceMap::default()));
@@ -244,17 +248,30 @@ async fn start_dataplane(
             };
             tether_nft::prepare_node(&cfg)?;
             let metrics = tether_nft::Metrics::register(registry.sub_registry_with_prefix("nft"));
-            let sd = shutdown.clone();
+            let (sd, nft_rx) = (shutdown.clone(), rx.clone());
             tokio::spawn(async move {
-                if let Err(e) = tether_nft::run(rx, cfg, Some(metrics), sd).await {
+                if let Err(e) = tether_nft::run(nft_rx, cfg, Some(metrics), sd).await {
                     tracing::error!(error = %e, "nftables data plane stopped");
                 }
             });
             tracing::info!("nftables data plane running");
         }
         crate::cli::ProxyMode::Userspace => {
-            anyhow::bail!("--proxy-mode userspace is not wired yet");
+            // A kernel table left by an earlier run in nftables mode would steal the traffic.
+            let _ = tether_nft::Nft::new(Some(network.node().path().to_path_buf()), "tether")
+                .delete_table();
+            crate::userspace::route_services_locally(&s.netns, s.service_cidr)?;
+            tracing::info!("userspace data plane running");
         }
+    }
+    let services = s.proxy_mode == crate::cli::ProxyMode::Userspace;
+    if services || s.localhost_lb {
+        let o = crate::userspace::Options {
+            services,
+            localhost_lb: s.localhost_lb,
+            node_ips: vec![s.node_ip],
+        };
+        crate::userspace::start(rx, network.node(), o, shutdown.clone())?;
     }
     Ok(())
 }

@@ -76,6 +76,10 @@ pub(crate) struct AgentArgs {
     /// Data plane: `nftables` (kernel, default) or `userspace` (the L4 proxy).
     #[arg(long, default_value = "nftables")]
     pub(crate) proxy_mode: ProxyMode,
+    /// Serve every LoadBalancer Service's ports on this machine's 127.0.0.1 too (what
+    /// `tether up` does, like Docker Desktop's `localhost` load balancer).
+    #[arg(long)]
+    pub(crate) localhost_lb: bool,
     /// Do not serve cluster DNS from this agent.
     #[arg(long)]
     pub(crate) no_dns: bool,
@@ -122,6 +126,10 @@ pub(crate) struct ServerArgs {
     /// Extra names or addresses for the serving certificate.
     #[arg(long, value_delimiter = ',')]
     pub(crate) tls_san: Vec<String>,
+    /// LoadBalancer addresses come from this pool (default: the Ready nodes' addresses;
+    /// `tether up`: `localhost`).
+    #[arg(long)]
+    pub(crate) lb_pool: Option<ipnet::IpNet>,
     /// Seconds between store compactions.
     #[arg(long, default_value_t = 300)]
     pub(crate) compaction_interval_seconds: u64,

@@ -6,6 +6,7 @@ mod agent;
 mod cli;
 mod dns;
 mod server;
+mod userspace;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

@@ -163,12 +163,18 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     });
     tracing::info!(%addr, kubeconfig = %kubeconfig.display(), "API server ready");
     let client = kube_client(&kubeconfig).await?;
+    let lb_mode = match (args.lb_pool, up) {
+        (Some(pool), _) => tether_controllers::loadbalancer::Mode::Pool(pool),
+        (None, true) => tether_controllers::loadbalancer::Mode::Localhost,
+        (None, false) => tether_controllers::loadbalancer::Mode::NodeIps,
+    };
     let controllers = tokio::spawn(tether_controllers::run(
         client,
         tether_controllers::workloads::Config {
             cluster_cidr: args.cluster_cidr,
             node_mask: args.node_cidr_mask_size,
         },
+        lb_mode,
         shutdown.clone(),
     ));
     let agent = if up {
@@ -188,6 +194,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
                 .first()
                 .context("--service-cluster-ip-range is empty")?,
             proxy_mode: crate::cli::ProxyMode::Nftables,
+            localhost_lb: true,
             dns: true,
             dns_upstreams: crate::dns::host_upstreams(),
             metrics_listen: None,

@@ -51,7 +51,11 @@ impl Default for Config {
 /// How long an expectation holds before the cache is trusted again.
 const EXPECTATION_TTL: Duration = Duration::from_secs(30);
 
-fn start<K>(client: &Client, changed: Arc<Notify>, shutdown: CancellationToken) -> Store<K>
+pub(crate) fn start<K>(
+    client: &Client,
+    changed: Arc<Notify>,
+    shutdown: CancellationToken,
+) -> Store<K>
 where
     K: Resource<DynamicType = ()>
         + Clone

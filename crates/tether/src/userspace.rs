@@ -1,0 +1,202 @@
+//! The userspace data plane and the `localhost` relays, both on tether-proxy.
+//!
+//! The proxy's runtime lives on threads that entered the node's network namespace, so its
+//! listeners on Service addresses and its connections to pods are in the node's network.
+//! Service ClusterIPs become local addresses there through one `local` route for the whole
+//! Service CIDR (the AnyIP trick), so no address per Service is needed. Listeners on
+//! `127.0.0.1` are the exception: they are bound in the agent's own namespace (the host's),
+//! which is how `tether up` serves a LoadBalancer Service on `localhost:<port>`, as Docker
+//! Desktop does.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tether_netns::NetNs;
+use tether_proxy::{Backend, BoundSocket, Frontend, Protocol, Proxy};
+use tether_servicemap::{ServiceMap, ServiceType, TrafficPolicy};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What the proxy serves.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// Proxy ClusterIPs, NodePorts, LoadBalancer IPs and externalIPs (userspace mode).
+    pub(crate) services: bool,
+    /// Serve each LoadBalancer Service's ports on the host's 127.0.0.1.
+    pub(crate) localhost_lb: bool,
+    /// The node's addresses (NodePorts).
+    pub(crate) node_ips: Vec<IpAddr>,
+}
+
+fn backends(eps: &[tether_servicemap::Endpoint], local_only: bool) -> Vec<Backend> {
+    eps.iter()
+        .filter(|e| !local_only || e.is_local)
+        .map(|e| Backend {
+            addr: SocketAddr::new(e.ip, e.port),
+            ready: e.ready,
+            serving: e.serving,
+            terminating: e.terminating,
+        })
+        .collect()
+}
+
+/// The frontends for a service map.
+pub(crate) fn frontends(map: &ServiceMap, o: &Options) -> Vec<Frontend> {
+    let mut out = Vec::new();
+    for (name, sp) in &map.ports {
+        let protocol = match name.protocol {
+            tether_servicemap::Protocol::Tcp => Protocol::Tcp,
+            tether_servicemap::Protocol::Udp => Protocol::Udp,
+            tether_servicemap::Protocol::Sctp => continue,
+        };
+        let info = &sp.info;
+        let affinity = info
+            .session_affinity_timeout
+            .map(|t| Duration::from_secs(u64::from(t)));
+        let internal = backends(
+            &sp.endpoints,
+            info.internal_traffic_policy == TrafficPolicy::Local,
+        );
+        let external = backends(
+            &sp.endpoints,
+            info.external_traffic_policy == TrafficPolicy::Local,
+        );
+        let mut push = |ip: IpAddr, port: u16, b: &Vec<Backend>| {
+            out.push(Frontend {
+                listen: SocketAddr::new(ip, port),
+                protocol,
+                backends: b.clone(),
+                affinity,
+                name: name.to_string(),
+            });
+        };
+        if o.services {
+            for ip in &info.cluster_ips {
+                push(*ip, info.port, &internal);
+            }
+            if let Some(np) = info.node_port {
+                for ip in &o.node_ips {
+                    push(*ip, np, &external);
+                }
+            }
+            for ip in info.load_balancer_ips.iter().chain(&info.external_ips) {
+                push(*ip, info.port, &external);
+            }
+        }
+        if o.localhost_lb && info.service_type == ServiceType::LoadBalancer {
+            push(IpAddr::from([127, 0, 0, 1]), info.port, &external);
+        }
+    }
+    out
+}
+
+/// Makes the Service CIDR local in the node namespace (userspace mode).
+pub(crate) fn route_services_locally(netns: &str, cidr: ipnet::IpNet) -> anyhow::Result<()> {
+    let st = std::process::Command::new("ip")
+        .args([
+            "-n",
+            netns,
+            "route",
+            "replace",
+            "local",
+            &cidr.to_string(),
+            "dev",
+            "lo",
+        ])
+        .status()
+        .context("running ip route")?;
+    anyhow::ensure!(
+        st.success(),
+        "ip -n {netns} route replace local {cidr} dev lo failed"
+    );
+    Ok(())
+}
+
+/// Adds LoadBalancer and external IPs as local addresses of the node namespace.
+async fn ensure_local(h: &tether_netns::Handle, map: &ServiceMap) {
+    for sp in map.ports.values() {
+        for ip in sp
+            .info
+            .load_balancer_ips
+            .iter()
+            .chain(&sp.info.external_ips)
+        {
+            let prefix = if ip.is_ipv4() { 32 } else { 128 };
+            let Ok(net) = tether_netns::IpNet::new(*ip, prefix) else {
+                continue;
+            };
+            match tether_netns::add_address(h, "lo", net).await {
+                Ok(()) => tracing::info!(%ip, "external address added to the node"),
+                Err(e) if e.is_exists() => {}
+                Err(e) => tracing::warn!(%ip, error = %e, "adding an external address failed"),
+            }
+        }
+    }
+}
+
+/// Runs the proxy until `shutdown`, following the service map.
+pub(crate) fn start(
+    mut rx: watch::Receiver<Arc<ServiceMap>>,
+    node: &NetNs,
+    o: Options,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    // The agent's own namespace, for 127.0.0.1 listeners.
+    let host = Arc::new(
+        NetNs::from_path("/proc/thread-self/ns/net").context("opening the agent's namespace")?,
+    );
+    let node_ns = Arc::new(NetNs::from_path(node.path())?);
+    let bind: tether_proxy::BindFn = Arc::new(
+        move |addr: SocketAddr, p: Protocol| -> std::io::Result<BoundSocket> {
+            if addr.ip().is_loopback() {
+                host.run(|| tether_proxy::default_bind(addr, p))
+                    .map_err(std::io::Error::other)?
+            } else {
+                tether_proxy::default_bind(addr, p)
+            }
+        },
+    );
+    let ns_for_addrs = node_ns;
+    node.spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tether-proxy")
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "userspace proxy runtime");
+                return;
+            }
+        };
+        rt.block_on(async move {
+            let proxy = Proxy::new(tether_proxy::Config {
+                bind,
+                ..tether_proxy::Config::default()
+            });
+            let handle = if o.services {
+                ns_for_addrs.handle().await.ok()
+            } else {
+                None
+            };
+            loop {
+                let map = rx.borrow_and_update().clone();
+                if let Some(h) = &handle {
+                    ensure_local(h, &map).await;
+                }
+                if let Err(e) = proxy.sync(frontends(&map, &o)).await {
+                    tracing::warn!(error = %e, "some proxy listeners failed");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    r = rx.changed() => if r.is_err() { break },
+                }
+            }
+            proxy.shutdown().await;
+        });
+    })?;
+    Ok(())
+}
