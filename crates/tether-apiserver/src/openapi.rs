@@ -6,7 +6,9 @@
 //! PATCH operations carry `x-kubernetes-group-version-kind` and a `fieldValidation` parameter:
 //! kubectl then leaves validation to the server (`fieldValidation=Strict`). PATCH operations
 //! deliberately list no request body types, so kubectl computes strategic merge patches from
-//! its compiled-in types instead of looking for schemas here.
+//! its compiled-in types instead of looking for schemas here. `components.schemas` holds the
+//! served kinds' schemas with their descriptions (generated from k8s-openapi's types), which is
+//! what `kubectl explain` renders.
 
 use serde_json::{Value, json};
 use tether_api::resources::{RESOURCES, groups};
@@ -116,7 +118,80 @@ pub(crate) fn v3_doc(path: &str) -> Option<Value> {
             "openapi": "3.0.0",
             "info": {"title": "Kubernetes", "version": crate::discovery::GIT_VERSION},
             "paths": paths,
-            "components": {"schemas": {}},
+            "components": {"schemas": schemas(&group, &version)},
         })
     })
+}
+
+/// Schemas of the kinds served in a group-version, as upstream names them
+/// (`io.k8s.api.core.v1.Service`), each kind tagged with `x-kubernetes-group-version-kind`.
+fn schemas(group: &str, version: &str) -> Value {
+    use k8s_openapi::api::{apps, coordination, core, discovery};
+    use schemars::JsonSchema;
+    let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+    let mut kinds: Vec<(String, &str)> = Vec::new();
+    let mut add = |generator: &mut schemars::SchemaGenerator,
+                   name: std::borrow::Cow<'static, str>,
+                   kind: &'static str| {
+        kinds.push((name.into_owned(), kind));
+        let _ = generator;
+    };
+    macro_rules! kind {
+        ($t:ty, $k:literal) => {{
+            let _ = generator.subschema_for::<$t>();
+            add(&mut generator, <$t>::schema_name(), $k);
+        }};
+    }
+    match (group, version) {
+        ("", "v1") => {
+            kind!(core::v1::Namespace, "Namespace");
+            kind!(core::v1::Service, "Service");
+            kind!(core::v1::Endpoints, "Endpoints");
+            kind!(core::v1::Pod, "Pod");
+            kind!(core::v1::Node, "Node");
+            kind!(core::v1::Event, "Event");
+            kind!(core::v1::ConfigMap, "ConfigMap");
+            kind!(core::v1::Secret, "Secret");
+            kind!(core::v1::ServiceAccount, "ServiceAccount");
+        }
+        ("apps", "v1") => {
+            kind!(apps::v1::Deployment, "Deployment");
+            kind!(apps::v1::ReplicaSet, "ReplicaSet");
+        }
+        ("discovery.k8s.io", "v1") => kind!(discovery::v1::EndpointSlice, "EndpointSlice"),
+        ("coordination.k8s.io", "v1") => kind!(coordination::v1::Lease, "Lease"),
+        _ => {}
+    }
+    let mut defs: serde_json::Map<String, Value> = generator.take_definitions(true);
+    for v in defs.values_mut() {
+        upstream_refs(v);
+    }
+    for (name, kind) in kinds {
+        if let Some(Value::Object(o)) = defs.get_mut(&name) {
+            o.insert(
+                "x-kubernetes-group-version-kind".into(),
+                json!([{"group": group, "version": version, "kind": kind}]),
+            );
+        }
+    }
+    Value::Object(defs)
+}
+
+/// Rewrites `{"$ref": r, "description": d}` as upstream's `{"allOf": [{"$ref": r}], "description": d}`
+/// (a `$ref` with siblings is ignored by OpenAPI 3.0 readers).
+fn upstream_refs(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.len() > 1
+                && let Some(r) = o.remove("$ref")
+            {
+                o.insert("allOf".into(), json!([{"$ref": r}]));
+            }
+            for x in o.values_mut() {
+                upstream_refs(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(upstream_refs),
+        _ => {}
+    }
 }

@@ -5,10 +5,15 @@
 mod cluster;
 mod etcd;
 mod kubectl;
+pub mod node;
 
 pub use cluster::{ServerOptions, TetherServer};
 pub use etcd::EtcdServer;
 pub use kubectl::{Kubectl, Run, VERSIONED_DIR};
+pub use node::{
+    AgentOptions, ClientNs, NodeCluster, TetherAgent, exec_in, pod_netns_name, udp_exchange,
+    wait_for,
+};
 
 use std::net::TcpListener;
 

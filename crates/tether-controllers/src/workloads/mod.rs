@@ -474,19 +474,15 @@ async fn deployments(
             .as_ref()
             .and_then(|a| a.get(deployment::REVISION))
             .cloned();
-        if let Some(rev) = plan.revision.filter(|r| Some(r) != cur_rev.as_ref()) {
-            let patch = json!({"metadata": {"annotations": {deployment::REVISION: rev}}});
-            ignore_gone(
-                dapi.patch(
-                    &name_of(d.as_ref()),
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await,
-            )?;
-        }
-        if deployment::status_differs(d.status.as_ref(), &plan.status) {
-            let patch = json!({"status": plan.status});
+        // Like upstream's controller, the revision annotation goes in through the status
+        // subresource (whose strategy keeps spec and labels but not annotations), so it does
+        // not bump the generation.
+        let new_rev = plan.revision.filter(|r| Some(r) != cur_rev.as_ref());
+        if new_rev.is_some() || deployment::status_differs(d.status.as_ref(), &plan.status) {
+            let mut patch = json!({"status": plan.status});
+            if let Some(rev) = new_rev {
+                patch["metadata"] = json!({"annotations": {deployment::REVISION: rev}});
+            }
             ignore_gone(
                 dapi.patch_status(
                     &name_of(d.as_ref()),

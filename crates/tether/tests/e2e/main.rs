@@ -8,11 +8,20 @@
 //!   on one etcd.
 //! - `controllers`: garbage collection and namespace deletion.
 //! - `api`: raw HTTP behaviour (401, 413, discovery, watch from a compacted revision).
+//! - `pods`: pods that really run under `tether agent` in a node namespace (root): replicas,
+//!   replacement, scaling, rolling update, probes, two containers, named ports, downward API,
+//!   logs, image errors, restarts, agent restart.
+//! - `dataplane`: Service traffic through the node's data plane (nftables, then userspace):
+//!   ClusterIP, NodePort and LoadBalancer from a client namespace, UDP, affinity, no endpoints.
+//! - `dns`: cluster DNS answered to `dig` and `getent` inside pods, forwarding, following changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
 mod controllers;
+mod dataplane;
+mod dns;
 mod kubectl;
+mod pods;
 mod store;
 mod versions;
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Data-plane benchmark (issue 4): client netns -> veth -> node netns -> bridge -> 3 pod netns.
+#
+#   bench/dataplane.sh                 # 2 interleaved rounds, wrk 8 s each, iperf3 5 s each
+#   ROUNDS=1 WRK_SECS=5 IPERF_SECS=3 MODES="direct nft" bench/dataplane.sh
+#
+# Modes (each one in the same topology, same run):
+#   direct     client -> pod IP 10.244.0.2:8080 (routed through the node; the limit)
+#   nft        client -> ClusterIP 10.96.0.10:80, tether_nft::Proxier rules in the node netns
+#              (cluster CIDR 10.244.0.0/16 set, so this off-cluster client is masqueraded)
+#   nft-nomasq the same rules without a cluster CIDR (no masquerade; diagnostic)
+#   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
+#   haproxy    client -> 10.96.0.20:80, HAProxy (Debian, TCP mode, nbthread 2, roundrobin)
+# HTTP backends: `tether agnhost netexec --http-port=8080` in each pod, path /hostname.
+# NSTAT=1 adds the client's TCP counters (retransmits, SYN retransmits) after each mode.
+# iperf3: one server in pod 1 on 5201, reached through each mode's port 5201 (one backend).
+#
+# Needs root, iproute2, nft, wrk, iperf3, haproxy, target/release/{tether,tether-bench}.
+# Creates only namespaces named tb-<hex>-*, deletes them and kills its processes on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/common.sh
+TETHER=${TETHER:-target/release/tether}
+BENCH=${BENCH:-target/release/tether-bench}
+ROUNDS=${ROUNDS:-2}
+WRK_SECS=${WRK_SECS:-8}
+IPERF_SECS=${IPERF_SECS:-5}
+CONNS=${CONNS:-32}
+MODES=${MODES:-direct nft userspace haproxy}
+ID=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+C=$ID-c; N=$ID-n
+TMP=$(mktemp -d /tmp/tb-dp.XXXXXX)
+export NSTAT_HISTORY=$TMP/nstat.hist
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for ns in "$C" "$N" "$ID-p1" "$ID-p2" "$ID-p3"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+# (background processes are started with `ip netns exec` itself, which execs, so $! is their PID)
+inn() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ) id=$ID"
+echo "# $(haproxy -v | head -1 | cut -c1-40); $(wrk -v 2>&1 | head -1 | cut -c1-30); $(iperf3 -v | head -1)"
+
+# --- topology ---
+ip netns add "$C"; ip netns add "$N"
+ip link add tbc0 netns "$C" type veth peer name tbn0 netns "$N"
+inn "$C" ip addr add 10.10.0.2/24 dev tbc0
+inn "$C" ip link set lo up; inn "$C" ip link set tbc0 up
+inn "$C" ip route add default via 10.10.0.1
+inn "$N" ip addr add 10.10.0.1/24 dev tbn0
+inn "$N" ip link set lo up; inn "$N" ip link set tbn0 up
+inn "$N" sysctl -qw net.ipv4.ip_forward=1
+inn "$N" ip link add tbbr0 type bridge
+inn "$N" ip addr add 10.244.0.1/24 dev tbbr0
+inn "$N" ip link set tbbr0 up
+inn "$N" ip addr add 10.96.0.20/32 dev lo
+inn "$N" ip addr add 10.96.0.30/32 dev lo
+for i in 1 2 3; do
+  P=$ID-p$i
+  ip netns add "$P"
+  ip link add tbp$i netns "$N" type veth peer name eth0 netns "$P"
+  inn "$N" ip link set tbp$i master tbbr0
+  inn "$N" ip link set tbp$i up
+  inn "$P" ip link set lo up
+  inn "$P" ip addr add 10.244.0.$((i + 1))/24 dev eth0
+  inn "$P" ip link set eth0 up
+  inn "$P" ip route add default via 10.244.0.1
+  ip netns exec "$P" "$TETHER" agnhost netexec --http-port=8080 >"$TMP/pod$i.log" 2>&1 &
+  PIDS+=($!)
+done
+ip netns exec "$ID-p1" iperf3 -s -p 5201 >/dev/null 2>&1 &
+PIDS+=($!)
+BACKENDS="10.244.0.2:8080 10.244.0.3:8080 10.244.0.4:8080"
+for _ in $(seq 50); do
+  inn "$C" curl -s -m1 http://10.244.0.4:8080/hostname >/dev/null 2>&1 && break; sleep 0.2
+done
+
+# --- HAProxy (own config, by PID, never the system service) ---
+cat >"$TMP/haproxy.cfg" <<EOF
+global
+  nbthread 2
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend web
+  bind 10.96.0.20:80
+  default_backend pods
+backend pods
+  balance roundrobin
+  server p1 10.244.0.2:8080
+  server p2 10.244.0.3:8080
+  server p3 10.244.0.4:8080
+frontend iperf
+  bind 10.96.0.20:5201
+  default_backend iperf
+backend iperf
+  server p1 10.244.0.2:5201
+EOF
+haproxy -c -q -f "$TMP/haproxy.cfg"
+ip netns exec "$N" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+PIDS+=($!)
+
+# --- tether userspace proxy ---
+# shellcheck disable=SC2086
+ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.30:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 >"$TMP/proxy.log" 2>&1 &
+PIDS+=($!)
+sleep 0.5
+
+target() {
+  case $1 in
+    direct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
+    nft|nft-nomasq) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
+    haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
+  esac
+}
+wrk_run() { # label url extra-args...
+  local out
+  out=$(inn "$C" wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency "${@:2}" 2>&1) || true
+  printf '%s rps=%s p50=%s p99=%s errors="%s"\n' "$1" \
+    "$(echo "$out" | awk '/Requests\/sec/{print $2}')" \
+    "$(echo "$out" | awk '$1=="50%"{print $2}')" \
+    "$(echo "$out" | awk '$1=="99%"{print $2}')" \
+    "$(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr '\n' ' ')"
+}
+
+for r in $(seq "$ROUNDS"); do
+  echo "## round $r"
+  wait_quiet
+  for m in $MODES; do
+    case $m in
+      nft) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft-nomasq) masq=() ;;
+    esac
+    if [ "${m%-nomasq}" = nft ]; then
+      # shellcheck disable=SC2086
+      inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
+        "${masq[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
+    fi
+    [ -n "${NSTAT:-}" ] && inn "$C" nstat -n >/dev/null
+    read -r http ipf <<<"$(target "$m")"
+    inn "$C" curl -s -m2 "http://$http/hostname" >/dev/null || echo "# $m: curl failed"
+    wrk_run "$m keepalive" "http://$http/hostname"
+    wrk_run "$m newconn" -H "Connection: close" "http://$http/hostname"
+    if [ "$IPERF_SECS" != 0 ]; then
+      g=$(inn "$C" iperf3 -c "${ipf%:*}" -p "${ipf#*:}" -t "$IPERF_SECS" -J 2>/dev/null |
+        python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null || echo fail)
+      echo "$m iperf3 gbit_s=$g"
+    fi
+    [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
+    if [ "${m%-nomasq}" = nft ]; then inn "$N" nft delete table ip tether; fi
+  done
+done

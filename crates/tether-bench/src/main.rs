@@ -1,0 +1,78 @@
+//! `tether-bench`: the Rust half of tether's benchmark drivers (the bash half is in `bench/`).
+//!
+//! Each subcommand does one measurable thing and prints its figures as `key=value` lines, so
+//! the scripts in `bench/` can collect them into BENCHMARKS.md. Nothing here is shipped.
+
+mod api;
+mod dns;
+mod nft;
+mod proxy;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+/// Benchmark drivers for tether.
+#[derive(Debug, Parser)]
+#[command(name = "tether-bench")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Writes the DNS query files (dnsperf and plain names) and an unbound local-data file.
+    DnsGen(dns::GenArgs),
+    /// Serves tether-dns on UDP and TCP with an index of N Services until SIGTERM/SIGINT.
+    DnsServe(dns::ServeArgs),
+    /// Closed-loop UDP DNS load generator with a latency histogram.
+    DnsLoad(dns::LoadArgs),
+    /// Runs the tether userspace proxy (tether_proxy::Proxy) in the current namespace.
+    Proxy(proxy::ProxyArgs),
+    /// Programs one ClusterIP Service with tether_nft::Proxier in the current namespace.
+    NftService(nft::ServiceArgs),
+    /// Measures nftables programming cost (full sync, one change) in the current namespace.
+    NftCost(nft::CostArgs),
+    /// API benchmark: create, list, watch fan-out against a running `tether server`.
+    Api(api::ApiArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::DnsGen(a) => dns::gen_files(&a),
+        Cmd::DnsServe(a) => dns::serve(&a),
+        Cmd::DnsLoad(a) => dns::load(&a),
+        Cmd::Proxy(a) => proxy::run(&a),
+        Cmd::NftService(a) => nft::service(&a),
+        Cmd::NftCost(a) => nft::cost(&a),
+        Cmd::Api(a) => api::run(&a),
+    }
+}
+
+/// Resident set size (current, peak) of this process in KiB, from /proc/self/status.
+pub(crate) fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub(crate) async fn wait_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

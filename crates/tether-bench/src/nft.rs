@@ -1,0 +1,248 @@
+//! nftables data plane: program one Service for the traffic benchmark, and measure the
+//! programming cost of N Services. Both act on the current network namespace: the scripts
+//! run them under `ip netns exec` in a namespace they created.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use tether_nft::{Config, Proxier};
+use tether_servicemap::{
+    Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName, ServiceType, TrafficPolicy,
+};
+
+use crate::stats::{summarize, us};
+
+fn info(ip: Ipv4Addr, port: u16) -> ServiceInfo {
+    ServiceInfo {
+        cluster_ips: vec![IpAddr::V4(ip)],
+        port,
+        node_port: None,
+        protocol: Protocol::Tcp,
+        service_type: ServiceType::ClusterIp,
+        external_ips: Vec::new(),
+        load_balancer_ips: Vec::new(),
+        session_affinity_timeout: None,
+        external_traffic_policy: TrafficPolicy::Cluster,
+        health_check_node_port: None,
+        internal_traffic_policy: TrafficPolicy::Cluster,
+        load_balancer_source_ranges: Vec::new(),
+    }
+}
+
+fn endpoint(addr: SocketAddr) -> Endpoint {
+    Endpoint {
+        ip: addr.ip(),
+        port: addr.port(),
+        ready: true,
+        serving: true,
+        terminating: false,
+        node_name: Some("bench".into()),
+        is_local: true,
+    }
+}
+
+fn config(cluster_cidr: Option<ipnet::Ipv4Net>) -> Config {
+    Config {
+        cluster_cidr,
+        service_cidr: None,
+        health_checks: false,
+        ..Config::default()
+    }
+}
+
+/// Arguments of `nft-service`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServiceArgs {
+    /// ClusterIP.
+    #[arg(long)]
+    cluster_ip: Ipv4Addr,
+    /// Service port.
+    #[arg(long, default_value_t = 80)]
+    port: u16,
+    /// Endpoints.
+    #[arg(long, num_args = 1.., required = true)]
+    backends: Vec<SocketAddr>,
+    /// Cluster (pod) CIDR: ClusterIP traffic from outside it is masqueraded, as in the agent.
+    #[arg(long)]
+    cluster_cidr: Option<ipnet::Ipv4Net>,
+    /// Also program a UDP port with the same endpoints.
+    #[arg(long)]
+    udp: bool,
+    /// An extra port `PORT=BACKEND` with a single endpoint (for iperf3, whose control and
+    /// data connections must reach the same server).
+    #[arg(long)]
+    extra: Option<String>,
+}
+
+/// Parses `PORT=IP:PORT`.
+pub(crate) fn parse_extra(s: &str) -> anyhow::Result<(u16, SocketAddr)> {
+    let (p, b) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("expected PORT=IP:PORT"))?;
+    Ok((p.parse()?, b.parse()?))
+}
+
+/// Programs the Service and exits (the rules stay in the namespace).
+pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
+    let mut map = ServiceMap::new();
+    let eps: Vec<_> = a.backends.iter().map(|b| endpoint(*b)).collect();
+    map.insert(
+        ServicePortName::new("bench", "svc", "tcp", Protocol::Tcp),
+        info(a.cluster_ip, a.port),
+        eps.clone(),
+    );
+    if a.udp {
+        let mut i = info(a.cluster_ip, a.port);
+        i.protocol = Protocol::Udp;
+        map.insert(
+            ServicePortName::new("bench", "svc", "udp", Protocol::Udp),
+            i,
+            eps,
+        );
+    }
+    if let Some(extra) = &a.extra {
+        let (port, backend) = parse_extra(extra)?;
+        map.insert(
+            ServicePortName::new("bench", "svc", "extra", Protocol::Tcp),
+            info(a.cluster_ip, port),
+            vec![endpoint(backend)],
+        );
+    }
+    let mut p = Proxier::new(config(a.cluster_cidr));
+    let t = Instant::now();
+    let kind = p.sync(&map)?;
+    println!(
+        "nft_service_synced kind={kind:?} ms={}",
+        t.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// Arguments of `nft-cost`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CostArgs {
+    /// Number of Services (one TCP port each).
+    #[arg(long)]
+    services: usize,
+    /// Endpoints per Service.
+    #[arg(long, default_value_t = 5)]
+    endpoints: usize,
+    /// How many single changes of each kind to time.
+    #[arg(long, default_value_t = 5)]
+    changes: usize,
+    /// Skip the full re-sync step (it is the slow one).
+    #[arg(long)]
+    skip_resync: bool,
+}
+
+fn service_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + 1 + u32::try_from(i).unwrap_or(0))
+}
+
+fn endpoints_of(i: usize, n: usize) -> Vec<Endpoint> {
+    (0..n)
+        .map(|e| {
+            let k = u32::try_from(i * n + e).unwrap_or(0);
+            let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 128, 0, 0)) + 2 + k);
+            endpoint(SocketAddr::new(IpAddr::V4(ip), 8080))
+        })
+        .collect()
+}
+
+fn name(i: usize) -> ServicePortName {
+    ServicePortName::new(
+        &format!("ns-{}", i % 100),
+        &format!("svc-{i}"),
+        "http",
+        Protocol::Tcp,
+    )
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Full load, full re-sync, then single add / endpoint change / delete, each timed.
+pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
+    let mut map = ServiceMap::new();
+    for i in 0..a.services {
+        map.insert(
+            name(i),
+            info(service_ip(i), 80),
+            endpoints_of(i, a.endpoints),
+        );
+    }
+    let n = a.services;
+    let mut p = Proxier::new(config(Some("10.128.0.0/9".parse()?)));
+    let t = Instant::now();
+    let kind = p.sync(&map)?;
+    println!(
+        "nft_cost services={n} endpoints={} full_load_ms={:.1} kind={kind:?}",
+        a.endpoints,
+        ms(t.elapsed())
+    );
+    if !a.skip_resync {
+        p.force_full();
+        let t = Instant::now();
+        let kind = p.sync(&map)?;
+        println!(
+            "nft_cost services={n} full_resync_ms={:.1} kind={kind:?}",
+            ms(t.elapsed())
+        );
+    }
+    let mut add = Vec::new();
+    let mut change = Vec::new();
+    let mut del = Vec::new();
+    for c in 0..a.changes {
+        // Add one Service.
+        let j = n + c;
+        map.insert(
+            name(j),
+            info(service_ip(j), 80),
+            endpoints_of(j, a.endpoints),
+        );
+        let t = Instant::now();
+        let k1 = p.sync(&map)?;
+        add.push(us(t.elapsed()));
+        // Replace one endpoint of an existing Service.
+        let victim = (c * 7919) % n.max(1);
+        let mut eps = endpoints_of(victim, a.endpoints);
+        if let Some(e) = eps.first_mut() {
+            e.ip = IpAddr::V4(Ipv4Addr::new(
+                10,
+                255,
+                0,
+                u8::try_from(c % 250).unwrap_or(0) + 2,
+            ));
+        }
+        map.insert(name(victim), info(service_ip(victim), 80), eps);
+        let t = Instant::now();
+        let k2 = p.sync(&map)?;
+        change.push(us(t.elapsed()));
+        // Delete the added Service.
+        map.ports.remove(&name(j));
+        let t = Instant::now();
+        let k3 = p.sync(&map)?;
+        del.push(us(t.elapsed()));
+        if c == 0 {
+            println!("nft_cost change_kinds add={k1:?} endpoint={k2:?} delete={k3:?}");
+        }
+    }
+    let (a_s, c_s, d_s) = (
+        summarize(&mut add),
+        summarize(&mut change),
+        summarize(&mut del),
+    );
+    println!(
+        "nft_cost services={n} add_one_ms_median={:.1} add_one_ms_max={:.1} endpoint_change_ms_median={:.1} endpoint_change_ms_max={:.1} delete_one_ms_median={:.1} delete_one_ms_max={:.1}",
+        a_s.p50 / 1e3,
+        a_s.max / 1e3,
+        c_s.p50 / 1e3,
+        c_s.max / 1e3,
+        d_s.p50 / 1e3,
+        d_s.max / 1e3
+    );
+    let (rss, hwm) = crate::rss_kib();
+    println!("nft_cost bench_rss_kib={rss} bench_hwm_kib={hwm}");
+    Ok(())
+}

@@ -1,0 +1,706 @@
+//! Pods that really run (issue 3): a server and one `tether agent` in a node namespace of
+//! their own; pods are processes in their own namespaces. Needs root (skipped loudly
+//! otherwise).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tether_testkit::node::{NodeCluster, PodInfo};
+use tether_testkit::{AgentOptions, ServerOptions, wait_for};
+
+use crate::bin;
+
+/// Generous bound for pods to start (2 cores, tests in parallel).
+pub(crate) const START: Duration = Duration::from_secs(90);
+
+/// A one-node cluster with default options, or `None` (skipped loudly) when not root.
+pub(crate) fn cluster() -> Option<NodeCluster> {
+    NodeCluster::start(bin(), ServerOptions::default(), AgentOptions::default())
+}
+
+/// A Deployment `name` (label `app: name`) of agnhost netexec on HTTP 8080 and UDP 8081,
+/// Ready when /hostname answers.
+pub(crate) fn netexec_deployment(name: &str, replicas: u32) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: netexec
+        image: registry.k8s.io/e2e-test-images/agnhost:2.39
+        args: ["netexec", "--http-port=8080", "--udp-port=8081"]
+        ports:
+        - name: http
+          containerPort: 8080
+        - name: udp
+          containerPort: 8081
+          protocol: UDP
+        readinessProbe:
+          httpGet:
+            path: /hostname
+            port: 8080
+          periodSeconds: 1
+"#
+    )
+}
+
+/// Applies [`netexec_deployment`] and waits for its pods.
+pub(crate) fn run_netexec(c: &NodeCluster, name: &str, replicas: u32) -> Vec<PodInfo> {
+    c.apply(&netexec_deployment(name, replicas));
+    c.wait_ready_pods("default", &format!("app={name}"), replicas as usize, START)
+}
+
+/// The node's podCIDR prefix, e.g. `10.244.0.`.
+fn pod_cidr_prefix(c: &NodeCluster) -> String {
+    let cidr = c.k(&[
+        "get",
+        "node",
+        c.agent.node_name(),
+        "-o",
+        "jsonpath={.spec.podCIDR}",
+    ]);
+    let cidr = cidr.trim();
+    assert!(
+        cidr.starts_with("10.244.") && cidr.ends_with(".0/24"),
+        "podCIDR {cidr:?} is not a /24 of 10.244.0.0/16"
+    );
+    cidr.trim_end_matches("0/24").to_owned()
+}
+
+fn curl_hostname_from_node(c: &NodeCluster, ip: &str) -> String {
+    c.agent
+        .curl(&format!("http://{ip}:8080/hostname"))
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn three_replicas_run_and_are_reachable_from_the_node_and_other_pods() {
+    let Some(c) = cluster() else { return };
+    let pods = run_netexec(&c, "web", 3);
+    let prefix = pod_cidr_prefix(&c);
+    let ips: BTreeSet<&str> = pods.iter().map(|p| p.ip.as_str()).collect();
+    assert_eq!(ips.len(), 3, "distinct pod IPs: {pods:#?}");
+    for p in &pods {
+        assert!(p.ip.starts_with(&prefix), "{} not in {prefix}0/24", p.ip);
+        assert_eq!(curl_hostname_from_node(&c, &p.ip), p.name);
+        // From every other pod.
+        for q in pods.iter().filter(|q| q.name != p.name) {
+            let out = c.agent.pod_exec(
+                &c.kubectl,
+                &q.name,
+                &[
+                    "curl",
+                    "-sS",
+                    "-m",
+                    "3",
+                    &format!("http://{}:8080/hostname", p.ip),
+                ],
+            );
+            assert_eq!(
+                out.stdout.trim(),
+                p.name,
+                "{} -> {}: {out:?}",
+                q.name,
+                p.name
+            );
+        }
+    }
+    // `kubectl get pods -o wide` shows the node and the IPs.
+    let wide = c.k(&["get", "pods", "-o", "wide"]);
+    for p in &pods {
+        assert!(wide.contains(&p.ip), "{wide}");
+    }
+    assert!(wide.contains(c.agent.node_name()), "{wide}");
+}
+
+/// Upstream's netexec logs `Started HTTP server on port 8080` (and every request); so does
+/// the built-in one, through `kubectl logs`.
+#[test]
+fn netexec_logs_show_in_kubectl_logs() {
+    let Some(c) = cluster() else { return };
+    let pods = run_netexec(&c, "web", 1);
+    let _ = c
+        .agent
+        .curl(&format!("http://{}:8080/echo?msg=hi", pods[0].ip));
+    let mut last = String::new();
+    let found = tether_testkit::node::poll(Duration::from_secs(20), || {
+        let out = c.kubectl.run(&["logs", &pods[0].name]);
+        last = format!("{out:?}");
+        out.code == 0 && out.stdout.contains("Started HTTP server")
+    });
+    assert!(
+        found,
+        "netexec's startup line is not in `kubectl logs`: {last}"
+    );
+}
+
+#[test]
+fn a_deleted_pod_is_replaced_with_a_new_ip_and_the_endpointslice_follows() {
+    let Some(c) = cluster() else { return };
+    let pods = run_netexec(&c, "web", 3);
+    c.k(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    let ips: Vec<String> = pods.iter().map(|p| p.ip.clone()).collect();
+    c.wait_endpoints("default", "web", &ips, Duration::from_secs(30));
+
+    let victim = &pods[0];
+    c.k(&["delete", "pod", &victim.name, "--wait=false"]);
+    let after = wait_for(START, "a replacement pod", || {
+        let now = c.wait_ready_pods("default", "app=web", 3, START);
+        now.iter().all(|p| p.name != victim.name).then_some(now)
+    });
+    let new: Vec<&PodInfo> = after
+        .iter()
+        .filter(|p| !pods.iter().any(|o| o.name == p.name))
+        .collect();
+    assert_eq!(new.len(), 1, "one new pod: {after:#?}");
+    assert!(
+        !ips.contains(&new[0].ip),
+        "the replacement has a new IP: {} (old {ips:?})",
+        new[0].ip
+    );
+    let now_ips: Vec<String> = after.iter().map(|p| p.ip.clone()).collect();
+    c.wait_endpoints("default", "web", &now_ips, Duration::from_secs(30));
+    assert_eq!(curl_hostname_from_node(&c, &new[0].ip), new[0].name);
+    // The Endpoints object follows too.
+    let ep = c.k(&[
+        "get",
+        "endpoints",
+        "web",
+        "-o",
+        "jsonpath={.subsets[*].addresses[*].ip}",
+    ]);
+    let mut got: Vec<&str> = ep.split_whitespace().collect();
+    got.sort_unstable();
+    let mut want: Vec<&str> = now_ips.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn scaling_up_and_down() {
+    let Some(c) = cluster() else { return };
+    run_netexec(&c, "web", 2);
+    c.k(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    c.k(&["scale", "deployment", "web", "--replicas=5"]);
+    let five = c.wait_ready_pods("default", "app=web", 5, START);
+    let ips: Vec<String> = five.iter().map(|p| p.ip.clone()).collect();
+    c.wait_endpoints("default", "web", &ips, Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "deploy READY 5/5", || {
+        let out = c.kubectl.run(&["get", "deploy", "web"]);
+        out.stdout.contains("5/5").then_some(())
+    });
+
+    c.k(&["scale", "deployment", "web", "--replicas=1"]);
+    let one = c.wait_ready_pods("default", "app=web", 1, START);
+    c.wait_endpoints(
+        "default",
+        "web",
+        &[one[0].ip.clone()],
+        Duration::from_secs(30),
+    );
+    // The processes of the removed pods are gone and their namespaces deleted.
+    let gone: Vec<&PodInfo> = five.iter().filter(|p| p.name != one[0].name).collect();
+    wait_for(
+        Duration::from_secs(30),
+        "removed pods' namespaces deleted",
+        || {
+            gone.iter()
+                .all(|p| !std::path::Path::new("/run/netns").join(p.netns()).exists())
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn rolling_update_creates_a_new_replicaset_and_completes() {
+    let Some(c) = cluster() else { return };
+    let old = run_netexec(&c, "web", 3);
+    c.k(&["set", "env", "deployment/web", "ROLLOUT=two"]);
+    let out = c
+        .kubectl
+        .run(&["rollout", "status", "deployment/web", "--timeout=180s"]);
+    assert_eq!(out.code, 0, "rollout status: {out:?}");
+    assert!(out.stdout.contains("successfully rolled out"), "{out:?}");
+    let rs = c.k(&["get", "rs", "-l", "app=web", "-o", "name"]);
+    assert_eq!(rs.lines().count(), 2, "two ReplicaSets: {rs}");
+    let new = c.wait_ready_pods("default", "app=web", 3, START);
+    for p in &new {
+        assert!(
+            !old.iter().any(|o| o.name == p.name),
+            "{} is from the old ReplicaSet",
+            p.name
+        );
+        let env = c
+            .agent
+            .curl(&format!("http://{}:8080/shell?cmd=echo%20$ROLLOUT", p.ip));
+        assert!(env.stdout.contains("two"), "{env:?}");
+    }
+    wait_for(Duration::from_secs(30), "deploy 3/3 up to date", || {
+        let out = c.kubectl.run(&["get", "deploy", "web"]);
+        let row = out.stdout.lines().nth(1).unwrap_or_default().to_owned();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        (cells.get(1) == Some(&"3/3") && cells.get(2) == Some(&"3") && cells.get(3) == Some(&"3"))
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_readiness_probe_drives_ready_and_the_endpointslice() {
+    let Some(c) = cluster() else { return };
+    let flag = std::env::temp_dir().join(format!(
+        "ready-{}",
+        tether_netns::testing::unique_name("tk-")
+    ));
+    let _ = std::fs::remove_file(&flag);
+    struct Rm(std::path::PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _rm = Rm(flag.clone());
+    c.apply(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: probed
+  labels:
+    app: probed
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: tether/host
+    command: ["sleep", "3600"]
+    ports:
+    - containerPort: 8080
+    readinessProbe:
+      exec:
+        command: ["test", "-f", "{}"]
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: probed
+spec:
+  selector:
+    app: probed
+  ports:
+  - port: 80
+    targetPort: 8080
+"#,
+        flag.display()
+    ));
+    let running = wait_for(START, "probed Running (not Ready)", || {
+        c.pod("default", "probed")
+            .filter(|p| p.phase == "Running" && !p.ip.is_empty())
+    });
+    assert!(!running.ready, "Ready without the file: {running:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!c.pod("default", "probed").is_some_and(|p| p.ready));
+    assert!(c.ready_endpoint_ips("default", "probed").is_empty());
+
+    std::fs::write(&flag, b"").expect("write flag");
+    c.wait_ready_pods("default", "app=probed", 1, Duration::from_secs(30));
+    c.wait_endpoints(
+        "default",
+        "probed",
+        std::slice::from_ref(&running.ip),
+        Duration::from_secs(30),
+    );
+    let out = c.k(&["get", "pod", "probed"]);
+    assert!(out.contains("1/1"), "{out}");
+
+    std::fs::remove_file(&flag).expect("remove flag");
+    wait_for(Duration::from_secs(30), "probed NotReady", || {
+        c.pod("default", "probed").filter(|p| !p.ready)
+    });
+    c.wait_endpoints("default", "probed", &[], Duration::from_secs(30));
+    let eps = c.slice_endpoints("default", "probed");
+    assert!(
+        eps.iter().all(|e| !e.ready),
+        "a not-ready endpoint is listed as not ready (or not at all): {eps:?}"
+    );
+    let out = c.k(&["get", "pod", "probed"]);
+    assert!(out.contains("0/1"), "{out}");
+
+    // And back.
+    std::fs::write(&flag, b"").expect("write flag");
+    c.wait_endpoints(
+        "default",
+        "probed",
+        std::slice::from_ref(&running.ip),
+        Duration::from_secs(30),
+    );
+}
+
+#[test]
+fn a_pod_with_two_containers() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: two
+  labels:
+    app: two
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: registry.k8s.io/e2e-test-images/agnhost:2.39
+    args: ["netexec", "--http-port=8080", "--udp-port=-1"]
+  - name: sidecar
+    image: tether/host
+    command: ["sh", "-c", "echo sidecar up; exec sleep 3600"]
+"#,
+    );
+    let p = c.wait_ready_pods("default", "app=two", 1, START).remove(0);
+    assert_eq!(p.container_ids.len(), 2, "{p:?}");
+    let out = c.k(&["get", "pod", "two"]);
+    let cells: Vec<&str> = out
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(cells.get(1), Some(&"2/2"), "{out}");
+    assert_eq!(cells.get(2), Some(&"Running"), "{out}");
+    let states = c.k(&[
+        "get",
+        "pod",
+        "two",
+        "-o",
+        "jsonpath={range .status.containerStatuses[*]}{.name}={.ready},{.state.running.startedAt}{\"\\n\"}{end}",
+    ]);
+    for name in ["web", "sidecar"] {
+        let line = states
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no status for {name}: {states}"));
+        assert!(line.starts_with(&format!("{name}=true,")), "{line}");
+        assert!(line.len() > name.len() + 6, "running.startedAt set: {line}");
+    }
+    // The two containers share the pod's network: the sidecar reaches the web container on
+    // localhost.
+    assert_eq!(
+        c.agent
+            .pod_exec(
+                &c.kubectl,
+                "two",
+                &["curl", "-sS", "-m", "3", "http://127.0.0.1:8080/hostname"]
+            )
+            .stdout
+            .trim(),
+        "two"
+    );
+    let logs = wait_for(Duration::from_secs(20), "sidecar logs", || {
+        let out = c.kubectl.run(&["logs", "two", "-c", "sidecar"]);
+        out.stdout.contains("sidecar up").then_some(out.stdout)
+    });
+    assert!(logs.contains("sidecar up"));
+}
+
+#[test]
+fn named_target_port_is_resolved_per_pod() {
+    let Some(c) = cluster() else { return };
+    let pod = |name: &str, port: u16| {
+        format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels:
+    app: named
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: registry.k8s.io/e2e-test-images/agnhost:2.39
+    args: ["netexec", "--http-port={port}", "--udp-port=-1"]
+    ports:
+    - name: http
+      containerPort: {port}
+"#
+        )
+    };
+    c.apply(&pod("named-a", 8080));
+    c.apply(&pod("named-b", 9090));
+    c.apply(
+        r#"apiVersion: v1
+kind: Service
+metadata:
+  name: named
+spec:
+  selector:
+    app: named
+  ports:
+  - name: web
+    port: 80
+    targetPort: http
+"#,
+    );
+    let pods = c.wait_ready_pods("default", "app=named", 2, START);
+    let ips: Vec<String> = pods.iter().map(|p| p.ip.clone()).collect();
+    c.wait_endpoints("default", "named", &ips, Duration::from_secs(30));
+    let eps = c.slice_endpoints("default", "named");
+    for (p, want) in pods.iter().zip([8080u16, 9090]) {
+        let e = eps
+            .iter()
+            .find(|e| e.ip == p.ip)
+            .unwrap_or_else(|| panic!("no endpoint for {}: {eps:?}", p.name));
+        assert_eq!(
+            e.ports,
+            vec![("web".to_owned(), want, "TCP".to_owned())],
+            "{}",
+            p.name
+        );
+    }
+    // Each pod really serves on its own number.
+    for (p, port) in pods.iter().zip([8080u16, 9090]) {
+        let out = c.agent.curl(&format!("http://{}:{port}/hostname", p.ip));
+        assert_eq!(out.stdout.trim(), p.name);
+    }
+}
+
+#[test]
+fn downward_api_env_and_kubectl_logs() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: downward
+  namespace: default
+  labels:
+    app: downward
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: tether/host
+    command: ["sh", "-c", "echo POD_NAME=$POD_NAME; echo POD_NAMESPACE=$POD_NAMESPACE; echo POD_IP=$POD_IP; echo PLAIN=$PLAIN; echo PWD=$(pwd); exec sleep 3600"]
+    workingDir: /tmp
+    env:
+    - name: PLAIN
+      value: plain-value
+    - name: POD_NAME
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.name
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    - name: POD_IP
+      valueFrom:
+        fieldRef:
+          fieldPath: status.podIP
+"#,
+    );
+    let p = c
+        .wait_ready_pods("default", "app=downward", 1, START)
+        .remove(0);
+    let logs = wait_for(Duration::from_secs(20), "downward logs", || {
+        let out = c.kubectl.run(&["logs", "downward"]);
+        out.stdout.contains("PWD=").then_some(out.stdout)
+    });
+    for want in [
+        "POD_NAME=downward".to_owned(),
+        "POD_NAMESPACE=default".to_owned(),
+        format!("POD_IP={}", p.ip),
+        "PLAIN=plain-value".to_owned(),
+        "PWD=/tmp".to_owned(),
+    ] {
+        assert!(
+            logs.lines().any(|l| l == want),
+            "{want:?} not in logs:\n{logs}"
+        );
+    }
+    // The pod's own resolv.conf and hostname.
+    let resolv = c.agent.pod_nsenter(
+        &c.kubectl,
+        "default",
+        "downward",
+        &["cat", "/etc/resolv.conf"],
+    );
+    assert!(
+        resolv.stdout.contains("nameserver 10.96.0.10"),
+        "{resolv:?}"
+    );
+    assert!(
+        resolv
+            .stdout
+            .contains("search default.svc.cluster.local svc.cluster.local cluster.local"),
+        "{resolv:?}"
+    );
+    assert!(resolv.stdout.contains("ndots:5"), "{resolv:?}");
+    let host = c
+        .agent
+        .pod_nsenter(&c.kubectl, "default", "downward", &["hostname"]);
+    assert_eq!(host.stdout.trim(), "downward", "{host:?}");
+}
+
+#[test]
+fn an_image_that_cannot_run_waits_with_err_image_pull_and_an_event() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: bad
+spec:
+  containers:
+  - name: main
+    image: nginx:stable
+"#,
+    );
+    wait_for(START, "ErrImagePull / ImagePullBackOff", || {
+        let out = c.kubectl.run(&["get", "pod", "bad"]);
+        (out.stdout.contains("ErrImagePull") || out.stdout.contains("ImagePullBackOff"))
+            .then_some(())
+    });
+    let reason = c.k(&[
+        "get",
+        "pod",
+        "bad",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.waiting.reason}",
+    ]);
+    assert!(
+        reason == "ErrImagePull" || reason == "ImagePullBackOff",
+        "{reason}"
+    );
+    wait_for(Duration::from_secs(30), "a Failed event", || {
+        let out = c.kubectl.run(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=bad",
+        ]);
+        (out.stdout.contains("Failed") && out.stdout.contains("nginx")).then_some(())
+    });
+    // The agent survives it.
+    let p = c.pod("default", "bad").expect("pod bad");
+    assert!(!p.ready);
+    run_netexec(&c, "web", 1);
+}
+
+#[test]
+fn an_agent_restart_leaves_pods_running_with_the_same_ips() {
+    let Some(mut c) = cluster() else { return };
+    let before = run_netexec(&c, "web", 2);
+    c.k(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    let ips: Vec<String> = before.iter().map(|p| p.ip.clone()).collect();
+    c.wait_endpoints("default", "web", &ips, Duration::from_secs(30));
+
+    c.agent.restart();
+    c.agent.wait_ready(&c.kubectl);
+    // Give the restarted agent time to re-adopt (and to misbehave, if it would).
+    std::thread::sleep(Duration::from_secs(5));
+    let after = c.wait_ready_pods("default", "app=web", 2, START);
+    assert_eq!(
+        before
+            .iter()
+            .map(|p| (&p.name, &p.ip, &p.container_ids))
+            .collect::<Vec<_>>(),
+        after
+            .iter()
+            .map(|p| (&p.name, &p.ip, &p.container_ids))
+            .collect::<Vec<_>>(),
+        "same pods, IPs and processes"
+    );
+    for p in &after {
+        assert_eq!(p.restarts, 0, "{p:?}");
+        let pid = p.container_ids[0].trim_start_matches("tether://");
+        assert!(
+            std::path::Path::new("/proc").join(pid).exists(),
+            "process {pid} of {} still runs",
+            p.name
+        );
+        assert_eq!(curl_hostname_from_node(&c, &p.ip), p.name);
+    }
+    c.wait_endpoints("default", "web", &ips, Duration::from_secs(30));
+    // A pod created after the restart runs too.
+    c.k(&["scale", "deployment", "web", "--replicas=3"]);
+    c.wait_ready_pods("default", "app=web", 3, START);
+}
+
+#[test]
+fn a_failing_container_is_restarted() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: crashy
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: tether/host
+    command: ["sh", "-c", "echo started; sleep 1; exit 1"]
+"#,
+    );
+    let p = wait_for(Duration::from_secs(90), "RESTARTS >= 1", || {
+        c.pod("default", "crashy").filter(|p| p.restarts >= 1)
+    });
+    assert!(p.restarts >= 1);
+    let last = c.k(&[
+        "get",
+        "pod",
+        "crashy",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}",
+    ]);
+    assert_eq!(last.trim(), "1");
+    let out = c.k(&["get", "pod", "crashy"]);
+    let cells: Vec<&str> = out
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let restarts: i64 = cells
+        .get(3)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("RESTARTS column: {out}"));
+    assert!(restarts >= 1, "{out}");
+    // `--previous` logs of the failed run.
+    let prev = c.kubectl.run(&["logs", "crashy", "--previous"]);
+    assert!(prev.stdout.contains("started"), "{prev:?}");
+}
