@@ -221,6 +221,16 @@ async fn start_dataplane(
             Err(e) => return Err(e).context("route for the service CIDR in the node namespace"),
         }
     }
+    // Service traffic is routed back out of the interface it came in on (cni0): redirects
+    // would teach pods wrong next hops and eat the ICMP rate limit that rejects need.
+    for key in [
+        "net/ipv4/conf/all/send_redirects",
+        "net/ipv4/conf/cni0/send_redirects",
+    ] {
+        if let Err(e) = tether_netns::sysctl(network.node(), key, "0") {
+            tracing::warn!(key, error = %e, "sysctl in the node namespace failed");
+        }
+    }
     let (tx, rx) =
         tokio::sync::watch::channel(std::sync::Arc::new(tether_servicemap::ServiceMap::default()));
     let (c, node, sd) = (client.clone(), s.node_name.clone(), shutdown.clone());

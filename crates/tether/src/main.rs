@@ -11,7 +11,13 @@ mod userspace;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     if let cli::Command::Agnhost { args } = cli.command {
-        // The built-in test image: no tracing, no TLS, its own runtime and signals.
+        // The built-in test image: its own runtime and signals; its log lines go to stderr
+        // (the container log) plainly, as upstream's agnhost prints them.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_ansi(false)
+            .with_writer(std::io::stderr)
+            .try_init();
         return tether_agnhost::main(args);
     }
     telemetry(cli.log.as_deref());

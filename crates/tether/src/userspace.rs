@@ -64,6 +64,11 @@ pub(crate) fn frontends(map: &ServiceMap, o: &Options) -> Vec<Frontend> {
             info.external_traffic_policy == TrafficPolicy::Local,
         );
         let mut push = |ip: IpAddr, port: u16, b: &Vec<Backend>| {
+            // No usable endpoint: no listener, so the kernel refuses at once (TCP reset,
+            // ICMP port unreachable) instead of accepting and then resetting.
+            if !b.iter().any(|e| e.ready || e.serving) {
+                return;
+            }
             out.push(Frontend {
                 listen: SocketAddr::new(ip, port),
                 protocol,
