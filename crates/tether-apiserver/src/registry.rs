@@ -667,7 +667,13 @@ impl Registry {
         if sub == Some("status") {
             // ResetObjectMetaForStatus: a status write changes nothing but status.
             if let Some(m) = meta::meta_mut(&mut new) {
+                // Except that apps' status strategies keep annotations: the deployment
+                // controller writes its revision annotation through deployments/status.
+                let keep_annotations = matches!(r.kind, "Deployment" | "ReplicaSet");
                 for f in ["labels", "annotations", "finalizers", "ownerReferences"] {
+                    if f == "annotations" && keep_annotations {
+                        continue;
+                    }
                     match old.get("metadata").and_then(|om| om.get(f)) {
                         Some(v) => {
                             m.insert(f.into(), v.clone());
