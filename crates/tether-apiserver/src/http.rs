@@ -164,7 +164,7 @@ async fn dispatch(st: &Arc<AppState>, req: Request) -> Result<Dispatched, ApiErr
             json_response(StatusCode::OK, &crate::openapi::v3_index()),
         ),
         ["openapi", "v3", rest @ ..] if get => match crate::openapi::v3_doc(&rest.join("/")) {
-            Some(doc) => simple("get", json_response(StatusCode::OK, &doc)),
+            Some(doc) => simple("get", json_response(StatusCode::OK, doc)),
             None => Err(ApiError::path_not_found()),
         },
         ["api"] if get => match discovery::aggregated_version(&accept) {

@@ -67,7 +67,24 @@ pub(crate) fn v3_index() -> Value {
 }
 
 /// `/openapi/v3/<api/v1 | apis/g/v>`.
-pub(crate) fn v3_doc(path: &str) -> Option<Value> {
+///
+/// The documents never change while the process runs: each is built once, on first use.
+pub(crate) fn v3_doc(path: &str) -> Option<&'static Value> {
+    static DOCS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, &'static Value>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut docs = DOCS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(doc) = docs.get(path) {
+        return Some(doc);
+    }
+    let doc: &'static Value = Box::leak(Box::new(build_v3_doc(path)?));
+    docs.insert(path.to_owned(), doc);
+    Some(doc)
+}
+
+fn build_v3_doc(path: &str) -> Option<Value> {
     let (group, version) = match path.split('/').collect::<Vec<_>>().as_slice() {
         ["api", v] => (String::new(), (*v).to_owned()),
         ["apis", g, v] => ((*g).to_owned(), (*v).to_owned()),
@@ -129,17 +146,11 @@ fn schemas(group: &str, version: &str) -> Value {
     use k8s_openapi::api::{apps, coordination, core, discovery};
     use schemars::JsonSchema;
     let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
-    let mut kinds: Vec<(String, &str)> = Vec::new();
-    let mut add = |generator: &mut schemars::SchemaGenerator,
-                   name: std::borrow::Cow<'static, str>,
-                   kind: &'static str| {
-        kinds.push((name.into_owned(), kind));
-        let _ = generator;
-    };
+    let mut kinds: Vec<(std::borrow::Cow<'static, str>, &str)> = Vec::new();
     macro_rules! kind {
         ($t:ty, $k:literal) => {{
             let _ = generator.subschema_for::<$t>();
-            add(&mut generator, <$t>::schema_name(), $k);
+            kinds.push((<$t>::schema_name(), $k));
         }};
     }
     match (group, version) {
@@ -167,7 +178,7 @@ fn schemas(group: &str, version: &str) -> Value {
         upstream_refs(v);
     }
     for (name, kind) in kinds {
-        if let Some(Value::Object(o)) = defs.get_mut(&name) {
+        if let Some(Value::Object(o)) = defs.get_mut(name.as_ref()) {
             o.insert(
                 "x-kubernetes-group-version-kind".into(),
                 json!([{"group": group, "version": version, "kind": kind}]),

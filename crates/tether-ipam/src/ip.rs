@@ -69,7 +69,9 @@ impl IpRange {
         self.offset(ip).is_some()
     }
 
-    fn offset(&self, ip: IpAddr) -> Option<u64> {
+    /// The 0-based position of `ip` among the allocatable addresses (the inverse of
+    /// [`nth`](Self::nth)).
+    pub fn offset(&self, ip: IpAddr) -> Option<u64> {
         if ip.is_ipv4() != self.net.addr().is_ipv4() || !self.net.contains(&ip) {
             return None;
         }
@@ -95,6 +97,11 @@ impl IpRange {
     /// The n-th allocatable address (0-based), if in range (`.10` for kube-dns is `nth(9)`).
     pub fn nth(&self, n: u64) -> Option<IpAddr> {
         (n < self.map.size()).then(|| self.ip_at(n))
+    }
+
+    /// How many addresses the range holds.
+    pub fn size(&self) -> u64 {
+        self.map.size()
     }
 
     /// Reserves a specific address.

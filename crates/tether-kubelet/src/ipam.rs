@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
+use tether_ipam::IpRange;
 
 /// IPAM errors.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +14,9 @@ pub enum Error {
     /// The subnet is full.
     #[error("no free address in {0}")]
     Full(IpNet),
+    /// The subnet has no room for a gateway and pods.
+    #[error("pod subnet {0}: {1}")]
+    Subnet(IpNet, tether_ipam::Error),
     /// State files could not be read or written.
     #[error("IPAM state {path}: {source}")]
     Io {
@@ -23,55 +27,37 @@ pub enum Error {
     },
 }
 
-/// The allocator of one node's pod subnet.
+/// The allocator of one node's pod subnet. Address arithmetic is tether-ipam's [`IpRange`]
+/// (network and IPv4 broadcast excluded); the first address is the gateway, pods get the rest.
 #[derive(Debug)]
 pub struct Ipam {
     dir: PathBuf,
     subnet: IpNet,
-}
-
-fn to_u128(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => u128::from(a),
-    }
-}
-
-fn from_u128(v: u128, v4: bool) -> IpAddr {
-    if v4 {
-        IpAddr::from(u32::try_from(v).unwrap_or(0).to_be_bytes())
-    } else {
-        IpAddr::from(v.to_be_bytes())
-    }
+    range: IpRange,
 }
 
 impl Ipam {
     /// An allocator over `subnet` keeping its state in `dir`.
     pub fn new(dir: PathBuf, subnet: IpNet) -> Result<Self, Error> {
+        let range = IpRange::without_band(subnet).map_err(|e| Error::Subnet(subnet, e))?;
+        if range.size() < 2 {
+            return Err(Error::Full(subnet));
+        }
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
             path: dir.clone(),
             source,
         })?;
-        Ok(Self { dir, subnet })
+        Ok(Self { dir, subnet, range })
     }
 
     /// The gateway: the subnet's first address (host-local's default).
     pub fn gateway(&self) -> IpAddr {
-        from_u128(
-            to_u128(self.subnet.network()) + 1,
-            self.subnet.addr().is_ipv4(),
-        )
+        self.range.first()
     }
 
-    /// The subnet.
-    pub fn subnet(&self) -> IpNet {
-        self.subnet
-    }
-
-    fn range(&self) -> (u128, u128) {
-        let first = to_u128(self.subnet.network()) + 2;
-        let last = to_u128(self.subnet.broadcast()) - u128::from(self.subnet.addr().is_ipv4());
-        (first, last)
+    /// `ip` with the subnet's prefix length (an interface address).
+    pub fn with_prefix(&self, ip: IpAddr) -> IpNet {
+        IpNet::new(ip, self.subnet.prefix_len()).unwrap_or(self.subnet)
     }
 
     /// Addresses reserved and their owners.
@@ -96,24 +82,25 @@ impl Ipam {
             .map(|(ip, _)| ip)
     }
 
-    /// Reserves an address for `owner` (the same one again if it already has one).
+    /// Reserves an address for `owner` (the same one again if it already has one). The scan
+    /// starts after the last reserved address, so a replaced pod gets a new one.
     pub fn allocate(&self, owner: &str) -> Result<IpAddr, Error> {
         if let Some(ip) = self.lookup(owner) {
             return Ok(ip);
         }
-        let (first, last) = self.range();
-        let v4 = self.subnet.addr().is_ipv4();
+        // Pods take offsets 1..size (offset 0 is the gateway).
+        let pods = self.range.size() - 1;
         let last_file = self.dir.join("last_reserved_ip.0");
         let start = std::fs::read_to_string(&last_file)
             .ok()
             .and_then(|s| s.trim().parse::<IpAddr>().ok())
-            .map(to_u128)
-            .filter(|v| *v >= first && *v <= last)
-            .map_or(first, |v| if v >= last { first } else { v + 1 });
-        let size = last.saturating_sub(first) + 1;
-        for i in 0..size {
-            let cand = first + (start - first + i) % size;
-            let ip = from_u128(cand, v4);
+            .and_then(|ip| self.range.offset(ip))
+            .filter(|o| *o >= 1)
+            .map_or(0, |o| o % pods);
+        for i in 0..pods {
+            let Some(ip) = self.range.nth(1 + (start + i) % pods) else {
+                break;
+            };
             let path = self.dir.join(ip.to_string());
             match std::fs::OpenOptions::new()
                 .write(true)

@@ -32,8 +32,6 @@ pub enum Error {
 pub struct Network {
     node: Arc<NetNs>,
     bridge: String,
-    pod_cidr: IpNet,
-    cluster_cidr: IpNet,
     ipam: Ipam,
 }
 
@@ -63,36 +61,23 @@ pub fn netns_name(uid: &str) -> String {
     format!("tp-{short}")
 }
 
+/// Applies an nft script in the node namespace (one transaction).
 async fn run_nft(node: &NetNs, script: String) -> Result<(), Error> {
-    let path = node.path().to_path_buf();
+    let opts = tether_netns::SpawnOptions::new(node);
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = std::process::Command::new("nft");
-        cmd.arg("-f").arg("-");
-        let opts = tether_netns::SpawnOptions {
-            netns: path,
-            ..Default::default()
-        };
-        tether_netns::command_in(&opts, &mut cmd).map_err(|e| e.to_string())?;
-        use std::io::Write;
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        if let Some(mut i) = child.stdin.take() {
-            i.write_all(script.as_bytes()).map_err(|e| e.to_string())?;
-        }
-        let o = child.wait_with_output().map_err(|e| e.to_string())?;
-        if o.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&o.stderr).into_owned())
-        }
+        cmd.args(["-f", "-"]);
+        tether_netns::output_in(&opts, cmd, script.as_bytes())
     })
     .await
-    .map_err(|e| Error::Nft(e.to_string()))?;
-    out.map_err(Error::Nft)
+    .map_err(|e| Error::Nft(e.to_string()))??;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Nft(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ))
+    }
 }
 
 impl Network {
@@ -105,8 +90,7 @@ impl Network {
         state_dir: PathBuf,
     ) -> Result<Self, Error> {
         let ipam = Ipam::new(state_dir, pod_cidr)?;
-        let gw = IpNet::new(ipam.gateway(), pod_cidr.prefix_len())
-            .map_err(|e| Error::Nft(e.to_string()))?;
+        let gw = ipam.with_prefix(ipam.gateway());
         tether_netns::ensure_bridge(&node, bridge, gw).await?;
         // Masquerade what leaves the cluster network (the bridge plugin's ipMasq), in a table
         // of our own.
@@ -128,8 +112,6 @@ impl Network {
         Ok(Self {
             node: Arc::new(node),
             bridge: bridge.to_owned(),
-            pod_cidr,
-            cluster_cidr,
             ipam,
         })
     }
@@ -151,16 +133,6 @@ impl Network {
         self.ipam.gateway()
     }
 
-    /// The node's pod subnet.
-    pub fn pod_cidr(&self) -> IpNet {
-        self.pod_cidr
-    }
-
-    /// The cluster CIDR.
-    pub fn cluster_cidr(&self) -> IpNet {
-        self.cluster_cidr
-    }
-
     /// Creates (or re-creates) a pod's sandbox: namespace, veth into the bridge, address.
     pub async fn create_sandbox(&self, uid: &str) -> Result<Sandbox, Error> {
         let name = netns_name(uid);
@@ -170,8 +142,7 @@ impl Network {
         }
         let ns = NetNs::create(&name)?.persist();
         let ip = self.ipam.allocate(uid)?;
-        let addr =
-            IpNet::new(ip, self.pod_cidr.prefix_len()).map_err(|e| Error::Nft(e.to_string()))?;
+        let addr = self.ipam.with_prefix(ip);
         if let Err(e) =
             tether_netns::attach_pod(&self.node, &self.bridge, &ns, "eth0", addr, self.gateway())
                 .await
@@ -195,27 +166,6 @@ impl Network {
         }
         self.ipam.release(uid);
     }
-
-    /// Pods whose sandbox state exists (for cleanup after a restart).
-    pub fn reserved(&self) -> Vec<(IpAddr, String)> {
-        self.ipam.reserved()
-    }
-
-    /// Installs routes to other nodes' pod subnets via their addresses.
-    pub async fn sync_routes(&self, peers: &[(IpNet, IpAddr)]) -> Result<(), Error> {
-        let h = self.node.handle().await?;
-        for (cidr, via) in peers {
-            if *cidr == self.pod_cidr {
-                continue;
-            }
-            match tether_netns::add_route(&h, *cidr, Some(*via), None).await {
-                Ok(()) => tracing::info!(%cidr, %via, "route to peer node pods"),
-                Err(e) if e.is_exists() => {}
-                Err(e) => tracing::warn!(%cidr, %via, error = %e, "route to peer failed"),
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Opens TCP connections from inside the node's network namespace.
@@ -225,11 +175,6 @@ pub struct NodeDialer {
 }
 
 impl NodeDialer {
-    /// A dialer for `ns`.
-    pub fn new(ns: Arc<NetNs>) -> Self {
-        Self { ns }
-    }
-
     /// Connects to `addr` (1 s connect timeout) from the node's namespace.
     pub async fn connect(
         &self,

@@ -52,7 +52,7 @@ pub use link::{
 pub use netns::{NETNS_RUN_DIR, NetNs};
 pub use route::add_route;
 pub use rtnetlink::Handle;
-pub use spawn::{SpawnOptions, command_in};
+pub use spawn::{SpawnOptions, command_in, output_in};
 pub use sysctl::{read_sysctl, sysctl};
 
 /// `ipnet`'s network type, re-exported because it appears in this crate's signatures.

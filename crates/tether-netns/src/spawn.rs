@@ -135,3 +135,30 @@ fn c_path(path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::Invalid(format!("path {} contains NUL", path.display())))
 }
+
+/// Runs `cmd` to completion inside the namespaces of `opts`, feeding it `stdin`, and returns
+/// its output (status, stdout, stderr). For short configuration commands such as
+/// `nft -f -` run inside a node's namespace.
+pub fn output_in(
+    opts: &SpawnOptions,
+    mut cmd: Command,
+    stdin: &[u8],
+) -> Result<std::process::Output> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    command_in(opts, &mut cmd)?;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(format!("spawn {program}"), e))?;
+    if let Some(mut input) = child.stdin.take() {
+        // A write error means the program exited early; its status and stderr say why.
+        let _ = input.write_all(stdin);
+    }
+    child
+        .wait_with_output()
+        .map_err(|e| Error::io(format!("wait for {program}"), e))
+}

@@ -10,6 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::AgentArgs;
 
+/// The default node network namespace (`tether up`'s node).
+pub(crate) const NODE_NETNS: &str = "tether-node";
+/// The default node address inside it.
+pub(crate) const NODE_IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 0, 2));
+
 /// Creates the node's network namespace if it does not exist: `lo` up, the node address on
 /// `lo` (a /32: reachable from the node's pods and the node itself), forwarding on. Nothing
 /// outside the namespace changes.

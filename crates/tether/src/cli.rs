@@ -43,10 +43,10 @@ pub(crate) struct AgentArgs {
     #[arg(long)]
     pub(crate) node_name: Option<String>,
     /// The node's InternalIP, an address in the node network namespace.
-    #[arg(long, default_value = "10.255.0.2")]
+    #[arg(long, default_value_t = crate::agent::NODE_IP)]
     pub(crate) node_ip: std::net::IpAddr,
     /// The node's network namespace (under /run/netns): pods, bridge and rules go there.
-    #[arg(long, default_value = "tether-node")]
+    #[arg(long, default_value = crate::agent::NODE_NETNS)]
     pub(crate) netns: String,
     /// Create the node namespace (with the node address on its `lo`) when missing.
     #[arg(long)]

@@ -13,11 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
 
-/// The node namespace `tether up` runs its node in.
-const UP_NETNS: &str = "tether-node";
-/// The node's address inside it.
-const UP_NODE_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 0, 2));
-
 fn admin_token(dir: &Path) -> anyhow::Result<String> {
     let path = dir.join("pki").join("admin.token");
     if let Ok(t) = std::fs::read_to_string(&path) {
@@ -107,13 +102,18 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let service_ip = args
-        .service_cluster_ip_range
-        .first()
-        .context("--service-cluster-ip-range is empty")?
-        .hosts()
-        .next()
-        .context("service CIDR has no hosts")?;
+    let service_range = tether_ipam::IpRange::new(
+        *args
+            .service_cluster_ip_range
+            .first()
+            .context("--service-cluster-ip-range is empty")?,
+    )
+    .context("--service-cluster-ip-range")?;
+    // What the registry gives `default/kubernetes`, and kubeadm's choice for kube-dns.
+    let service_ip = service_range.first();
+    let cluster_dns = service_range
+        .nth(9)
+        .context("service CIDR too small for the DNS address")?;
     let (tls, kubeconfig) = if args.insecure_plain_http {
         tracing::warn!(
             "serving PLAIN HTTP WITHOUT AUTHENTICATION on {addr}: for tests only, anyone who can reach this port controls the cluster"
@@ -181,11 +181,11 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         let settings = crate::agent::AgentSettings {
             kubeconfig: kubeconfig.clone(),
             node_name: crate::agent::hostname(),
-            node_ip: UP_NODE_IP,
-            netns: UP_NETNS.into(),
+            node_ip: crate::agent::NODE_IP,
+            netns: crate::agent::NODE_NETNS.into(),
             data_dir: args.data_dir.join("agent"),
             cluster_cidr: args.cluster_cidr,
-            cluster_dns: Some(cluster_dns_ip(&args)?),
+            cluster_dns: Some(cluster_dns),
             cluster_domain: "cluster.local".into(),
             logs_listen: "127.0.0.1:0".parse()?,
             cleanup_on_exit: true,
@@ -199,7 +199,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
             dns_upstreams: crate::dns::host_upstreams(),
             metrics_listen: None,
         };
-        crate::agent::ensure_node_netns(UP_NETNS, UP_NODE_IP).await?;
+        crate::agent::ensure_node_netns(crate::agent::NODE_NETNS, crate::agent::NODE_IP).await?;
         let client = kube_client(&kubeconfig).await?;
         let sd = shutdown.clone();
         Some(tokio::spawn(async move {
@@ -222,7 +222,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     shutdown.cancel();
     if let Some(a) = agent {
         let _ = a.await;
-        crate::agent::delete_node_netns(UP_NETNS);
+        crate::agent::delete_node_netns(crate::agent::NODE_NETNS);
     }
     match controllers.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "controllers stopped with an error"),
@@ -231,17 +231,6 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The cluster DNS address: the 10th of the service CIDR (10.96.0.10), as kubeadm picks it.
-fn cluster_dns_ip(args: &ServerArgs) -> anyhow::Result<std::net::IpAddr> {
-    let net = args
-        .service_cluster_ip_range
-        .first()
-        .context("--service-cluster-ip-range is empty")?;
-    net.hosts()
-        .nth(9)
-        .context("service CIDR too small for the DNS address")
 }
 
 /// A `kube` client from a kubeconfig (controllers talk to the API like any client).

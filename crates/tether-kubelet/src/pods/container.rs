@@ -100,6 +100,8 @@ pub struct Ctr {
     pub startup: Option<ProbeState>,
     /// Log directory.
     pub log_dir: PathBuf,
+    /// The environment of the running process (exec probes run with it too).
+    pub env: Vec<(String, String)>,
 }
 
 /// RFC 3339 with seconds, as the API shows times.
@@ -123,6 +125,7 @@ impl Ctr {
             liveness: None,
             startup: None,
             log_dir,
+            env: Vec::new(),
         }
     }
 
@@ -167,7 +170,7 @@ impl Ctr {
     }
 
     /// Records a process exit and schedules the next start per the restart policy.
-    pub fn exited(&mut self, code: i32, policy: &str) {
+    pub fn exited(&mut self, code: i32, policy: &str, pod: &str) {
         let Some(p) = self.proc.take() else { return };
         let now = Timestamp::now();
         let ran = p.started.elapsed();
@@ -194,23 +197,23 @@ impl Ctr {
         if ran > Duration::from_secs(600) {
             self.backoff = BACKOFF_INITIAL;
         }
-        // The first restart is immediate, as the kubelet's back-off starts on the second.
+        // The first restart is immediate: the kubelet's back-off entry only exists from the
+        // first failure on (`doBackOff`), so CrashLoopBackOff starts with the second.
         if self.restart_count == 0 {
             self.next_start = Instant::now();
-        } else {
-            self.next_start = Instant::now() + self.backoff;
-            self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+            self.waiting = None;
+            return;
         }
+        self.next_start = Instant::now() + self.backoff;
         self.waiting = Some((
             "CrashLoopBackOff".into(),
             format!(
-                "back-off {}s restarting failed container={} pod=",
-                self.next_start
-                    .saturating_duration_since(Instant::now())
-                    .as_secs(),
+                "back-off {}s restarting failed container={} pod={pod}",
+                self.backoff.as_secs(),
                 self.spec.name
             ),
         ));
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
     }
 
     /// The `containerStatuses` entry.
@@ -223,6 +226,9 @@ impl Ctr {
                 Some(t) => t.to_json(""),
                 None => json!({"waiting": {"reason": "ContainerCreating"}}),
             }
+        } else if let (None, Some(t)) = (&self.waiting, &self.last) {
+            // Exited, restarting at once.
+            t.to_json("")
         } else if let Some((reason, message)) = &self.waiting {
             if message.is_empty() {
                 json!({"waiting": {"reason": reason}})

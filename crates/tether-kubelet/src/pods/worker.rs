@@ -4,7 +4,6 @@
 //! agent re-adopts the pod's processes instead of starting them again.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -164,7 +163,7 @@ pub async fn run(
         let deleting = gone || w.pod.metadata.deletion_timestamp.is_some();
         if deleting {
             let first = deadline.is_none();
-            let grace = w.grace(gone);
+            let grace = w.grace();
             let d = *deadline.get_or_insert_with(|| Instant::now() + grace);
             if first {
                 tracing::info!(pod = %w.key(), grace = grace.as_secs(), "stopping pod");
@@ -213,26 +212,15 @@ impl Worker {
             .unwrap_or_else(|| "Always".into())
     }
 
-    fn grace(&self, gone: bool) -> Duration {
-        let g = if gone {
-            self.pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.termination_grace_period_seconds)
-                .unwrap_or(30)
-                .min(30)
-        } else {
-            self.pod
-                .metadata
-                .deletion_grace_period_seconds
-                .or_else(|| {
-                    self.pod
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.termination_grace_period_seconds)
-                })
-                .unwrap_or(30)
-        };
+    /// The kill grace period: the deletion's, else the pod spec's (also for a pod removed
+    /// from the API server, as the kubelet's `killPod` picks it).
+    fn grace(&self) -> Duration {
+        let g = self
+            .pod
+            .metadata
+            .deletion_grace_period_seconds
+            .or_else(|| self.pod.spec.as_ref()?.termination_grace_period_seconds)
+            .unwrap_or(30);
         Duration::from_secs(u64::try_from(g.max(0)).unwrap_or(0))
     }
 
@@ -279,7 +267,16 @@ impl Worker {
                 c.startup = None;
             }
         }
-        if self.sandbox.is_some() {
+        if let Some(sb) = &self.sandbox {
+            for c in self.ctrs.iter_mut().filter(|c| c.proc.is_some()) {
+                c.env = env::build(
+                    &self.pod,
+                    &c.spec,
+                    sb.ip,
+                    self.shared.cfg.node_ip,
+                    &self.hostname,
+                );
+            }
             self.write_files();
         }
     }
@@ -374,6 +371,8 @@ impl Worker {
 
     fn check_exits(&mut self) {
         let policy = self.policy();
+        // Upstream's `format.Pod`: name_namespace(uid).
+        let pod_label = format!("{}_{}({})", name_of(&self.pod), ns_of(&self.pod), self.uid);
         let key = self.key();
         for c in &mut self.ctrs {
             let Some(p) = c.proc.as_mut() else { continue };
@@ -392,7 +391,7 @@ impl Worker {
             };
             if let Some(code) = code {
                 tracing::info!(pod = %key, container = c.spec.name, code, "container exited");
-                c.exited(code, &policy);
+                c.exited(code, &policy, &pod_label);
             }
         }
     }
@@ -472,7 +471,7 @@ impl Worker {
         let launch = runtime::Launch {
             exe: self.shared.cfg.self_exe.clone(),
             program,
-            env: env.clone(),
+            env,
             working_dir: spec.working_dir.clone(),
             netns: sb.path(),
             hostname: self.hostname.clone(),
@@ -484,9 +483,9 @@ impl Worker {
                 let pid = child.id().unwrap_or(0);
                 let started = Instant::now();
                 let c = &mut self.ctrs[i];
-                if c.last.is_some() {
-                    c.restart_count = run_no;
-                }
+                // A container that ran before starts its next run: one more restart.
+                c.restart_count = run_no;
+                c.env = launch.env;
                 c.proc = Some(Proc {
                     pid,
                     ticks: runtime::start_ticks(pid),
@@ -547,76 +546,40 @@ impl Worker {
         };
         let dialer = self.shared.network.dialer();
         let now = Instant::now();
-        let pod = self.pod.clone();
         for i in 0..self.ctrs.len() {
-            if self.ctrs[i].proc.is_none() {
-                continue;
-            }
-            let spec = self.ctrs[i].spec.clone();
-            let env = env::build(&pod, &spec, sb.ip, self.shared.cfg.node_ip, &self.hostname);
-            let exec = ExecContext {
-                netns: sb.path(),
-                bind_files: self.bind_files.clone(),
-                env,
-            };
-            // Startup first; liveness and readiness wait for it.
-            if let Some(st) = self.ctrs[i]
-                .startup
-                .as_ref()
-                .filter(|s| s.verdict != Some(true) && now >= s.next)
-            {
-                let (probe, timeout) = (st.probe.clone(), st.timeout());
-                let out = probes::run(&probe, timeout, &spec, sb.ip, &dialer, &exec).await;
-                let ok = out == Outcome::Success;
-                if let Some(s) = self.ctrs[i].startup.as_mut()
-                    && s.record(ok, Instant::now()) == Some(false)
-                {
-                    self.unhealthy(i, "Startup", &out);
-                    self.restart_unhealthy(i, "failed startup probe");
+            // Startup first; liveness and readiness wait for it (upstream's prober order).
+            for kind in [Kind::Startup, Kind::Liveness, Kind::Readiness] {
+                let c = &self.ctrs[i];
+                let gated = match kind {
+                    Kind::Startup => c.proc.is_none(),
+                    Kind::Liveness | Kind::Readiness => !c.started(),
+                };
+                let Some(st) = kind.slot(c).filter(|s| {
+                    !gated && now >= s.next && !(kind == Kind::Startup && s.verdict == Some(true))
+                }) else {
                     continue;
-                }
-            }
-            if !self.ctrs[i].started() {
-                continue;
-            }
-            if let Some(st) = self.ctrs[i].liveness.as_ref().filter(|s| now >= s.next) {
+                };
                 let (probe, timeout) = (st.probe.clone(), st.timeout());
-                let out = probes::run(&probe, timeout, &spec, sb.ip, &dialer, &exec).await;
-                let ok = out == Outcome::Success;
-                if !ok {
-                    self.unhealthy(i, "Liveness", &out);
+                let exec = ExecContext {
+                    netns: sb.path(),
+                    bind_files: self.bind_files.clone(),
+                    env: c.env.clone(),
+                };
+                let out = probes::run(&probe, timeout, &c.spec, sb.ip, &dialer, &exec).await;
+                if let Outcome::Failure(msg) = &out {
+                    let text = format!("{} probe failed: {msg}", kind.name());
+                    self.shared.event(&self.pod, "Warning", "Unhealthy", &text);
                 }
-                if let Some(s) = self.ctrs[i].liveness.as_mut()
-                    && s.record(ok, Instant::now()) == Some(false)
-                {
-                    self.restart_unhealthy(i, "failed liveness probe");
-                    continue;
-                }
-            }
-            if let Some(st) = self.ctrs[i].readiness.as_ref().filter(|s| now >= s.next) {
-                let (probe, timeout) = (st.probe.clone(), st.timeout());
-                let out = probes::run(&probe, timeout, &spec, sb.ip, &dialer, &exec).await;
-                let ok = out == Outcome::Success;
-                if !ok {
-                    self.unhealthy(i, "Readiness", &out);
-                }
-                if let Some(s) = self.ctrs[i].readiness.as_mut() {
-                    s.record(ok, Instant::now());
+                let verdict = kind
+                    .slot_mut(&mut self.ctrs[i])
+                    .and_then(|s| s.record(out == Outcome::Success, Instant::now()));
+                if verdict == Some(false) && kind != Kind::Readiness {
+                    let why = format!("failed {} probe", kind.name().to_lowercase());
+                    self.restart_unhealthy(i, &why);
+                    break;
                 }
             }
         }
-    }
-
-    fn unhealthy(&self, i: usize, kind: &str, out: &Outcome) {
-        if let Outcome::Failure(msg) = out {
-            self.shared.event(
-                &self.pod,
-                "Warning",
-                "Unhealthy",
-                &format!("{kind} probe failed: {msg}"),
-            );
-        }
-        let _ = i;
     }
 
     fn restart_unhealthy(&mut self, i: usize, why: &str) {
@@ -800,7 +763,36 @@ impl Worker {
     }
 }
 
-/// The pod IP a state file records (for orphan cleanup).
-pub fn sandbox_ip(st: &State) -> Option<IpAddr> {
-    st.sandbox.as_ref().map(|s| s.ip)
+/// The three probes of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Startup,
+    Liveness,
+    Readiness,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Startup => "Startup",
+            Self::Liveness => "Liveness",
+            Self::Readiness => "Readiness",
+        }
+    }
+
+    fn slot(self, c: &Ctr) -> Option<&ProbeState> {
+        match self {
+            Self::Startup => c.startup.as_ref(),
+            Self::Liveness => c.liveness.as_ref(),
+            Self::Readiness => c.readiness.as_ref(),
+        }
+    }
+
+    fn slot_mut(self, c: &mut Ctr) -> Option<&mut ProbeState> {
+        match self {
+            Self::Startup => c.startup.as_mut(),
+            Self::Liveness => c.liveness.as_mut(),
+            Self::Readiness => c.readiness.as_mut(),
+        }
+    }
 }
