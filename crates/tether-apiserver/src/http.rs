@@ -167,34 +167,21 @@ async fn dispatch(st: &Arc<AppState>, req: Request) -> Result<Dispatched, ApiErr
             Some(doc) => simple("get", json_response(StatusCode::OK, doc)),
             None => Err(ApiError::path_not_found()),
         },
-        ["api"] if get => match discovery::aggregated_version(&accept) {
-            Some(v) => simple(
-                "get",
-                json_response_ct(
+        [root @ ("api" | "apis")] if get => {
+            let legacy = *root == "api";
+            let resp = match discovery::aggregated_version(&accept) {
+                Some(v) => json_response_ct(
                     StatusCode::OK,
-                    &discovery::aggregated(true, v),
+                    &discovery::aggregated(legacy, v),
                     &discovery::aggregated_content_type(v),
                 ),
-            ),
-            None => simple(
-                "get",
-                json_response(StatusCode::OK, &discovery::api_versions(&st.server_address)),
-            ),
-        },
-        ["apis"] if get => match discovery::aggregated_version(&accept) {
-            Some(v) => simple(
-                "get",
-                json_response_ct(
-                    StatusCode::OK,
-                    &discovery::aggregated(false, v),
-                    &discovery::aggregated_content_type(v),
-                ),
-            ),
-            None => simple(
-                "get",
-                json_response(StatusCode::OK, &discovery::api_group_list()),
-            ),
-        },
+                None if legacy => {
+                    json_response(StatusCode::OK, &discovery::api_versions(&st.server_address))
+                }
+                None => json_response(StatusCode::OK, &discovery::api_group_list()),
+            };
+            simple("get", resp)
+        }
         ["api", "v1"] if get => match discovery::api_resource_list("", "v1") {
             Some(d) => simple("get", json_response(StatusCode::OK, &d)),
             None => Err(ApiError::path_not_found()),
@@ -358,15 +345,19 @@ fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
     resp
 }
 
-fn selector_filter(r: &'static Resource, q: &Query) -> Result<watch::Filter, ApiError> {
+/// The request's label and field selectors; `None` when they select everything.
+fn selector_filter(r: &'static Resource, q: &Query) -> Result<Option<watch::Filter>, ApiError> {
     let labels = Selector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str), r.kind)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(Arc::new(move |v: &Value| {
+    if labels.is_everything() && fields.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(move |v: &Value| {
         (labels.is_everything() || labels.matches(&meta::labels(v)))
             && (fields.is_empty() || fields.matches(r.kind, v))
-    }))
+    })))
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -448,7 +439,9 @@ async fn resource(
                 .map(|c| decode_continue(c))
                 .transpose()?;
             let page = reg
-                .list(r, t.ns.as_deref(), start, limit, &move |v| filter(v))
+                .list(r, t.ns.as_deref(), start, limit, &|v| {
+                    watch::matches(filter.as_ref(), v)
+                })
                 .await?;
             let mut list_meta = json!({"resourceVersion": page.revision.to_string()});
             if let Some(k) = &page.next {
@@ -491,7 +484,9 @@ async fn resource(
         (Method::DELETE, None, None) => {
             let filter = selector_filter(r, &q)?;
             let page = reg
-                .list(r, t.ns.as_deref(), None, 0, &move |v| filter(v))
+                .list(r, t.ns.as_deref(), None, 0, &|v| {
+                    watch::matches(filter.as_ref(), v)
+                })
                 .await?;
             let opts = delete_options(&q, &[])?;
             let mut deleted = Vec::new();
@@ -592,6 +587,11 @@ async fn resource(
         (Method::POST, Some(name), Some("binding")) => {
             let bytes = read_body(body).await?;
             let b = codec::decode_body(&ct, &bytes)?;
+            if meta::name(&b) != name {
+                return Err(ApiError::bad_request(
+                    "name in URL does not match name in Binding object",
+                ));
+            }
             let node = b
                 .pointer("/target/name")
                 .and_then(Value::as_str)
@@ -600,26 +600,40 @@ async fn resource(
             if node.is_empty() {
                 return Err(ApiError::bad_request("binding target name is required"));
             }
-            let pod = name.to_owned();
-            let f = move |cur: &Value| {
-                let cur_node = cur
-                    .pointer("/spec/nodeName")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if !cur_node.is_empty() {
-                    return Err(ApiError::conflict_msg(
-                        r,
-                        &pod,
-                        &format!("pod {pod} is already assigned to node {cur_node:?}"),
-                    ));
+            // The binding's uid and resourceVersion are preconditions on the pod.
+            let uid = meta::meta_str(&b, "uid").unwrap_or("").to_owned();
+            let precondition = meta::meta_str(&b, "resourceVersion")
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse().map_err(|_| {
+                        ApiError::bad_request(format!("invalid resourceVersion {s:?}"))
+                    })
+                })
+                .transpose()?;
+            let annotations = b.pointer("/metadata/annotations").cloned();
+            let binding_r = Resource {
+                plural: "pods/binding",
+                ..*r
+            };
+            let f = |cur: &Value| {
+                if !uid.is_empty() && meta::meta_str(cur, "uid") != Some(uid.as_str()) {
+                    return Err(ApiError::conflict(&binding_r, name));
                 }
-                let mut new = cur.clone();
-                new["spec"]["nodeName"] = json!(node.clone());
-                Ok(new)
+                assign_pod(cur, &node, annotations.as_ref())
+                    .map_err(|why| ApiError::conflict_msg(&binding_r, name, &why))
             };
             let opts = write_options(&q)?;
-            reg.guaranteed_update(r, &ns, name, Some("binding"), None, &opts, false, &f)
-                .await?;
+            reg.guaranteed_update(
+                r,
+                &ns,
+                name,
+                Some("binding"),
+                precondition,
+                &opts,
+                false,
+                &f,
+            )
+            .await?;
             done(
                 "create",
                 json_response(
@@ -633,6 +647,72 @@ async fn resource(
             &m.to_string().to_lowercase(),
         )),
     }
+}
+
+/// `BindingREST.setPodNodeAndMetadata`: the pod bound to `node`, or why it cannot be. Like
+/// upstream this is a plain storage update (no strategy, no validation): the node name, the
+/// binding's annotations and a `PodScheduled=True` condition.
+fn assign_pod(pod: &Value, node: &str, annotations: Option<&Value>) -> Result<Value, String> {
+    let name = meta::name(pod);
+    if meta::meta_str(pod, "deletionTimestamp").is_some() {
+        return Err(format!(
+            "pod {name} is being deleted, cannot be assigned to a host"
+        ));
+    }
+    let cur = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !cur.is_empty() {
+        return Err(format!("pod {name} is already assigned to node {cur:?}"));
+    }
+    if pod
+        .pointer("/spec/schedulingGates")
+        .and_then(Value::as_array)
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(format!("pod {name} has non-empty .spec.schedulingGates"));
+    }
+    let mut new = pod.clone();
+    new["spec"]["nodeName"] = json!(node);
+    if let Some(Value::Object(add)) = annotations
+        && let Some(m) = meta::meta_mut(&mut new)
+    {
+        let anns = m.entry("annotations").or_insert_with(|| json!({}));
+        if !anns.is_object() {
+            *anns = json!({});
+        }
+        if let Some(anns) = anns.as_object_mut() {
+            anns.extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    // podutil.UpdatePodCondition: replace the condition; the transition time moves only when
+    // the status changes.
+    if !new["status"].is_object() {
+        new["status"] = json!({});
+    }
+    let conds = &mut new["status"]["conditions"];
+    if !conds.is_array() {
+        *conds = json!([]);
+    }
+    let mut cond = json!({
+        "type": "PodScheduled",
+        "status": "True",
+        "lastProbeTime": null,
+        "lastTransitionTime": meta::now_rfc3339(),
+    });
+    if let Some(list) = conds.as_array_mut() {
+        match list.iter_mut().find(|c| c["type"] == "PodScheduled") {
+            Some(old) => {
+                if old["status"] == "True" {
+                    cond["lastTransitionTime"] = old["lastTransitionTime"].clone();
+                }
+                *old = cond;
+            }
+            None => list.push(cond),
+        }
+    }
+    Ok(new)
 }
 
 fn delete_options(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
@@ -819,4 +899,82 @@ async fn patch_object(
         object_response(StatusCode::OK, r, &v, accept, q),
         &w,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::registry::tests::{pod, registry};
+
+    #[test]
+    fn assign_pod_refuses_like_upstream() {
+        let mut p = pod("p");
+        p["spec"]["nodeName"] = json!("n1");
+        assert_eq!(
+            assign_pod(&p, "n2", None).unwrap_err(),
+            r#"pod p is already assigned to node "n1""#
+        );
+        let mut p = pod("p");
+        p["spec"]["schedulingGates"] = json!([{"name": "wait"}]);
+        assert_eq!(
+            assign_pod(&p, "n2", None).unwrap_err(),
+            "pod p has non-empty .spec.schedulingGates"
+        );
+        let mut p = pod("p");
+        p["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        assert_eq!(
+            assign_pod(&p, "n2", None).unwrap_err(),
+            "pod p is being deleted, cannot be assigned to a host"
+        );
+    }
+
+    /// BindingREST: a storage-level update that sets nodeName, merges the binding's
+    /// annotations and adds `PodScheduled=True`; no strategy runs, so no generation bump.
+    #[tokio::test]
+    async fn binding_sets_node_annotations_and_condition() {
+        let (reg, _dir) = registry().await;
+        let r = resources::find("", "v1", "pods").unwrap();
+        let mut body = pod("p");
+        body["metadata"]["annotations"] = json!({"keep": "1"});
+        let created = reg
+            .create(r, "default", body, &WriteOptions::default())
+            .await
+            .unwrap();
+        let add = json!({"from-binding": "2"});
+        let f = |cur: &Value| Ok(assign_pod(cur, "n1", Some(&add)).unwrap());
+        let (out, _) = reg
+            .guaranteed_update(
+                r,
+                "default",
+                "p",
+                Some("binding"),
+                None,
+                &WriteOptions::default(),
+                false,
+                &f,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out["spec"]["nodeName"], "n1");
+        assert_eq!(
+            out["metadata"]["annotations"],
+            json!({"keep": "1", "from-binding": "2"})
+        );
+        assert_eq!(
+            out["metadata"]["generation"], created["metadata"]["generation"],
+            "binding runs no strategy"
+        );
+        let conds = out["status"]["conditions"].as_array().unwrap();
+        let sched: Vec<_> = conds
+            .iter()
+            .filter(|c| c["type"] == "PodScheduled")
+            .collect();
+        assert_eq!(sched.len(), 1, "{conds:?}");
+        assert_eq!(sched[0]["status"], "True");
+        assert!(sched[0]["lastTransitionTime"].is_string());
+        let stored = reg.get(r, "default", "p").await.unwrap();
+        assert_eq!(stored["status"]["conditions"], out["status"]["conditions"]);
+    }
 }

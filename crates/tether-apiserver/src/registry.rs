@@ -654,6 +654,11 @@ impl Registry {
             }
             m.remove("selfLink");
         }
+        if sub == Some("binding") {
+            // BindingREST writes through the storage layer: no strategy, no validation; the
+            // handler derived `new` from the stored object (see `http::assign_pod`).
+            return Ok((new, Reserved::default()));
+        }
         if sub == Some("finalize") {
             // Namespace `finalize`: only spec.finalizers changes.
             let fins = new
@@ -665,25 +670,10 @@ impl Registry {
             return Ok((out, Reserved::default()));
         }
         if sub == Some("status") {
-            // ResetObjectMetaForStatus: a status write changes nothing but status.
-            if let Some(m) = meta::meta_mut(&mut new) {
-                // Except that apps' status strategies keep annotations: the deployment
-                // controller writes its revision annotation through deployments/status.
-                let keep_annotations = matches!(r.kind, "Deployment" | "ReplicaSet");
-                for f in ["labels", "annotations", "finalizers", "ownerReferences"] {
-                    if f == "annotations" && keep_annotations {
-                        continue;
-                    }
-                    match old.get("metadata").and_then(|om| om.get(f)) {
-                        Some(v) => {
-                            m.insert(f.into(), v.clone());
-                        }
-                        None => {
-                            m.remove(f);
-                        }
-                    }
-                }
-            }
+            // Every status strategy here starts with `new.Spec = old.Spec`. None of them calls
+            // `ResetObjectMetaForStatus` (opt-in, newer kinds only): user metadata may change
+            // through /status, except what the kind's strategy resets (Pod: ownerReferences,
+            // Deployment: labels; `workloads::prepare_for_update` below).
             for (k, v) in old.as_object().into_iter().flatten() {
                 if k != "status" && k != "metadata" {
                     new[k] = v.clone();
@@ -761,9 +751,6 @@ impl Registry {
             } else {
                 let kind_errs = if sub == Some("status") {
                     workloads::validate_status_update(r.kind, &new, old)
-                } else if sub == Some("binding") {
-                    // The binding handler itself only sets spec.nodeName.
-                    Ok(Vec::new())
                 } else {
                     workloads::validate_update(r.kind, &new, old)
                 };
@@ -1004,5 +991,110 @@ fn validate_kind(r: &Resource, obj: &Value) -> Result<ErrorList, ApiError> {
         Ok(service::validate(&svc))
     } else {
         workloads::validate(r.kind, obj).map_err(|e| bad_object(r, e))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A registry on a fresh embedded store with the `default` namespace.
+    pub(crate) async fn registry() -> (Registry, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tether_store::Embedded::open(
+            dir.path().join("store.redb"),
+            tether_store::EmbeddedOptions::default(),
+        )
+        .unwrap();
+        let reg = Registry::new(Arc::new(store), &RegistryConfig::default())
+            .await
+            .unwrap();
+        let ns = resources::find("", "v1", "namespaces").unwrap();
+        let body = json!({"metadata": {"name": "default"}});
+        reg.create(ns, "", body, &WriteOptions::default())
+            .await
+            .unwrap();
+        (reg, dir)
+    }
+
+    /// Writes `obj`'s status through `/status` with new labels and annotations, and returns
+    /// the stored object.
+    async fn status_write_with_metadata(reg: &Registry, plural: &str, obj: Value) -> Value {
+        let r = resources::RESOURCES
+            .iter()
+            .find(|r| r.plural == plural)
+            .unwrap();
+        let created = reg
+            .create(r, "default", obj, &WriteOptions::default())
+            .await
+            .unwrap();
+        let name = meta::name(&created).to_owned();
+        let mut edit = created.clone();
+        edit["metadata"]["labels"] = json!({"changed": "by-status"});
+        edit["metadata"]["annotations"] = json!({"patchedstatus": "true"});
+        edit["spec"] = Value::Null;
+        let (out, _) = reg
+            .update(
+                r,
+                "default",
+                &name,
+                Some("status"),
+                edit,
+                &WriteOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out["spec"], created["spec"],
+            "{plural}/status never writes spec"
+        );
+        out
+    }
+
+    pub(crate) fn pod(name: &str) -> Value {
+        json!({
+            "metadata": {"name": name, "labels": {"app": "a"}},
+            "spec": {"containers": [{"name": "c", "image": "agnhost"}]},
+        })
+    }
+
+    /// Upstream's status strategies for these kinds reset spec (and Deployment labels) but not
+    /// the rest of the metadata: e2e "should complete a service status lifecycle" and the
+    /// apps "Status endpoints" tests patch annotations through /status and read them back.
+    #[tokio::test]
+    async fn status_writes_keep_metadata_per_kind() {
+        let (reg, _dir) = registry().await;
+        let svc = json!({
+            "metadata": {"name": "s", "labels": {"app": "a"}},
+            "spec": {"ports": [{"port": 80}], "selector": {"app": "a"}},
+        });
+        let out = status_write_with_metadata(&reg, "services", svc).await;
+        assert_eq!(out["metadata"]["annotations"]["patchedstatus"], "true");
+        assert_eq!(out["metadata"]["labels"], json!({"changed": "by-status"}));
+
+        let out = status_write_with_metadata(&reg, "pods", pod("p")).await;
+        assert_eq!(out["metadata"]["annotations"]["patchedstatus"], "true");
+        assert_eq!(out["metadata"]["labels"], json!({"changed": "by-status"}));
+
+        let template = json!({
+            "metadata": {"labels": {"app": "a"}},
+            "spec": {"containers": [{"name": "c", "image": "agnhost"}]},
+        });
+        let spec = json!({"selector": {"matchLabels": {"app": "a"}}, "template": template});
+        let deploy = json!({"metadata": {"name": "d", "labels": {"app": "a"}}, "spec": spec});
+        let out = status_write_with_metadata(&reg, "deployments", deploy).await;
+        assert_eq!(out["metadata"]["annotations"]["patchedstatus"], "true");
+        assert_eq!(
+            out["metadata"]["labels"],
+            json!({"app": "a"}),
+            "deploymentStatusStrategy resets labels"
+        );
+
+        let rs = json!({"metadata": {"name": "rs", "labels": {"app": "a"}}, "spec": spec});
+        let out = status_write_with_metadata(&reg, "replicasets", rs).await;
+        assert_eq!(out["metadata"]["annotations"]["patchedstatus"], "true");
+        assert_eq!(out["metadata"]["labels"], json!({"changed": "by-status"}));
     }
 }

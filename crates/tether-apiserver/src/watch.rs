@@ -27,11 +27,18 @@ use crate::table::{self, IncludeObject};
 /// A predicate over objects (label and field selectors).
 pub(crate) type Filter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
 
+/// Whether `v` passes `filter` (no filter: everything passes).
+pub(crate) fn matches(filter: Option<&Filter>, v: &Value) -> bool {
+    filter.is_none_or(|f| f(v))
+}
+
 /// Everything a watch request asked for.
 pub(crate) struct WatchRequest {
     pub(crate) resource: &'static Resource,
     pub(crate) namespace: Option<String>,
-    pub(crate) filter: Filter,
+    /// `None`: no selectors (the watcher need not look at an object's previous state to
+    /// tell `ADDED` from `MODIFIED`).
+    pub(crate) filter: Option<Filter>,
     pub(crate) resource_version: Option<String>,
     pub(crate) send_initial_events: bool,
     pub(crate) bookmarks: bool,
@@ -42,8 +49,8 @@ pub(crate) struct WatchRequest {
 /// Interval between bookmarks when the client allows them.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(30);
 
-fn line(mut v: Value) -> Bytes {
-    let mut out = serde_json::to_vec(&std::mem::take(&mut v)).unwrap_or_default();
+fn line(v: &Value) -> Bytes {
+    let mut out = serde_json::to_vec(v).unwrap_or_default();
     out.push(b'\n');
     Bytes::from(out)
 }
@@ -74,7 +81,7 @@ impl Encoder {
             }
             None => obj,
         };
-        line(json!({"type": ty, "object": object}))
+        line(&json!({"type": ty, "object": object}))
     }
 
     fn bookmark(&self, rev: Revision, initial_end: bool) -> Bytes {
@@ -82,7 +89,7 @@ impl Encoder {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        line(json!({"type": "BOOKMARK", "object": {
+        line(&json!({"type": "BOOKMARK", "object": {
             "kind": self.r.kind,
             "apiVersion": self.r.api_version(),
             "metadata": meta,
@@ -91,7 +98,7 @@ impl Encoder {
 }
 
 fn error_event(e: &ApiError) -> Bytes {
-    line(json!({"type": "ERROR", "object": e.to_status()}))
+    line(&json!({"type": "ERROR", "object": e.to_status()}))
 }
 
 fn streaming(body: Body) -> Response {
@@ -115,7 +122,9 @@ pub(crate) async fn serve(reg: Arc<Registry>, w: WatchRequest) -> Result<Respons
     let (initial, start) = if legacy_initial || w.send_initial_events {
         let filter = w.filter.clone();
         let page = reg
-            .list(r, w.namespace.as_deref(), None, 0, &move |v| filter(v))
+            .list(r, w.namespace.as_deref(), None, 0, &|v| {
+                matches(filter.as_ref(), v)
+            })
             .await?;
         (page.items, page.revision)
     } else {
@@ -182,17 +191,24 @@ pub(crate) async fn serve(reg: Arc<Registry>, w: WatchRequest) -> Result<Respons
                         EventKind::Put => registry::decode(&ev.kv).ok(),
                         EventKind::Delete => None,
                     };
-                    let prev = ev.prev.as_ref().and_then(|p| registry::decode(p).ok()).map(|mut p| {
-                        registry::set_rv(&mut p, rev);
-                        p
-                    });
-                    let cur_pass = cur.as_ref().is_some_and(|c| filter(c));
-                    let prev_pass = prev.as_ref().is_some_and(|p| filter(p));
+                    let cur_pass = cur.as_ref().is_some_and(|c| matches(filter.as_ref(), c));
+                    // The previous state is decoded only when it decides the event: a selector
+                    // to test it against, or a DELETED to send.
+                    let prev = if cur_pass && filter.is_none() {
+                        None
+                    } else {
+                        ev.prev.as_ref().and_then(|p| registry::decode(p).ok())
+                    };
+                    let prev_pass = match &filter {
+                        None if cur_pass => ev.prev.is_some(),
+                        _ => prev.as_ref().is_some_and(|p| matches(filter.as_ref(), p)),
+                    };
                     match (cur, cur_pass, prev_pass) {
                         (Some(c), true, false) => yield Ok(enc.event("ADDED", c)),
                         (Some(c), true, true) => yield Ok(enc.event("MODIFIED", c)),
                         (_, false, true) => {
-                            if let Some(p) = prev {
+                            if let Some(mut p) = prev {
+                                registry::set_rv(&mut p, rev);
                                 yield Ok(enc.event("DELETED", p));
                             }
                         }

@@ -5,8 +5,8 @@
 
 use bytes::Bytes;
 use etcd_client::{
-    Client, Compare as ECompare, CompareOp, EventType, GetOptions, Txn as ETxn, TxnOp,
-    TxnOpResponse, WatchOptions,
+    Client, Compare as ECompare, CompareOp, EventType, GetOptions, KvClient, Txn as ETxn, TxnOp,
+    TxnOpResponse, WatchClient, WatchOptions,
 };
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -16,10 +16,17 @@ use crate::{
     Revision, Txn, TxnResult, WatchStream, prefix_end,
 };
 
+/// The largest response the client decodes: etcd's Go client (`clientv3`, used by
+/// kube-apiserver) defaults `MaxCallRecvMsgSize` to `math.MaxInt32` because a range response
+/// easily exceeds the request limit; tonic's default of 4 MiB would fail any unpaginated list
+/// over 4 MiB ("decoded message length too large").
+const MAX_RECV_MSG_SIZE: usize = i32::MAX as usize;
+
 /// A store on an etcd v3 cluster.
 #[derive(Clone)]
 pub struct Etcd {
-    client: Client,
+    kv: KvClient,
+    watch: WatchClient,
     endpoints: Vec<String>,
 }
 
@@ -50,7 +57,12 @@ impl Etcd {
     pub async fn connect(endpoints: &[String]) -> Result<Self> {
         let client = Client::connect(endpoints, None).await?;
         Ok(Self {
-            client,
+            kv: client
+                .kv_client()
+                .max_decoding_message_size(MAX_RECV_MSG_SIZE),
+            watch: client
+                .watch_client()
+                .max_decoding_message_size(MAX_RECV_MSG_SIZE),
             endpoints: endpoints.to_vec(),
         })
     }
@@ -59,7 +71,7 @@ impl Etcd {
 impl Backend for Etcd {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<KeyValue>>> {
         Box::pin(async move {
-            let resp = self.client.kv_client().get(key, None).await?;
+            let resp = self.kv.clone().get(key, None).await?;
             Ok(resp.kvs().first().map(to_kv))
         })
     }
@@ -78,7 +90,7 @@ impl Backend for Etcd {
             if opts.limit > 0 {
                 o = o.with_limit(i64::try_from(opts.limit).unwrap_or(i64::MAX));
             }
-            let resp = self.client.kv_client().get(start, Some(o)).await?;
+            let resp = self.kv.clone().get(start, Some(o)).await?;
             let revision = resp.header().map_or(0, |h| h.revision());
             Ok(ListResult {
                 kvs: resp.kvs().iter().map(to_kv).collect(),
@@ -116,8 +128,8 @@ impl Backend for Etcd {
                 .map(|c| TxnOp::get(c.key(), None))
                 .collect();
             let resp = self
-                .client
-                .kv_client()
+                .kv
+                .clone()
                 .txn(ETxn::new().when(compares).and_then(ops).or_else(reads))
                 .await?;
             if resp.succeeded() {
@@ -153,7 +165,7 @@ impl Backend for Etcd {
                 .with_prefix()
                 .with_prev_key()
                 .with_start_revision(after + 1);
-            let mut client = self.client.watch_client();
+            let mut client = self.watch.clone();
             let mut stream = client.watch(prefix, Some(opts)).await?;
             // The first response confirms creation or reports a compacted start.
             let first = stream.message().await?;
@@ -205,7 +217,7 @@ impl Backend for Etcd {
 
     fn compact(&self, revision: Revision) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            match self.client.kv_client().compact(revision, None).await {
+            match self.kv.clone().compact(revision, None).await {
                 Ok(_) => Ok(()),
                 Err(e) if is_compacted(&e) => Ok(()),
                 Err(e) => Err(e.into()),
@@ -216,8 +228,8 @@ impl Backend for Etcd {
     fn current_revision(&self) -> BoxFuture<'_, Result<Revision>> {
         Box::pin(async move {
             let resp = self
-                .client
-                .kv_client()
+                .kv
+                .clone()
                 .get("\0", Some(GetOptions::new().with_limit(1)))
                 .await?;
             Ok(resp.header().map_or(0, |h| h.revision()))

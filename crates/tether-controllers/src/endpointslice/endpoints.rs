@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
+    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::reconciler::{
-    HEADLESS_LABEL, TRIGGER_TIME, find_port, pod_ready, should_pod_be_in_endpoints,
+    HEADLESS_LABEL, PodIdentity, TRIGGER_TIME, address_types, find_port, pod_ips, pod_ready,
+    should_pod_be_in_endpoints,
 };
 
 /// Addresses kept in an Endpoints object (`maxCapacity`).
@@ -20,33 +21,22 @@ pub const SKIP_MIRROR: &str = "endpointslice.kubernetes.io/skip-mirror";
 /// Annotation set when addresses were truncated.
 pub const OVER_CAPACITY: &str = "endpoints.kubernetes.io/over-capacity";
 
+/// `podToEndpointAddressForService`: the pod's address in the Service's primary family.
 fn address(svc: &Service, pod: &Pod) -> Option<EndpointAddress> {
-    let st = pod.status.as_ref()?;
-    let ip = st
-        .pod_ip
-        .clone()
-        .filter(|s| !s.is_empty())
-        .or_else(|| st.pod_ips.as_ref()?.first().map(|p| p.ip.clone()))?;
-    let spec = pod.spec.as_ref();
-    let hostname = spec.and_then(|s| {
-        let h = s.hostname.as_ref().filter(|h| !h.is_empty())?;
-        (s.subdomain.as_deref() == svc.metadata.name.as_deref()
-            && pod.metadata.namespace == svc.metadata.namespace)
-            .then(|| h.clone())
-    });
+    let ipv6 = address_types(svc).first() == Some(&"IPv6");
+    let ip = pod_ips(pod)
+        .into_iter()
+        .find(|ip| ip.contains(':') == ipv6)?;
+    let PodIdentity {
+        hostname,
+        node_name,
+        target_ref,
+    } = PodIdentity::of(svc, pod);
     Some(EndpointAddress {
         ip,
         hostname,
-        node_name: spec
-            .and_then(|s| s.node_name.clone())
-            .filter(|n| !n.is_empty()),
-        target_ref: Some(ObjectReference {
-            kind: Some("Pod".to_owned()),
-            namespace: pod.metadata.namespace.clone(),
-            name: pod.metadata.name.clone(),
-            uid: pod.metadata.uid.clone(),
-            ..Default::default()
-        }),
+        node_name,
+        target_ref: Some(target_ref),
     })
 }
 

@@ -88,57 +88,15 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
         wake: Arc::new(Notify::new()),
     };
     let mut tasks = tokio::task::JoinSet::new();
-    {
-        let s = shared.clone();
-        let api: Api<Service> = Api::all(client.clone());
-        tasks.spawn(watch_loop(
-            api,
-            watcher::Config::default(),
-            shutdown.clone(),
-            move |ev| {
-                let s = s.clone();
-                async move { on_service(&s, ev).await }
-            },
-        ));
-    }
-    {
-        let s = shared.clone();
-        let api: Api<Pod> = Api::all(client.clone());
-        tasks.spawn(watch_loop(
-            api,
-            watcher::Config::default(),
-            shutdown.clone(),
-            move |ev| {
-                let s = s.clone();
-                async move { on_pod(&s, ev).await }
-            },
-        ));
-    }
-    {
-        let s = shared.clone();
-        let api: Api<EndpointSlice> = Api::all(client.clone());
-        let cfg = watcher::Config::default().labels(&format!(
-            "{MANAGED_BY_LABEL} in ({MANAGED_BY},{})",
-            mirroring::MIRROR_MANAGED_BY
-        ));
-        tasks.spawn(watch_loop(api, cfg, shutdown.clone(), move |ev| {
-            let s = s.clone();
-            async move { on_slice(&s, ev).await }
-        }));
-    }
-    {
-        let s = shared.clone();
-        let api: Api<Endpoints> = Api::all(client.clone());
-        tasks.spawn(watch_loop(
-            api,
-            watcher::Config::default(),
-            shutdown.clone(),
-            move |ev| {
-                let s = s.clone();
-                async move { on_endpoints(&s, ev).await }
-            },
-        ));
-    }
+    let all = watcher::Config::default;
+    let slices = all().labels(&format!(
+        "{MANAGED_BY_LABEL} in ({MANAGED_BY},{})",
+        mirroring::MIRROR_MANAGED_BY
+    ));
+    tasks.spawn(watch_loop(&client, all(), &shared, &shutdown, on_service));
+    tasks.spawn(watch_loop(&client, all(), &shared, &shutdown, on_pod));
+    tasks.spawn(watch_loop(&client, slices, &shared, &shutdown, on_slice));
+    tasks.spawn(watch_loop(&client, all(), &shared, &shutdown, on_endpoints));
     tasks.spawn(worker(client, shared, shutdown.clone()));
     while let Some(r) = tasks.join_next().await {
         if let Ok(Err(e)) = r {
@@ -149,33 +107,41 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
     Ok(())
 }
 
-async fn watch_loop<K, F, Fut>(
-    api: Api<K>,
+/// Watches every `K` matching `cfg`, applies each event to the index with `handle` and wakes
+/// the worker.
+fn watch_loop<K>(
+    client: &Client,
     cfg: watcher::Config,
-    shutdown: CancellationToken,
-    mut handle: F,
-) -> Result<(), Error>
+    shared: &Shared,
+    shutdown: &CancellationToken,
+    handle: fn(&mut Index, Event<K>),
+) -> impl Future<Output = Result<(), Error>> + Send + 'static
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-    F: FnMut(Event<K>) -> Fut,
-    Fut: Future<Output = ()>,
+    K::DynamicType: Default,
 {
-    let stream = watcher::watcher(api, cfg).default_backoff();
-    let mut stream = std::pin::pin!(stream);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            ev = stream.next() => match ev {
-                Some(Ok(ev)) => handle(ev).await,
-                Some(Err(e)) => tracing::debug!(error = %e, "watch error (retrying)"),
-                None => return Ok(()),
+    let api: Api<K> = Api::all(client.clone());
+    let (shared, shutdown) = (shared.clone(), shutdown.clone());
+    async move {
+        let stream = watcher::watcher(api, cfg).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                ev = stream.next() => match ev {
+                    Some(Ok(ev)) => {
+                        handle(&mut *shared.index.lock().await, ev);
+                        shared.wake.notify_one();
+                    }
+                    Some(Err(e)) => tracing::debug!(error = %e, "watch error (retrying)"),
+                    None => return Ok(()),
+                }
             }
         }
     }
 }
 
-async fn on_service(s: &Shared, ev: Event<Service>) {
-    let mut ix = s.index.lock().await;
+fn on_service(ix: &mut Index, ev: Event<Service>) {
     match ev {
         Event::Apply(svc) | Event::InitApply(svc) => {
             let k = key_of(&svc.metadata);
@@ -191,12 +157,9 @@ async fn on_service(s: &Shared, ev: Event<Service>) {
         Event::Init => ix.services.clear(),
         Event::InitDone => ix.synced |= 0b0001,
     }
-    drop(ix);
-    s.wake.notify_one();
 }
 
-async fn on_pod(s: &Shared, ev: Event<Pod>) {
-    let mut ix = s.index.lock().await;
+fn on_pod(ix: &mut Index, ev: Event<Pod>) {
     match ev {
         Event::Apply(pod) | Event::InitApply(pod) => {
             let (ns, name) = key_of(&pod.metadata);
@@ -213,8 +176,6 @@ async fn on_pod(s: &Shared, ev: Event<Pod>) {
         Event::Init => ix.pods.clear(),
         Event::InitDone => ix.synced |= 0b0010,
     }
-    drop(ix);
-    s.wake.notify_one();
 }
 
 fn slice_service(sl: &EndpointSlice) -> Option<Key> {
@@ -225,8 +186,7 @@ fn slice_service(sl: &EndpointSlice) -> Option<Key> {
     ))
 }
 
-async fn on_slice(s: &Shared, ev: Event<EndpointSlice>) {
-    let mut ix = s.index.lock().await;
+fn on_slice(ix: &mut Index, ev: Event<EndpointSlice>) {
     match ev {
         Event::Apply(sl) | Event::InitApply(sl) => {
             if let Some(k) = slice_service(&sl) {
@@ -254,12 +214,9 @@ async fn on_slice(s: &Shared, ev: Event<EndpointSlice>) {
         Event::Init => ix.slices.clear(),
         Event::InitDone => ix.synced |= 0b0100,
     }
-    drop(ix);
-    s.wake.notify_one();
 }
 
-async fn on_endpoints(s: &Shared, ev: Event<Endpoints>) {
-    let mut ix = s.index.lock().await;
+fn on_endpoints(ix: &mut Index, ev: Event<Endpoints>) {
     match ev {
         Event::Apply(ep) | Event::InitApply(ep) => {
             let k = key_of(&ep.metadata);
@@ -280,8 +237,6 @@ async fn on_endpoints(s: &Shared, ev: Event<Endpoints>) {
         Event::Init => ix.endpoints.clear(),
         Event::InitDone => ix.synced |= 0b1000,
     }
-    drop(ix);
-    s.wake.notify_one();
 }
 
 fn rv(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> i64 {

@@ -44,7 +44,7 @@ pub fn pod_ready(pod: &Pod) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-fn pod_ips(pod: &Pod) -> Vec<String> {
+pub(super) fn pod_ips(pod: &Pod) -> Vec<String> {
     let Some(st) = pod.status.as_ref() else {
         return Vec::new();
     };
@@ -168,13 +168,11 @@ pub fn pod_to_endpoint(svc: &Service, pod: &Pod, ipv6: bool) -> Option<Endpoint>
         .and_then(|s| s.publish_not_ready_addresses)
         .unwrap_or(false);
     let ready = publish || (serving && !terminating);
-    let spec = pod.spec.as_ref();
-    let hostname = spec.and_then(|s| {
-        let h = s.hostname.as_ref().filter(|h| !h.is_empty())?;
-        (s.subdomain.as_deref() == svc.metadata.name.as_deref()
-            && pod.metadata.namespace == svc.metadata.namespace)
-            .then(|| h.clone())
-    });
+    let PodIdentity {
+        hostname,
+        node_name,
+        target_ref,
+    } = PodIdentity::of(svc, pod);
     Some(Endpoint {
         addresses: vec![addr],
         conditions: Some(EndpointConditions {
@@ -183,18 +181,44 @@ pub fn pod_to_endpoint(svc: &Service, pod: &Pod, ipv6: bool) -> Option<Endpoint>
             terminating: Some(terminating),
         }),
         hostname,
-        node_name: spec
-            .and_then(|s| s.node_name.clone())
-            .filter(|n| !n.is_empty()),
-        target_ref: Some(ObjectReference {
-            kind: Some("Pod".to_owned()),
-            namespace: pod.metadata.namespace.clone(),
-            name: pod.metadata.name.clone(),
-            uid: pod.metadata.uid.clone(),
-            ..Default::default()
-        }),
+        node_name,
+        target_ref: Some(target_ref),
         ..Default::default()
     })
+}
+
+/// What an endpoint (slice entry or `EndpointAddress`) says about its pod.
+pub(super) struct PodIdentity {
+    /// The pod's hostname when its subdomain names the Service in its namespace.
+    pub(super) hostname: Option<String>,
+    /// `spec.nodeName`, when set.
+    pub(super) node_name: Option<String>,
+    /// A reference to the pod.
+    pub(super) target_ref: ObjectReference,
+}
+
+impl PodIdentity {
+    pub(super) fn of(svc: &Service, pod: &Pod) -> Self {
+        let spec = pod.spec.as_ref();
+        Self {
+            hostname: spec.and_then(|s| {
+                let h = s.hostname.as_ref().filter(|h| !h.is_empty())?;
+                (s.subdomain.as_deref() == svc.metadata.name.as_deref()
+                    && pod.metadata.namespace == svc.metadata.namespace)
+                    .then(|| h.clone())
+            }),
+            node_name: spec
+                .and_then(|s| s.node_name.clone())
+                .filter(|n| !n.is_empty()),
+            target_ref: ObjectReference {
+                kind: Some("Pod".to_owned()),
+                namespace: pod.metadata.namespace.clone(),
+                name: pod.metadata.name.clone(),
+                uid: pod.metadata.uid.clone(),
+                ..Default::default()
+            },
+        }
+    }
 }
 
 /// The address types a Service's slices use, from its `ipFamilies`.
@@ -599,5 +623,39 @@ mod tests {
                 .unwrap()
                 .contains_key(HEADLESS_LABEL)
         );
+    }
+
+    /// `podToEndpointAddressForService`: the legacy Endpoints use the Service's primary family,
+    /// like the slices of that family.
+    #[test]
+    fn endpoints_address_follows_the_primary_family() {
+        let mut s = web();
+        let spec = s.spec.as_mut().unwrap();
+        spec.ip_families = Some(vec!["IPv6".into(), "IPv4".into()]);
+        let p = pod(
+            "a",
+            "10.244.0.5",
+            true,
+            json!({"spec": {"hostname": "a", "subdomain": "web"},
+                   "status": {"podIPs": [{"ip": "10.244.0.5"}, {"ip": "fd00::5"}]}}),
+        );
+        let ep = super::super::endpoints::desired(&s, &[&p], "t");
+        let addr = &ep.subsets.as_ref().unwrap()[0].addresses.as_ref().unwrap()[0];
+        assert_eq!(addr.ip, "fd00::5");
+        assert_eq!(addr.hostname.as_deref(), Some("a"));
+        assert_eq!(addr.node_name.as_deref(), Some("n1"));
+        assert_eq!(
+            addr.target_ref.as_ref().unwrap().uid.as_deref(),
+            Some("uid-a")
+        );
+        let ops = plan(&s, &[&p], &[], "t");
+        let Some(Op::Create(v6)) = ops
+            .iter()
+            .find(|o| matches!(o, Op::Create(sl) if sl.address_type == "IPv6"))
+        else {
+            panic!("{ops:?}")
+        };
+        assert_eq!(v6.endpoints[0].addresses, vec!["fd00::5".to_owned()]);
+        assert_eq!(v6.endpoints[0].target_ref, addr.target_ref);
     }
 }

@@ -250,6 +250,11 @@ async fn schedule(
                 .as_ref()
                 .and_then(|s| s.scheduler_name.as_deref())
                 .is_none_or(|s| s == "default-scheduler")
+            // Gated pods wait (the scheduler's SchedulingGates PreEnqueue; binding rejects them).
+            && p.spec
+                .as_ref()
+                .and_then(|s| s.scheduling_gates.as_ref())
+                .is_none_or(Vec::is_empty)
     }) {
         // Honour nodeSelector; spread by pod count.
         let selector = p
