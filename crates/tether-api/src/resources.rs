@@ -43,7 +43,8 @@ pub struct Resource {
     pub subresources: &'static [Subresource],
     /// Spec changes bump `metadata.generation` (upstream strategies that set it).
     pub generation: bool,
-    /// Writes to the main resource keep the stored status (a `status` subresource exists).
+    /// Writes to the main resource keep the stored status: a `status` subresource exists
+    /// (derived from `subresources` by the table's constructor).
     pub status_subresource: bool,
 }
 
@@ -101,215 +102,167 @@ const SCALE: Subresource = Subresource {
     verbs: SUB_VERBS,
 };
 
+/// A namespaced `v1` resource of `group` with all verbs; rows override the rest. Whether it
+/// has a status subresource follows from `subresources`.
+const fn served(
+    group: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    subresources: &'static [Subresource],
+) -> Resource {
+    let mut status_subresource = false;
+    let mut i = 0;
+    while i < subresources.len() {
+        status_subresource |= matches!(subresources[i].name.as_bytes(), b"status");
+        i += 1;
+    }
+    Resource {
+        group,
+        version: "v1",
+        kind,
+        plural,
+        singular,
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        verbs: VERBS,
+        subresources,
+        generation: false,
+        status_subresource,
+    }
+}
+
 /// Every served resource.
 pub static RESOURCES: &[Resource] = &[
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Namespace",
-        plural: "namespaces",
-        singular: "namespace",
         namespaced: false,
         short_names: &["ns"],
-        categories: &[],
         verbs: NS_VERBS,
-        subresources: &[
-            status_sub!("", "v1", "Namespace"),
-            Subresource {
-                name: "finalize",
-                group: "",
-                version: "v1",
-                kind: "Namespace",
-                verbs: &["update"],
-            },
-        ],
-        generation: false,
-        status_subresource: true,
+        ..served(
+            "",
+            "Namespace",
+            "namespaces",
+            "namespace",
+            &[
+                status_sub!("", "v1", "Namespace"),
+                Subresource {
+                    name: "finalize",
+                    group: "",
+                    version: "v1",
+                    kind: "Namespace",
+                    verbs: &["update"],
+                },
+            ],
+        )
     },
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Service",
-        plural: "services",
-        singular: "service",
-        namespaced: true,
         short_names: &["svc"],
         categories: &["all"],
-        verbs: VERBS,
-        subresources: &[status_sub!("", "v1", "Service")],
-        generation: false,
-        status_subresource: true,
+        ..served(
+            "",
+            "Service",
+            "services",
+            "service",
+            &[status_sub!("", "v1", "Service")],
+        )
     },
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Endpoints",
-        plural: "endpoints",
-        singular: "endpoints",
-        namespaced: true,
         short_names: &["ep"],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
-        generation: false,
-        status_subresource: false,
+        ..served("", "Endpoints", "endpoints", "endpoints", &[])
     },
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Pod",
-        plural: "pods",
-        singular: "pod",
-        namespaced: true,
         short_names: &["po"],
         categories: &["all"],
-        verbs: VERBS,
-        subresources: &[
-            status_sub!("", "v1", "Pod"),
-            Subresource {
-                name: "log",
-                group: "",
-                version: "v1",
-                kind: "Pod",
-                verbs: &["get"],
-            },
-            Subresource {
-                name: "binding",
-                group: "",
-                version: "v1",
-                kind: "Binding",
-                verbs: &["create"],
-            },
-        ],
-        generation: false,
-        status_subresource: true,
+        ..served(
+            "",
+            "Pod",
+            "pods",
+            "pod",
+            &[
+                status_sub!("", "v1", "Pod"),
+                Subresource {
+                    name: "log",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: &["get"],
+                },
+                Subresource {
+                    name: "binding",
+                    group: "",
+                    version: "v1",
+                    kind: "Binding",
+                    verbs: &["create"],
+                },
+            ],
+        )
     },
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Node",
-        plural: "nodes",
-        singular: "node",
         namespaced: false,
         short_names: &["no"],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[status_sub!("", "v1", "Node")],
-        generation: false,
-        status_subresource: true,
+        ..served(
+            "",
+            "Node",
+            "nodes",
+            "node",
+            &[status_sub!("", "v1", "Node")],
+        )
     },
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Event",
-        plural: "events",
-        singular: "event",
-        namespaced: true,
         short_names: &["ev"],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
-        generation: false,
-        status_subresource: false,
+        ..served("", "Event", "events", "event", &[])
     },
     Resource {
-        group: "",
-        version: "v1",
-        kind: "ConfigMap",
-        plural: "configmaps",
-        singular: "configmap",
-        namespaced: true,
         short_names: &["cm"],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
-        generation: false,
-        status_subresource: false,
+        ..served("", "ConfigMap", "configmaps", "configmap", &[])
     },
+    served("", "Secret", "secrets", "secret", &[]),
     Resource {
-        group: "",
-        version: "v1",
-        kind: "Secret",
-        plural: "secrets",
-        singular: "secret",
-        namespaced: true,
-        short_names: &[],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
-        generation: false,
-        status_subresource: false,
-    },
-    Resource {
-        group: "",
-        version: "v1",
-        kind: "ServiceAccount",
-        plural: "serviceaccounts",
-        singular: "serviceaccount",
-        namespaced: true,
         short_names: &["sa"],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
-        generation: false,
-        status_subresource: false,
+        ..served(
+            "",
+            "ServiceAccount",
+            "serviceaccounts",
+            "serviceaccount",
+            &[],
+        )
     },
     Resource {
-        group: "apps",
-        version: "v1",
-        kind: "Deployment",
-        plural: "deployments",
-        singular: "deployment",
-        namespaced: true,
         short_names: &["deploy"],
         categories: &["all"],
-        verbs: VERBS,
-        subresources: &[status_sub!("apps", "v1", "Deployment"), SCALE],
         generation: true,
-        status_subresource: true,
+        ..served(
+            "apps",
+            "Deployment",
+            "deployments",
+            "deployment",
+            &[status_sub!("apps", "v1", "Deployment"), SCALE],
+        )
     },
     Resource {
-        group: "apps",
-        version: "v1",
-        kind: "ReplicaSet",
-        plural: "replicasets",
-        singular: "replicaset",
-        namespaced: true,
         short_names: &["rs"],
         categories: &["all"],
-        verbs: VERBS,
-        subresources: &[status_sub!("apps", "v1", "ReplicaSet"), SCALE],
         generation: true,
-        status_subresource: true,
+        ..served(
+            "apps",
+            "ReplicaSet",
+            "replicasets",
+            "replicaset",
+            &[status_sub!("apps", "v1", "ReplicaSet"), SCALE],
+        )
     },
     Resource {
-        group: "discovery.k8s.io",
-        version: "v1",
-        kind: "EndpointSlice",
-        plural: "endpointslices",
-        singular: "endpointslice",
-        namespaced: true,
-        short_names: &[],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
         generation: true,
-        status_subresource: false,
+        ..served(
+            "discovery.k8s.io",
+            "EndpointSlice",
+            "endpointslices",
+            "endpointslice",
+            &[],
+        )
     },
-    Resource {
-        group: "coordination.k8s.io",
-        version: "v1",
-        kind: "Lease",
-        plural: "leases",
-        singular: "lease",
-        namespaced: true,
-        short_names: &[],
-        categories: &[],
-        verbs: VERBS,
-        subresources: &[],
-        generation: false,
-        status_subresource: false,
-    },
+    served("coordination.k8s.io", "Lease", "leases", "lease", &[]),
 ];
 
 /// The resource served at `group/version/plural`.
@@ -346,4 +299,37 @@ pub fn groups() -> Vec<(&'static str, &'static str)> {
 /// `namespaces`, the resource every namespaced object lives in.
 pub fn namespaces() -> &'static Resource {
     &RESOURCES[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_subresource_follows_the_subresources() {
+        let with_status: Vec<&str> = RESOURCES
+            .iter()
+            .filter(|r| r.status_subresource)
+            .map(|r| r.kind)
+            .collect();
+        assert_eq!(
+            with_status,
+            [
+                "Namespace",
+                "Service",
+                "Pod",
+                "Node",
+                "Deployment",
+                "ReplicaSet"
+            ]
+        );
+        for r in RESOURCES {
+            assert_eq!(
+                r.status_subresource,
+                r.subresource("status").is_some(),
+                "{}",
+                r.kind
+            );
+        }
+    }
 }

@@ -20,7 +20,7 @@
 use super::schema::Ty::{
     Bool, Bytes, FieldsV1, I32, I64, IntOrString, MicroTime, Msg, Quantity, RawExtension, Str, Time,
 };
-use super::schema::{Message, field, inline, map, message, omitempty, repeated};
+use super::schema::{Field, Message, field, inline, map, message, omitempty, repeated};
 
 static OWNER_REFERENCE: Message = message("OwnerReference", &[
     field(1, "kind", Str),
@@ -666,7 +666,8 @@ static SECURITY_CONTEXT: Message = message("SecurityContext", &[
     field(11, "seccompProfile", Msg(&SECCOMP_PROFILE)),
     field(12, "appArmorProfile", Msg(&APP_ARMOR_PROFILE)),
 ]);
-static CONTAINER: Message = message("Container", &[
+/// `Container` and `EphemeralContainerCommon` share their fields and numbers.
+const CONTAINER_FIELDS: &[Field] = &[
     field(1, "name", Str),
     omitempty(2, "image", Str),
     repeated(3, "command", Str),
@@ -692,34 +693,9 @@ static CONTAINER: Message = message("Container", &[
     repeated(23, "resizePolicy", Msg(&CONTAINER_RESIZE_POLICY)),
     field(24, "restartPolicy", Str),
     repeated(25, "restartPolicyRules", Msg(&CONTAINER_RESTART_RULE)),
-]);
-static EPHEMERAL_CONTAINER_COMMON: Message = message("EphemeralContainerCommon", &[
-    field(1, "name", Str),
-    omitempty(2, "image", Str),
-    repeated(3, "command", Str),
-    repeated(4, "args", Str),
-    omitempty(5, "workingDir", Str),
-    repeated(6, "ports", Msg(&CONTAINER_PORT)),
-    repeated(7, "env", Msg(&ENV_VAR)),
-    field(8, "resources", Msg(&RESOURCE_REQUIREMENTS)),
-    repeated(9, "volumeMounts", Msg(&VOLUME_MOUNT)),
-    field(10, "livenessProbe", Msg(&PROBE)),
-    field(11, "readinessProbe", Msg(&PROBE)),
-    field(12, "lifecycle", Msg(&LIFECYCLE)),
-    omitempty(13, "terminationMessagePath", Str),
-    omitempty(14, "imagePullPolicy", Str),
-    field(15, "securityContext", Msg(&SECURITY_CONTEXT)),
-    omitempty(16, "stdin", Bool),
-    omitempty(17, "stdinOnce", Bool),
-    omitempty(18, "tty", Bool),
-    repeated(19, "envFrom", Msg(&ENV_FROM_SOURCE)),
-    omitempty(20, "terminationMessagePolicy", Str),
-    repeated(21, "volumeDevices", Msg(&VOLUME_DEVICE)),
-    field(22, "startupProbe", Msg(&PROBE)),
-    repeated(23, "resizePolicy", Msg(&CONTAINER_RESIZE_POLICY)),
-    field(24, "restartPolicy", Str),
-    repeated(25, "restartPolicyRules", Msg(&CONTAINER_RESTART_RULE)),
-]);
+];
+static CONTAINER: Message = message("Container", CONTAINER_FIELDS);
+static EPHEMERAL_CONTAINER_COMMON: Message = message("EphemeralContainerCommon", CONTAINER_FIELDS);
 static EPHEMERAL_CONTAINER: Message = message("EphemeralContainer", &[
     inline(1, &EPHEMERAL_CONTAINER_COMMON),
     omitempty(2, "targetContainerName", Str),

@@ -315,23 +315,7 @@ pub(super) fn validate_deployment_status(new: &Deployment, old: &Deployment) -> 
     if let Some(c) = collision_count {
         nonnegative(&mut errs, i64::from(c), &p.child("collisionCount"));
     }
-    let msg = "cannot be greater than status.replicas";
-    if u > r {
-        errs.push(FieldError::invalid(&p.child("updatedReplicas"), u, msg));
-    }
-    if rd > r {
-        errs.push(FieldError::invalid(&p.child("readyReplicas"), rd, msg));
-    }
-    if a > r {
-        errs.push(FieldError::invalid(&p.child("availableReplicas"), a, msg));
-    }
-    if a > rd {
-        errs.push(FieldError::invalid(
-            &p.child("availableReplicas"),
-            a,
-            "cannot be greater than readyReplicas",
-        ));
-    }
+    replica_bounds(&mut errs, &p, r, (u, "updatedReplicas"), rd, a);
     let old_cc = old.status.as_ref().and_then(|s| s.collision_count);
     if let Some(o) = old_cc
         && collision_count.unwrap_or(0) < o
@@ -414,26 +398,39 @@ pub(super) fn validate_replica_set_status(rs: &ReplicaSet) -> ErrorList {
         observed_generation.unwrap_or(0),
         &p.child("observedGeneration"),
     );
-    let msg = "cannot be greater than status.replicas";
-    if fl > r {
-        errs.push(FieldError::invalid(
-            &p.child("fullyLabeledReplicas"),
-            fl,
-            msg,
-        ));
+    replica_bounds(&mut errs, &p, r, (fl, "fullyLabeledReplicas"), rd, a);
+    errs
+}
+
+/// The bounds Deployment and ReplicaSet status share: `first`, ready and available at most
+/// `replicas`, available at most ready.
+fn replica_bounds(
+    errs: &mut ErrorList,
+    p: &Path,
+    replicas: i32,
+    first: (i32, &str),
+    ready: i32,
+    available: i32,
+) {
+    let counts = [
+        first,
+        (ready, "readyReplicas"),
+        (available, "availableReplicas"),
+    ];
+    for (n, name) in counts {
+        if n > replicas {
+            errs.push(FieldError::invalid(
+                &p.child(name),
+                n,
+                "cannot be greater than status.replicas",
+            ));
+        }
     }
-    if rd > r {
-        errs.push(FieldError::invalid(&p.child("readyReplicas"), rd, msg));
-    }
-    if a > r {
-        errs.push(FieldError::invalid(&p.child("availableReplicas"), a, msg));
-    }
-    if a > rd {
+    if available > ready {
         errs.push(FieldError::invalid(
             &p.child("availableReplicas"),
-            a,
+            available,
             "cannot be greater than readyReplicas",
         ));
     }
-    errs
 }

@@ -543,38 +543,24 @@ pub(super) fn validate_event(ev: &Event) -> ErrorList {
             rc,
             names::qualified_name(rc),
         );
-        let ri = s(ev.reporting_instance.as_ref());
-        if ri.is_empty() {
-            errs.push(FieldError::required(&Path::new("reportingInstance"), ""));
-        }
-        if ri.len() > 128 {
-            errs.push(FieldError::invalid(
-                &Path::new("reportingInstance"),
-                "",
-                "can have at most 128 characters",
-            ));
-        }
-        let action = s(ev.action.as_ref());
-        if action.is_empty() {
-            errs.push(FieldError::required(&Path::new("action"), ""));
-        }
-        if action.len() > 128 {
-            errs.push(FieldError::invalid(
-                &Path::new("action"),
-                "",
-                "can have at most 128 characters",
-            ));
-        }
-        let reason = s(ev.reason.as_ref());
-        if reason.is_empty() {
-            errs.push(FieldError::required(&Path::new("reason"), ""));
-        }
-        if reason.len() > 128 {
-            errs.push(FieldError::invalid(
-                &Path::new("reason"),
-                "",
-                "can have at most 128 characters",
-            ));
+        // ReportingInstanceLengthLimit, ActionLengthLimit, ReasonLengthLimit.
+        let limited = [
+            (&ev.reporting_instance, "reportingInstance"),
+            (&ev.action, "action"),
+            (&ev.reason, "reason"),
+        ];
+        for (v, name) in limited {
+            let v = s(v.as_ref());
+            if v.is_empty() {
+                errs.push(FieldError::required(&Path::new(name), ""));
+            }
+            if v.len() > 128 {
+                errs.push(FieldError::invalid(
+                    &Path::new(name),
+                    "",
+                    "can have at most 128 characters",
+                ));
+            }
         }
         if s(ev.message.as_ref()).len() > 1024 {
             errs.push(FieldError::invalid(

@@ -29,6 +29,11 @@ pub(super) struct Opts {
     pub(super) resource_is_pod: bool,
 }
 
+/// `core.MirrorPodAnnotationKey`.
+const MIRROR: &str = "kubernetes.io/config.mirror";
+/// `v1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix`.
+const APPARMOR: &str = "container.apparmor.security.beta.kubernetes.io/";
+
 const FILE_MODE_ERROR: &str = "must be a number between 0 and 0777 (octal), both inclusive";
 
 fn s(o: Option<&String>) -> &str {
@@ -174,26 +179,26 @@ fn validate_volume_source(v: &Volume, path: &Path) -> ErrorList {
         }
         "secret" => {
             if let Some(sv) = &v.secret {
-                let p = path.child("secret");
-                if s(sv.secret_name.as_ref()).is_empty() {
-                    errs.push(FieldError::required(&p.child("secretName"), ""));
-                }
-                file_mode(&mut errs, sv.default_mode, &p.child("defaultMode"));
-                for (i, kp) in sv.items.iter().flatten().enumerate() {
-                    key_to_path(&mut errs, kp, &p.child("items").index(i));
-                }
+                keyed_volume(
+                    &mut errs,
+                    s(sv.secret_name.as_ref()),
+                    "secretName",
+                    sv.default_mode,
+                    sv.items.as_deref(),
+                    &path.child("secret"),
+                );
             }
         }
         "configMap" => {
             if let Some(c) = &v.config_map {
-                let p = path.child("configMap");
-                if c.name.is_empty() {
-                    errs.push(FieldError::required(&p.child("name"), ""));
-                }
-                file_mode(&mut errs, c.default_mode, &p.child("defaultMode"));
-                for (i, kp) in c.items.iter().flatten().enumerate() {
-                    key_to_path(&mut errs, kp, &p.child("items").index(i));
-                }
+                keyed_volume(
+                    &mut errs,
+                    &c.name,
+                    "name",
+                    c.default_mode,
+                    c.items.as_deref(),
+                    &path.child("configMap"),
+                );
             }
         }
         "persistentVolumeClaim"
@@ -264,35 +269,26 @@ fn projected_sources(
     for (i, src) in pv.sources.iter().flatten().enumerate() {
         let src_path = path.child("sources").index(i);
         let mut n = 0;
-        if let Some(sec) = &src.secret {
+        let keyed = [
+            src.secret
+                .as_ref()
+                .map(|x| (&x.name, x.items.as_deref(), "secret")),
+            src.config_map
+                .as_ref()
+                .map(|x| (&x.name, x.items.as_deref(), "configMap")),
+        ];
+        for (name, items, child) in keyed.into_iter().flatten() {
             n += 1;
-            let p = src_path.child("secret");
-            if sec.name.is_empty() {
+            let p = src_path.child(child);
+            if name.is_empty() {
                 errs.push(FieldError::required(&p.child("name"), ""));
             }
-            for (j, kp) in sec.items.iter().flatten().enumerate() {
+            for (j, kp) in items.unwrap_or_default().iter().enumerate() {
                 key_to_path(errs, kp, &p.child("items").index(j));
                 if !kp.path.is_empty() && !all_paths.insert(kp.path.clone()) {
                     errs.push(FieldError::invalid(
                         path,
-                        sec.name.as_str(),
-                        "conflicting duplicate paths",
-                    ));
-                }
-            }
-        }
-        if let Some(cm) = &src.config_map {
-            n += 1;
-            let p = src_path.child("configMap");
-            if cm.name.is_empty() {
-                errs.push(FieldError::required(&p.child("name"), ""));
-            }
-            for (j, kp) in cm.items.iter().flatten().enumerate() {
-                key_to_path(errs, kp, &p.child("items").index(j));
-                if !kp.path.is_empty() && !all_paths.insert(kp.path.clone()) {
-                    errs.push(FieldError::invalid(
-                        path,
-                        cm.name.as_str(),
+                        name.as_str(),
                         "conflicting duplicate paths",
                     ));
                 }
@@ -352,6 +348,25 @@ fn projected_sources(
                 "may not specify more than 1 volume type per source",
             ));
         }
+    }
+}
+
+/// `validateSecretVolumeSource` / `validateConfigMapVolumeSource`: the required name (in field
+/// `name_field`), the default mode and each item.
+fn keyed_volume(
+    errs: &mut ErrorList,
+    name: &str,
+    name_field: &str,
+    default_mode: Option<i32>,
+    items: Option<&[KeyToPath]>,
+    path: &Path,
+) {
+    if name.is_empty() {
+        errs.push(FieldError::required(&path.child(name_field), ""));
+    }
+    file_mode(errs, default_mode, &path.child("defaultMode"));
+    for (i, kp) in items.unwrap_or_default().iter().enumerate() {
+        key_to_path(errs, kp, &path.child("items").index(i));
     }
 }
 
@@ -1257,31 +1272,16 @@ fn validate_probe(
         sleep: None,
     };
     validate_handler(errs, &h, grace, path);
-    nonnegative(
-        errs,
-        i64::from(p.initial_delay_seconds.unwrap_or(0)),
-        &path.child("initialDelaySeconds"),
-    );
-    nonnegative(
-        errs,
-        i64::from(p.timeout_seconds.unwrap_or(0)),
-        &path.child("timeoutSeconds"),
-    );
-    nonnegative(
-        errs,
-        i64::from(p.period_seconds.unwrap_or(0)),
-        &path.child("periodSeconds"),
-    );
-    nonnegative(
-        errs,
-        i64::from(p.success_threshold.unwrap_or(0)),
-        &path.child("successThreshold"),
-    );
-    nonnegative(
-        errs,
-        i64::from(p.failure_threshold.unwrap_or(0)),
-        &path.child("failureThreshold"),
-    );
+    let counts = [
+        (p.initial_delay_seconds, "initialDelaySeconds"),
+        (p.timeout_seconds, "timeoutSeconds"),
+        (p.period_seconds, "periodSeconds"),
+        (p.success_threshold, "successThreshold"),
+        (p.failure_threshold, "failureThreshold"),
+    ];
+    for (v, name) in counts {
+        nonnegative(errs, i64::from(v.unwrap_or(0)), &path.child(name));
+    }
     if let Some(t) = p.termination_grace_period_seconds
         && t <= 0
     {
@@ -1680,9 +1680,11 @@ fn validate_container_common(errs: &mut ErrorList, c: &Container, ctx: &Ctx<'_>,
     );
 }
 
-fn host_port_conflicts(errs: &mut ErrorList, containers: &[(usize, &Container)], path: &Path) {
+/// `checkHostPortConflicts`: paths index `containers` itself, so an init container (checked
+/// alone, as upstream does) reports at `initContainers[0]` whatever its index.
+fn host_port_conflicts(errs: &mut ErrorList, containers: &[Container], path: &Path) {
     let mut seen = BTreeSet::new();
-    for (ci, c) in containers {
+    for (ci, c) in containers.iter().enumerate() {
         for (pi, p) in c.ports.iter().flatten().enumerate() {
             let hp = p.host_port.unwrap_or(0);
             if hp == 0 {
@@ -1691,11 +1693,26 @@ fn host_port_conflicts(errs: &mut ErrorList, containers: &[(usize, &Container)],
             let key = format!("{}/{}/{hp}", s(p.protocol.as_ref()), s(p.host_ip.as_ref()));
             if !seen.insert(key.clone()) {
                 errs.push(FieldError::duplicate(
-                    &path.index(*ci).child("ports").index(pi).child("hostPort"),
+                    &path.index(ci).child("ports").index(pi).child("hostPort"),
                     key,
                 ));
             }
         }
+    }
+}
+
+/// The lifecycle and probe checks of regular and restartable init containers.
+fn lifecycle_and_probes(errs: &mut ErrorList, c: &Container, grace: Option<i64>, path: &Path) {
+    if let Some(l) = &c.lifecycle {
+        validate_lifecycle(errs, l, grace, &path.child("lifecycle"));
+    }
+    let probes = [
+        (&c.liveness_probe, ProbeKind::Liveness, "livenessProbe"),
+        (&c.readiness_probe, ProbeKind::Readiness, "readinessProbe"),
+        (&c.startup_probe, ProbeKind::Startup, "startupProbe"),
+    ];
+    for (probe, kind, name) in probes {
+        validate_probe(errs, probe.as_ref(), kind, grace, &path.child(name));
     }
 }
 
@@ -1711,30 +1728,7 @@ fn validate_containers(errs: &mut ErrorList, cs: &[Container], ctx: &Ctx<'_>, pa
         if !all.insert(c.name.clone()) {
             errs.push(FieldError::duplicate(&p.child("name"), &c.name));
         }
-        if let Some(l) = &c.lifecycle {
-            validate_lifecycle(errs, l, ctx.grace, &p.child("lifecycle"));
-        }
-        validate_probe(
-            errs,
-            c.liveness_probe.as_ref(),
-            ProbeKind::Liveness,
-            ctx.grace,
-            &p.child("livenessProbe"),
-        );
-        validate_probe(
-            errs,
-            c.readiness_probe.as_ref(),
-            ProbeKind::Readiness,
-            ctx.grace,
-            &p.child("readinessProbe"),
-        );
-        validate_probe(
-            errs,
-            c.startup_probe.as_ref(),
-            ProbeKind::Startup,
-            ctx.grace,
-            &p.child("startupProbe"),
-        );
+        lifecycle_and_probes(errs, c, ctx.grace, &p);
         if c.restart_policy.is_some() {
             errs.push(FieldError::forbidden(
                 &p.child("restartPolicy"),
@@ -1742,8 +1736,7 @@ fn validate_containers(errs: &mut ErrorList, cs: &[Container], ctx: &Ctx<'_>, pa
             ));
         }
     }
-    let indexed: Vec<(usize, &Container)> = cs.iter().enumerate().collect();
-    host_port_conflicts(errs, &indexed, path);
+    host_port_conflicts(errs, cs, path);
 }
 
 fn validate_init_containers(
@@ -1773,32 +1766,9 @@ fn validate_init_containers(
         } else if !c.name.is_empty() {
             all.insert(c.name.clone());
         }
-        host_port_conflicts(errs, &[(i, c)], path);
+        host_port_conflicts(errs, std::slice::from_ref(c), path);
         if restart_always {
-            if let Some(l) = &c.lifecycle {
-                validate_lifecycle(errs, l, ctx.grace, &p.child("lifecycle"));
-            }
-            validate_probe(
-                errs,
-                c.liveness_probe.as_ref(),
-                ProbeKind::Liveness,
-                ctx.grace,
-                &p.child("livenessProbe"),
-            );
-            validate_probe(
-                errs,
-                c.readiness_probe.as_ref(),
-                ProbeKind::Readiness,
-                ctx.grace,
-                &p.child("readinessProbe"),
-            );
-            validate_probe(
-                errs,
-                c.startup_probe.as_ref(),
-                ProbeKind::Startup,
-                ctx.grace,
-                &p.child("startupProbe"),
-            );
+            lifecycle_and_probes(errs, c, ctx.grace, &p);
         } else {
             const MSG: &str = "may not be set for init containers without restartPolicy=Always";
             if c.lifecycle.is_some() {
@@ -2185,7 +2155,6 @@ fn pod_specific_annotations(
     let Some(a) = annotations else {
         return;
     };
-    const MIRROR: &str = "kubernetes.io/config.mirror";
     if let Some(v) = a.get(MIRROR)
         && s(spec.node_name.as_ref()).is_empty()
     {
@@ -2205,7 +2174,6 @@ fn pod_specific_annotations(
             "must be a 32bit integer",
         ));
     }
-    const APPARMOR: &str = "container.apparmor.security.beta.kubernetes.io/";
     for (k, v) in a {
         let Some(name) = k.strip_prefix(APPARMOR) else {
             continue;
@@ -2403,8 +2371,6 @@ pub(super) fn validate_pod_update(new: &Pod, old: &Pod) -> ErrorList {
     let ann_path = Path::new("metadata").child("annotations");
     let na = new.metadata.annotations.clone().unwrap_or_default();
     let oa = old.metadata.annotations.clone().unwrap_or_default();
-    const APPARMOR: &str = "container.apparmor.security.beta.kubernetes.io/";
-    const MIRROR: &str = "kubernetes.io/config.mirror";
     for (k, ov) in &oa {
         if na.get(k) == Some(ov) {
             continue;

@@ -184,35 +184,25 @@ fn mutate_pod_affinity(pod: &mut Pod) {
         keys(&term.match_label_keys, "In", sel);
         keys(&term.mismatch_label_keys, "NotIn", sel);
     };
-    if let Some(a) = &mut aff.pod_affinity {
-        for t in a
-            .preferred_during_scheduling_ignored_during_execution
-            .iter_mut()
-            .flatten()
-        {
+    let terms = [
+        aff.pod_affinity.as_mut().map(|a| {
+            (
+                &mut a.preferred_during_scheduling_ignored_during_execution,
+                &mut a.required_during_scheduling_ignored_during_execution,
+            )
+        }),
+        aff.pod_anti_affinity.as_mut().map(|a| {
+            (
+                &mut a.preferred_during_scheduling_ignored_during_execution,
+                &mut a.required_during_scheduling_ignored_during_execution,
+            )
+        }),
+    ];
+    for (preferred, required) in terms.into_iter().flatten() {
+        for t in preferred.iter_mut().flatten() {
             apply(&mut t.pod_affinity_term);
         }
-        for t in a
-            .required_during_scheduling_ignored_during_execution
-            .iter_mut()
-            .flatten()
-        {
-            apply(t);
-        }
-    }
-    if let Some(a) = &mut aff.pod_anti_affinity {
-        for t in a
-            .preferred_during_scheduling_ignored_during_execution
-            .iter_mut()
-            .flatten()
-        {
-            apply(&mut t.pod_affinity_term);
-        }
-        for t in a
-            .required_during_scheduling_ignored_during_execution
-            .iter_mut()
-            .flatten()
-        {
+        for t in required.iter_mut().flatten() {
             apply(t);
         }
     }

@@ -19,6 +19,14 @@ fn msgs(kind: &str, obj: &Value) -> Vec<String> {
         .collect()
 }
 
+fn update_msgs(kind: &str, new: &Value, old: &Value) -> Vec<String> {
+    validate_update(kind, new, old)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 fn create_msgs(kind: &str, obj: Value) -> Vec<String> {
     msgs(kind, &create(kind, obj))
 }
@@ -180,11 +188,7 @@ fn deployment_selector_is_immutable() {
     new["spec"]["selector"] = json!({"matchLabels": {"app": "other"}});
     new["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
     prepare_for_update("Deployment", &mut new, &old, None).unwrap();
-    let errs: Vec<String> = validate_update("Deployment", &new, &old)
-        .unwrap()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let errs = update_msgs("Deployment", &new, &old);
     assert_eq!(
         errs,
         vec![
@@ -395,6 +399,29 @@ fn pod_common_errors() {
 }
 
 #[test]
+fn host_port_conflicts_use_upstream_paths() {
+    // checkHostPortConflicts: across all regular containers, but each init container alone,
+    // passed as a one-element list, so its errors name `initContainers[0]`.
+    let ports =
+        json!([{"containerPort": 80, "hostPort": 8080}, {"containerPort": 81, "hostPort": 8080}]);
+    let mut p = pod(json!([
+        {"name": "a", "image": "x", "ports": [{"containerPort": 80, "hostPort": 8080}]},
+        {"name": "b", "image": "x", "ports": [{"containerPort": 80, "hostPort": 8080}]}
+    ]));
+    p["spec"]["initContainers"] = json!([
+        {"name": "i0", "image": "x"},
+        {"name": "i1", "image": "x", "ports": ports}
+    ]);
+    assert_eq!(
+        create_msgs("Pod", p),
+        vec![
+            "spec.containers[1].ports[0].hostPort: Duplicate value: \"TCP//8080\"",
+            "spec.initContainers[0].ports[1].hostPort: Duplicate value: \"TCP//8080\"",
+        ]
+    );
+}
+
+#[test]
 fn pod_update_is_mostly_immutable() {
     let old = create("Pod", pod(json!([{"name": "a", "image": "nginx"}])));
     // Image changes are allowed and bump the generation.
@@ -424,11 +451,7 @@ fn pod_update_is_mostly_immutable() {
         json!({"name": "b", "image": "x", "imagePullPolicy": "IfNotPresent",
                      "terminationMessagePolicy": "File"}),
     );
-    let errs: Vec<String> = validate_update("Pod", &new, &old)
-        .unwrap()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let errs = update_msgs("Pod", &new, &old);
     assert_eq!(
         errs,
         vec!["spec.containers: Forbidden: pod updates may not add or remove containers"]
@@ -583,11 +606,7 @@ fn endpoint_slice_update_rules() {
     new["endpoints"] = json!([]);
     prepare_for_update("EndpointSlice", &mut new, &old, None).unwrap();
     assert_eq!(new["metadata"]["generation"], json!(2));
-    let errs: Vec<String> = validate_update("EndpointSlice", &new, &old)
-        .unwrap()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let errs = update_msgs("EndpointSlice", &new, &old);
     assert_eq!(
         errs,
         vec!["addressType: Invalid value: \"IPv6\": field is immutable"]
@@ -647,11 +666,7 @@ fn secret_and_config_map() {
     let mut new = got.clone();
     new["type"] = json!("kubernetes.io/tls");
     new["data"] = json!({"tls.crt": "", "tls.key": ""});
-    let errs: Vec<String> = validate_update("Secret", &new, &got)
-        .unwrap()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let errs = update_msgs("Secret", &new, &got);
     assert_eq!(
         errs,
         vec!["type: Invalid value: \"kubernetes.io/tls\": field is immutable"]
@@ -673,11 +688,7 @@ fn secret_and_config_map() {
     );
     let mut new = old.clone();
     new["data"]["a"] = json!("2");
-    let errs: Vec<String> = validate_update("ConfigMap", &new, &old)
-        .unwrap()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let errs = update_msgs("ConfigMap", &new, &old);
     assert_eq!(
         errs,
         vec!["data: Forbidden: field is immutable when `immutable` is set"]
