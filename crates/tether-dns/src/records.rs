@@ -2,9 +2,12 @@
 //!
 //! Behaviour follows CoreDNS's `kubernetes` plugin (`handler.go`, `kubernetes.go`
 //! `findServices`/`findPods`, `parse.go`, `reverse.go`, `ns.go`, `plugin/backend_lookup.go`),
-//! with the RFC-correct choice where CoreDNS has a known quirk (NODATA rather than NXDOMAIN for
-//! names that exist with another type: `dns-version` A, apex/ENT TXT; NXDOMAIN for SOA queries on
-//! names that do not exist).
+//! including where NXDOMAIN and NODATA fall: SOA is answered at the apex only and is NODATA for
+//! any other name (`handler.go`); TXT exists only at `dns-version`, is NODATA on names with
+//! records of another type and NXDOMAIN on the apex and empty names (`Services`);
+//! `dns-version` has no other type (NXDOMAIN, as any name that is not `svc`/`pod`-shaped:
+//! `parseRequest`); `_tcp.<svc>` is an endpoint-shaped name that matches no endpoint
+//! (NXDOMAIN).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -112,7 +115,7 @@ enum Found<'s> {
 #[derive(Debug)]
 enum Node<'s> {
     NxDomain,
-    /// Exists, no records of any type we serve (ENT, namespace, `_tcp.<svc>`).
+    /// Exists, no records of any type we serve (`svc.<zone>`, `pod.<zone>`, a namespace).
     Empty,
     Apex,
     DnsVersion,
@@ -296,11 +299,19 @@ impl<'a> Ctx<'a> {
     }
 
     fn cluster(&self, rel: &[&[u8]], qtype: RecordType) -> Response {
-        if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
-            return Response::new(ResponseCode::Refused);
+        match qtype {
+            RecordType::AXFR | RecordType::IXFR => return Response::new(ResponseCode::Refused),
+            // CoreDNS `ServeDNS`: SOA only for the apex, NODATA for every other name (whether
+            // or not it exists).
+            RecordType::SOA if !rel.is_empty() => return self.negative(ResponseCode::NoError),
+            _ => {}
         }
         match self.parse(rel) {
             Node::NxDomain => self.negative(ResponseCode::NXDomain),
+            // CoreDNS `Services` for TXT: a name without records of any type is NXDOMAIN.
+            Node::Empty | Node::Apex | Node::NsDns if qtype == RecordType::TXT => {
+                self.negative(ResponseCode::NXDomain)
+            }
             Node::Empty => self.negative(ResponseCode::NoError),
             Node::Apex => match qtype {
                 RecordType::SOA => self.records(vec![self.soa(&self.zone)], Vec::new()),
@@ -317,7 +328,9 @@ impl<'a> Ctx<'a> {
                         Record::from_rdata(self.qname.clone(), DNS_VERSION_TTL, RData::TXT(txt));
                     self.records(vec![rec], Vec::new())
                 } else {
-                    self.negative(ResponseCode::NoError)
+                    // Any other type goes through CoreDNS `parseRequest`, which rejects a
+                    // name that is not `svc`/`pod`-shaped: NXDOMAIN.
+                    self.negative(ResponseCode::NXDomain)
                 }
             }
             Node::NsDns => {
@@ -395,13 +408,8 @@ impl<'a> Ctx<'a> {
                 let Some(ep) = utf8(ep) else {
                     return Node::NxDomain;
                 };
-                let found = find_service(svc, Some(ep), "", "");
-                if found.is_none() && ep.starts_with('_') && has_protocol(svc, strip_underscore(ep))
-                {
-                    // `_tcp.<svc>` is an empty non-terminal under `_http._tcp.<svc>` (RFC 8020).
-                    return Node::Empty;
-                }
-                found
+                // Also `_tcp.<svc>`: CoreDNS reads one label as an endpoint name.
+                find_service(svc, Some(ep), "", "")
             }
             [port, proto] => {
                 let (Some(port), Some(proto)) = (utf8(port), utf8(proto)) else {
@@ -575,14 +583,6 @@ impl<'a> Ctx<'a> {
         }
         (ns, glue)
     }
-}
-
-fn has_protocol(svc: &ServiceEntry, proto: &str) -> bool {
-    svc.ports.iter().any(|p| same(&p.protocol, proto))
-        || svc
-            .slices
-            .iter()
-            .any(|s| s.ports.iter().any(|p| same(&p.protocol, proto)))
 }
 
 /// Parses `d.c.b.a.in-addr.arpa` / 32-nibble `ip6.arpa` labels (lower case) into an address.
@@ -1321,10 +1321,24 @@ pub(crate) mod tests {
                 &[],
             ),
             c("_http._udp.svc1.testns.svc.cluster.local.", T::SRV, NX, &[]),
-            // RFC 8020 empty non-terminal and quirk fixes
-            c("_tcp.svc1.testns.svc.cluster.local.", T::SRV, NOERROR, &[]),
-            c("dns-version.cluster.local.", T::A, NOERROR, &[]),
-            c("nothere.cluster.local.", T::SOA, NX, &[]),
+            // Where CoreDNS puts NXDOMAIN and NODATA beyond handler_test.go's cases (checked
+            // against coredns/coredns plugin/kubernetes): `_tcp.<svc>` is an endpoint name
+            // matching nothing (parse.go "endpoint only", as handler_test's
+            // "bogusendpoint.hdls1" A → NXDOMAIN).
+            c("_tcp.svc1.testns.svc.cluster.local.", T::SRV, NX, &[]),
+            // dns-version A: parseRequest's errInvalidRequest, the path of handler_test's
+            // "foo.cluster.local." NS → NXDOMAIN.
+            c("dns-version.cluster.local.", T::A, NX, &[]),
+            // SOA below the apex: handler.go answers it only when qname == zone, else NODATA
+            // (handler_test "svc1.testns.svc.cluster.local." SOA → NOERROR + SOA in Ns).
+            c("nothere.cluster.local.", T::SOA, NOERROR, &[]),
+            // TXT on the apex and on empty names: kubernetes.go Services, "Return NXDOMAIN
+            // for no match" (handler_test "svc0.svc-nons" TXT → NXDOMAIN, "svc1" TXT →
+            // NOERROR); other types there stay NODATA (kubernetes_apex_test.go).
+            c("cluster.local.", T::TXT, NX, &[]),
+            c("testns.svc.cluster.local.", T::TXT, NX, &[]),
+            c("ns.dns.cluster.local.", T::TXT, NX, &[]),
+            c("10-240-0-1.podns.pod.cluster.local.", T::TXT, NOERROR, &[]),
             c("a.b.c.svc1.testns.svc.cluster.local.", T::A, NX, &[]),
             c("*.testns.svc.cluster.local.", T::A, NX, &[]),
             c(

@@ -476,6 +476,13 @@ mod tests {
         DnsServer::new(Config::default(), index).expect("server")
     }
 
+    /// A wire-format query for `name`/`qtype`.
+    fn query(name: &str, qtype: RecordType) -> Vec<u8> {
+        let mut m = Message::query();
+        m.add_query(Query::query(Name::from_ascii(name).expect("name"), qtype));
+        m.to_vec().expect("encode")
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         /// Random bytes never panic the handler; a reply is always a parseable response.
@@ -494,9 +501,7 @@ mod tests {
         #[test]
         fn mutated_queries_never_panic(flips in proptest::collection::vec((0usize..64, any::<u8>()), 0..8), qt in any::<u16>()) {
             let s = server();
-            let mut m = Message::query();
-            m.add_query(Query::query(Name::from_ascii("svc1.testns.svc.cluster.local.").expect("name"), RecordType::from(qt)));
-            let mut bytes = m.to_vec().expect("encode");
+            let mut bytes = query("svc1.testns.svc.cluster.local.", RecordType::from(qt));
             for (i, b) in flips {
                 if let Some(x) = bytes.get_mut(i) { *x ^= b; }
             }
@@ -508,12 +513,7 @@ mod tests {
     #[tokio::test]
     async fn metrics_are_exported() {
         let s = server();
-        let mut m = Message::query();
-        m.add_query(Query::query(
-            Name::from_ascii("nope.testns.svc.cluster.local.").expect("name"),
-            RecordType::A,
-        ));
-        let q = m.to_vec().expect("encode");
+        let q = query("nope.testns.svc.cluster.local.", RecordType::A);
         s.handle(&q, Transport::Udp).await.expect("reply");
         let mut registry = Registry::default();
         s.register_metrics(&mut registry);
@@ -552,12 +552,7 @@ mod tests {
     #[tokio::test]
     async fn truncates_over_udp_not_tcp() {
         let s = server();
-        let mut m = Message::query();
-        m.add_query(Query::query(
-            Name::from_ascii("big.testns.svc.cluster.local.").expect("name"),
-            RecordType::A,
-        ));
-        let q = m.to_vec().expect("encode");
+        let q = query("big.testns.svc.cluster.local.", RecordType::A);
         let udp =
             Message::from_vec(&s.handle(&q, Transport::Udp).await.expect("udp")).expect("parse");
         assert!(udp.metadata.truncation);

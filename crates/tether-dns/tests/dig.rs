@@ -39,6 +39,19 @@ fn http_ports() -> Option<Vec<ServicePort>> {
     }])
 }
 
+/// A headless Service `name` in `default` with the `http` port.
+fn headless(name: &str) -> Service {
+    service(
+        name,
+        "default",
+        ServiceSpec {
+            cluster_ip: Some("None".into()),
+            ports: http_ports(),
+            ..ServiceSpec::default()
+        },
+    )
+}
+
 fn slice(
     name: &str,
     ns: &str,
@@ -88,24 +101,8 @@ fn index() -> Arc<Index> {
                 ..ServiceSpec::default()
             },
         ),
-        service(
-            "db",
-            "default",
-            ServiceSpec {
-                cluster_ip: Some("None".into()),
-                ports: http_ports(),
-                ..ServiceSpec::default()
-            },
-        ),
-        service(
-            "big",
-            "default",
-            ServiceSpec {
-                cluster_ip: Some("None".into()),
-                ports: http_ports(),
-                ..ServiceSpec::default()
-            },
-        ),
+        headless("db"),
+        headless("big"),
         service(
             "ext",
             "default",

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use tether_netns::{NetNs, SpawnOptions, command_in};
-use tether_servicemap::{ServiceMap, changes};
+use tether_servicemap::{ServiceMap, apply, changes};
 
 use crate::metrics::Metrics;
 use crate::render::{self, Rendered};
@@ -135,8 +135,9 @@ pub struct Proxier {
     nft: Nft,
     /// What the kernel holds, when known; `None` forces a full sync.
     state: Option<Rendered>,
+    /// The map last applied (diffed against the next one, and for conntrack cleanup).
     last: ServiceMap,
-    /// The map last applied, for conntrack cleanup (`None` before the first sync).
+    /// Whether a sync has succeeded yet (no conntrack cleanup before the first).
     applied_once: bool,
     metrics: Option<Metrics>,
 }
@@ -191,7 +192,8 @@ impl Proxier {
                     conntrack::clear_stale_udp(self.nft.netns(), &self.last, &updates);
                 }
                 self.applied_once = true;
-                self.last = map.clone();
+                // Advance by the changes alone (no copy of the whole map per sync).
+                apply(&mut self.last, &updates);
             }
             Err(e) => tracing::warn!(error = %e, ?elapsed, "nftables sync failed"),
         }

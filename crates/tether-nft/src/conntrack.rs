@@ -52,50 +52,36 @@ pub enum Deletion {
 }
 
 impl Deletion {
-    /// The `conntrack` arguments.
+    /// The `conntrack` arguments: `-D -p udp`, the family, then the filters in the order
+    /// `--orig-dst`, `--orig-port-dst`, `--dst-nat`.
     pub fn args(&self) -> Vec<String> {
-        let mut a: Vec<String> = ["-D", "-p", "udp"].map(String::from).to_vec();
-        let family = |ip: &IpAddr| if ip.is_ipv6() { "-f ipv6" } else { "-f ipv4" };
-        match self {
+        // (address giving the family, original destination, original port, DNAT target)
+        let (family, orig_dst, port, dst_nat) = match *self {
             Self::ServiceIpEndpoint {
                 service_ip,
                 port,
                 endpoint,
-            } => {
-                a.extend(family(service_ip).split(' ').map(String::from));
-                a.extend([
-                    "--orig-dst".into(),
-                    service_ip.to_string(),
-                    "--orig-port-dst".into(),
-                    port.to_string(),
-                    "--dst-nat".into(),
-                    endpoint.to_string(),
-                ]);
-            }
+            } => (Some(service_ip), Some(service_ip), port, Some(endpoint)),
             Self::NodePortEndpoint {
                 node_port,
                 endpoint,
-            } => {
-                a.extend(family(endpoint).split(' ').map(String::from));
-                a.extend([
-                    "--orig-port-dst".into(),
-                    node_port.to_string(),
-                    "--dst-nat".into(),
-                    endpoint.to_string(),
-                ]);
-            }
+            } => (Some(endpoint), None, node_port, Some(endpoint)),
             Self::ServiceIp { service_ip, port } => {
-                a.extend(family(service_ip).split(' ').map(String::from));
-                a.extend([
-                    "--orig-dst".into(),
-                    service_ip.to_string(),
-                    "--orig-port-dst".into(),
-                    port.to_string(),
-                ]);
+                (Some(service_ip), Some(service_ip), port, None)
             }
-            Self::NodePort { node_port } => {
-                a.extend(["--orig-port-dst".into(), node_port.to_string()]);
-            }
+            Self::NodePort { node_port } => (None, None, node_port, None),
+        };
+        let mut a: Vec<String> = ["-D", "-p", "udp"].map(String::from).to_vec();
+        if let Some(ip) = family {
+            let f = if ip.is_ipv6() { "ipv6" } else { "ipv4" };
+            a.extend(["-f".into(), f.into()]);
+        }
+        if let Some(ip) = orig_dst {
+            a.extend(["--orig-dst".into(), ip.to_string()]);
+        }
+        a.extend(["--orig-port-dst".into(), port.to_string()]);
+        if let Some(ip) = dst_nat {
+            a.extend(["--dst-nat".into(), ip.to_string()]);
         }
         a
     }
@@ -215,35 +201,18 @@ fn run(netns: Option<&Path>, args: &[String]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tether_servicemap::{Endpoint, ServicePortName, ServiceType, TrafficPolicy, changes};
+    use tether_servicemap::{Endpoint, ServicePortName, ServiceType, changes};
 
     fn map(eps: &[u8]) -> ServiceMap {
         let mut m = ServiceMap::new();
         let info = ServiceInfo {
-            cluster_ips: vec![IpAddr::from([10, 96, 0, 10])],
-            port: 53,
             node_port: Some(30053),
-            protocol: Protocol::Udp,
             service_type: ServiceType::NodePort,
-            external_ips: vec![],
-            load_balancer_ips: vec![],
-            session_affinity_timeout: None,
-            external_traffic_policy: TrafficPolicy::Cluster,
-            health_check_node_port: None,
-            internal_traffic_policy: TrafficPolicy::Cluster,
-            load_balancer_source_ranges: vec![],
+            ..ServiceInfo::cluster_ip(IpAddr::from([10, 96, 0, 10]), 53, Protocol::Udp)
         };
         let eps = eps
             .iter()
-            .map(|i| Endpoint {
-                ip: IpAddr::from([10, 244, 1, *i]),
-                port: 53,
-                ready: true,
-                serving: true,
-                terminating: false,
-                node_name: None,
-                is_local: false,
-            })
+            .map(|i| Endpoint::ready(IpAddr::from([10, 244, 1, *i]), 53))
             .collect();
         m.insert(
             ServicePortName::new("kube-system", "dns", "dns", Protocol::Udp),

@@ -160,19 +160,16 @@ fn cfg(t: &Topology) -> Config {
 }
 
 fn info(cluster_ip: [u8; 4], port: u16, protocol: Protocol) -> ServiceInfo {
+    ServiceInfo::cluster_ip(IpAddr::from(cluster_ip), port, protocol)
+}
+
+/// A TCP LoadBalancer Service port on `cluster_ip:80` with `node_port` and [`LB_IP`].
+fn load_balancer(cluster_ip: [u8; 4], node_port: u16) -> ServiceInfo {
     ServiceInfo {
-        cluster_ips: vec![IpAddr::from(cluster_ip)],
-        port,
-        node_port: None,
-        protocol,
-        service_type: ServiceType::ClusterIp,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        session_affinity_timeout: None,
-        external_traffic_policy: TrafficPolicy::Cluster,
-        health_check_node_port: None,
-        internal_traffic_policy: TrafficPolicy::Cluster,
-        load_balancer_source_ranges: vec![],
+        service_type: ServiceType::LoadBalancer,
+        node_port: Some(node_port),
+        load_balancer_ips: vec![IpAddr::V4(LB_IP)],
+        ..info(cluster_ip, 80, Protocol::Tcp)
     }
 }
 
@@ -180,15 +177,17 @@ fn endpoints(which: &[usize]) -> Vec<Endpoint> {
     which
         .iter()
         .map(|i| Endpoint {
-            ip: IpAddr::V4(pod_ip(*i)),
-            port: POD_PORT,
-            ready: true,
-            serving: true,
-            terminating: false,
             node_name: Some("node".into()),
             is_local: true,
+            ..Endpoint::ready(IpAddr::V4(pod_ip(*i)), POD_PORT)
         })
         .collect()
+}
+
+/// A proxier for the topology's node, with its namespace prepared.
+fn proxier(t: &Topology) -> Proxier {
+    tether_nft::prepare_node(&cfg(t)).expect("sysctls");
+    Proxier::new(cfg(t))
 }
 
 fn name(svc: &str, protocol: Protocol) -> ServicePortName {
@@ -265,8 +264,7 @@ async fn clusterip_from_node_and_pods_with_hairpin() {
         info([10, 96, 0, 50], 80, Protocol::Tcp),
         endpoints(&[0, 1, 2]),
     );
-    let mut p = Proxier::new(cfg(&t));
-    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    let mut p = proxier(&t);
     assert_eq!(sync(&mut p, &map), SyncKind::Full);
     let vip: SocketAddr = "10.96.0.50:80".parse().expect("addr");
 
@@ -295,10 +293,7 @@ async fn nodeport_loadbalancer_and_external_policy_local() {
         return;
     }
     let t = topology().await;
-    let mut cluster = info([10, 96, 0, 60], 80, Protocol::Tcp);
-    cluster.service_type = ServiceType::LoadBalancer;
-    cluster.node_port = Some(30080);
-    cluster.load_balancer_ips = vec![IpAddr::V4(LB_IP)];
+    let mut cluster = load_balancer([10, 96, 0, 60], 30080);
     let mut local = info([10, 96, 0, 61], 80, Protocol::Tcp);
     local.service_type = ServiceType::NodePort;
     local.node_port = Some(30081);
@@ -310,8 +305,7 @@ async fn nodeport_loadbalancer_and_external_policy_local() {
         endpoints(&[0, 1, 2]),
     );
     map.insert(name("local", Protocol::Tcp), local, endpoints(&[1]));
-    let mut p = Proxier::new(cfg(&t));
-    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    let mut p = proxier(&t);
     sync(&mut p, &map);
 
     let np = ok_replies(&tcp_many(
@@ -395,8 +389,7 @@ async fn udp_and_endpoint_removal() {
         info([10, 96, 0, 50], 80, Protocol::Tcp),
         endpoints(&[0, 1, 2]),
     );
-    let mut p = Proxier::new(cfg(&t));
-    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    let mut p = proxier(&t);
     sync(&mut p, &map);
     let vip: SocketAddr = "10.96.0.53:53".parse().expect("addr");
     let replies: Vec<String> = udp_many(&t.pods[0], vip, 60)
@@ -467,8 +460,7 @@ async fn session_affinity_sticks() {
     i.node_port = Some(30070);
     let mut map = ServiceMap::new();
     map.insert(name("sticky", Protocol::Tcp), i, endpoints(&[0, 1, 2]));
-    let mut p = Proxier::new(cfg(&t));
-    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    let mut p = proxier(&t);
     sync(&mut p, &map);
     for (ns, addr) in [
         (&t.pods[2], "10.96.0.70:80"),
@@ -486,14 +478,10 @@ async fn no_endpoints_rejects_at_once() {
         return;
     }
     let t = topology().await;
-    let mut i = info([10, 96, 0, 80], 80, Protocol::Tcp);
-    i.service_type = ServiceType::LoadBalancer;
-    i.node_port = Some(30090);
-    i.load_balancer_ips = vec![IpAddr::V4(LB_IP)];
+    let i = load_balancer([10, 96, 0, 80], 30090);
     let mut map = ServiceMap::new();
     map.insert(name("empty", Protocol::Tcp), i.clone(), vec![]);
-    let mut p = Proxier::new(cfg(&t));
-    tether_nft::prepare_node(&cfg(&t)).expect("sysctls");
+    let mut p = proxier(&t);
     sync(&mut p, &map);
     for (ns, addr) in [
         (&t.node, "10.96.0.80:80"),
@@ -712,12 +700,11 @@ async fn run_loop_with_health_check_node_port() {
         return;
     }
     let t = topology().await;
-    let mut i = info([10, 96, 0, 90], 80, Protocol::Tcp);
-    i.service_type = ServiceType::LoadBalancer;
-    i.node_port = Some(30100);
-    i.load_balancer_ips = vec![IpAddr::V4(LB_IP)];
-    i.external_traffic_policy = TrafficPolicy::Local;
-    i.health_check_node_port = Some(32100);
+    let i = ServiceInfo {
+        external_traffic_policy: TrafficPolicy::Local,
+        health_check_node_port: Some(32100),
+        ..load_balancer([10, 96, 0, 90], 30100)
+    };
     let mut map = ServiceMap::new();
     map.insert(name("hc", Protocol::Tcp), i.clone(), endpoints(&[0]));
 

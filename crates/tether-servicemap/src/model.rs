@@ -150,6 +150,26 @@ pub struct ServiceInfo {
 }
 
 impl ServiceInfo {
+    /// A `ClusterIP` Service port on `cluster_ip:port` with every other field at its API
+    /// default (no affinity, `Cluster` traffic policies, no external addresses). Tests,
+    /// benchmarks and callers that build maps by hand start from this and set what differs.
+    pub fn cluster_ip(cluster_ip: IpAddr, port: u16, protocol: Protocol) -> Self {
+        Self {
+            cluster_ips: vec![cluster_ip],
+            port,
+            node_port: None,
+            protocol,
+            service_type: ServiceType::ClusterIp,
+            external_ips: Vec::new(),
+            load_balancer_ips: Vec::new(),
+            session_affinity_timeout: None,
+            external_traffic_policy: TrafficPolicy::Cluster,
+            health_check_node_port: None,
+            internal_traffic_policy: TrafficPolicy::Cluster,
+            load_balancer_source_ranges: Vec::new(),
+        }
+    }
+
     /// Whether the port accepts traffic from outside (NodePort, externalIPs or LB IPs).
     pub fn externally_accessible(&self) -> bool {
         self.node_port.is_some()
@@ -197,6 +217,21 @@ pub struct Endpoint {
     pub node_name: Option<String>,
     /// Whether `node_name` is this node.
     pub is_local: bool,
+}
+
+impl Endpoint {
+    /// A ready, serving, not terminating endpoint `ip:port` on an unknown node (not local).
+    pub fn ready(ip: IpAddr, port: u16) -> Self {
+        Self {
+            ip,
+            port,
+            ready: true,
+            serving: true,
+            terminating: false,
+            node_name: None,
+            is_local: false,
+        }
+    }
 }
 
 /// A Service port and its endpoints, sorted by (ip, port) and deduplicated.

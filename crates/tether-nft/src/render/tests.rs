@@ -11,31 +11,14 @@ fn cfg() -> Config {
 }
 
 fn info(ip: [u8; 4], port: u16) -> ServiceInfo {
-    ServiceInfo {
-        cluster_ips: vec![IpAddr::from(ip)],
-        port,
-        node_port: None,
-        protocol: Protocol::Tcp,
-        service_type: ServiceType::ClusterIp,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        session_affinity_timeout: None,
-        external_traffic_policy: TrafficPolicy::Cluster,
-        health_check_node_port: None,
-        internal_traffic_policy: TrafficPolicy::Cluster,
-        load_balancer_source_ranges: vec![],
-    }
+    ServiceInfo::cluster_ip(IpAddr::from(ip), port, Protocol::Tcp)
 }
 
 fn ep(last: u8, port: u16) -> Endpoint {
     Endpoint {
-        ip: IpAddr::from([10, 244, 1, last]),
-        port,
-        ready: true,
-        serving: true,
-        terminating: false,
         node_name: Some("node-a".into()),
         is_local: true,
+        ..Endpoint::ready(IpAddr::from([10, 244, 1, last]), port)
     }
 }
 
@@ -94,7 +77,8 @@ fn clusterip_golden() {
         "add element ip tether nodeport-ips { 192.168.77.1 }".to_owned(),
         format!("add chain ip tether {svc}"),
         format!("add rule ip tether {svc} ip daddr 10.96.0.50 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade"),
-        format!("add rule ip tether {svc} numgen random mod 2 vmap {{ 0 : goto {e2}, 1 : goto {e3} }}"),
+        format!("add rule ip tether {svc} numgen random mod 2 0 goto {e2}"),
+        format!("add rule ip tether {svc} goto {e3}"),
         format!("add rule ip tether {e2} ip saddr 10.244.1.2 jump mark-for-masquerade"),
         format!("add rule ip tether {e2} meta l4proto tcp dnat to 10.244.1.2:8080"),
         format!("add element ip tether service-ips {{ 10.96.0.50 . tcp . 80 : goto {svc} }}"),
@@ -105,6 +89,48 @@ fn clusterip_golden() {
     assert_eq!(state.len(), 1);
     // No external chain for a ClusterIP service.
     assert!(!script.contains("external-"));
+}
+
+#[test]
+fn endpoint_choice_cascade_then_vmap() {
+    let n = name("web", "http");
+    let dispatch = |count: usize| {
+        let eps: Vec<Endpoint> = (0..count)
+            .map(|i| ep(u8::try_from(i).expect("small") + 2, 8080))
+            .collect();
+        let sp = ServicePort {
+            info: info([10, 96, 0, 50], 80),
+            endpoints: eps,
+        };
+        let rules = render_port(&cfg(), &n, &sp);
+        let chain = rules
+            .chains
+            .get(&format!("service-{}", port_chain_base(&n)))
+            .expect("service chain")
+            .clone();
+        // The masquerade rule comes first; the rest picks an endpoint.
+        chain[1..].to_vec()
+    };
+    let three = dispatch(3);
+    assert!(
+        three[0].starts_with("numgen random mod 3 0 goto endpoint-"),
+        "{three:?}"
+    );
+    assert!(
+        three[1].starts_with("numgen random mod 2 0 goto endpoint-"),
+        "{three:?}"
+    );
+    assert!(three[2].starts_with("goto endpoint-"), "{three:?}");
+    assert_eq!(three.len(), 3);
+    let max = dispatch(CASCADE_MAX_ENDPOINTS);
+    assert_eq!(max.len(), CASCADE_MAX_ENDPOINTS);
+    assert!(max.iter().all(|r| !r.contains("vmap")), "{max:?}");
+    let big = dispatch(CASCADE_MAX_ENDPOINTS + 1);
+    assert_eq!(big.len(), 1, "{big:?}");
+    assert!(big[0].starts_with(&format!(
+        "numgen random mod {} vmap {{ 0 : goto endpoint-",
+        CASCADE_MAX_ENDPOINTS + 1
+    )));
 }
 
 #[test]
@@ -189,7 +215,7 @@ fn external_policy_local_and_firewall() {
     // The local chain only has the local endpoint.
     let local = rules.chains.get(&format!("local-{base}")).expect("local");
     assert_eq!(local.len(), 1);
-    assert!(local[0].starts_with("numgen random mod 1 vmap"));
+    assert!(local[0].starts_with("goto endpoint-"), "{local:?}");
 
     // Without local endpoints, external traffic is dropped (not rejected).
     let mut map = ServiceMap::new();

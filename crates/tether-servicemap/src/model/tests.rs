@@ -180,32 +180,16 @@ fn clusterip_defaults_and_port_matching() {
 
 fn arb_map() -> impl Strategy<Value = ServiceMap> {
     let ep = (0u8..4, any::<bool>()).prop_map(|(i, ready)| Endpoint {
-        ip: IpAddr::from([10, 244, 1, i]),
-        port: 80,
         ready,
-        serving: true,
         terminating: !ready,
-        node_name: None,
-        is_local: false,
+        ..Endpoint::ready(IpAddr::from([10, 244, 1, i]), 80)
     });
     let entry = (0u8..6, 0u16..3, proptest::collection::vec(ep, 0..4));
     proptest::collection::vec(entry, 0..6).prop_map(|entries| {
         let mut map = ServiceMap::new();
         for (svc, port, eps) in entries {
-            let info = ServiceInfo {
-                cluster_ips: vec![IpAddr::from([10, 96, 0, svc])],
-                port: 80 + port,
-                node_port: None,
-                protocol: Protocol::Tcp,
-                service_type: ServiceType::ClusterIp,
-                external_ips: vec![],
-                load_balancer_ips: vec![],
-                session_affinity_timeout: None,
-                external_traffic_policy: TrafficPolicy::Cluster,
-                health_check_node_port: None,
-                internal_traffic_policy: TrafficPolicy::Cluster,
-                load_balancer_source_ranges: vec![],
-            };
+            let info =
+                ServiceInfo::cluster_ip(IpAddr::from([10, 96, 0, svc]), 80 + port, Protocol::Tcp);
             map.insert(
                 ServicePortName::new("ns", &format!("s{svc}"), &format!("p{port}"), Protocol::Tcp),
                 info,
