@@ -20,6 +20,7 @@ use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::Store;
 use serde_json::{Value, json};
+use tether_ipam::IpRange;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -32,15 +33,22 @@ pub const REQUEST_ANNOTATIONS: &[&str] = &[
 ];
 
 /// Where LoadBalancer addresses come from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub enum Mode {
     /// The Ready nodes' InternalIPs.
     #[default]
     NodeIps,
     /// The hostname `localhost`.
     Localhost,
-    /// Addresses from a pool.
-    Pool(IpNet),
+    /// Addresses from a pool (tether-ipam's range: no network or IPv4 broadcast address).
+    Pool(IpRange),
+}
+
+impl Mode {
+    /// Addresses from the pool `net`.
+    pub fn pool(net: IpNet) -> Result<Self, tether_ipam::Error> {
+        IpRange::without_band(net).map(Self::Pool)
+    }
 }
 
 fn is_ours(s: &Service) -> bool {
@@ -114,17 +122,19 @@ pub fn desired(
             if !want.is_empty() {
                 let ok = want
                     .iter()
-                    .all(|ip| pool.contains(ip) && (have.contains(ip) || !used.contains(ip)));
+                    .all(|ip| pool.contains(*ip) && (have.contains(ip) || !used.contains(ip)));
                 return ok.then(|| {
                     want.iter()
                         .map(|ip| json!({"ip": ip.to_string(), "ipMode": "VIP"}))
                         .collect()
                 });
             }
-            if let Some(ip) = have.iter().find(|ip| pool.contains(*ip)) {
+            if let Some(ip) = have.iter().find(|ip| pool.contains(**ip)) {
                 return Some(vec![json!({"ip": ip.to_string(), "ipMode": "VIP"})]);
             }
-            let free = pool.hosts().find(|ip| !used.contains(ip))?;
+            let free = (0..pool.size())
+                .filter_map(|n| pool.nth(n))
+                .find(|ip| !used.contains(ip))?;
             Some(vec![json!({"ip": free.to_string(), "ipMode": "VIP"})])
         }
     }
@@ -229,7 +239,7 @@ mod tests {
 
     #[test]
     fn pool_assigns_free_addresses_and_honours_requests() {
-        let pool = Mode::Pool("192.168.200.0/29".parse().expect("net"));
+        let pool = Mode::pool("192.168.200.0/29".parse().expect("net")).expect("pool");
         let s = svc(json!({"metadata": {"name": "a"}, "spec": {"type": "LoadBalancer"}}));
         let used: BTreeSet<IpAddr> = ["192.168.200.1".parse().expect("ip")].into();
         let got = desired(&pool, &s, &[], &used).expect("assigned");
@@ -249,6 +259,11 @@ mod tests {
             json!({"metadata": {"name": "d", "annotations": {"tether.dev/load-balancer-ips": "10.0.0.1"}}, "spec": {"type": "LoadBalancer"}}),
         );
         assert_eq!(desired(&pool, &outside, &[], &used), None);
+        // The pool's network address is not an address to hand out.
+        let network = svc(
+            json!({"metadata": {"name": "e"}, "spec": {"type": "LoadBalancer", "loadBalancerIP": "192.168.200.0"}}),
+        );
+        assert_eq!(desired(&pool, &network, &[], &used), None);
     }
 
     #[test]

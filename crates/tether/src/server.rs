@@ -164,7 +164,9 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     tracing::info!(%addr, kubeconfig = %kubeconfig.display(), "API server ready");
     let client = kube_client(&kubeconfig).await?;
     let lb_mode = match (args.lb_pool, up) {
-        (Some(pool), _) => tether_controllers::loadbalancer::Mode::Pool(pool),
+        (Some(pool), _) => {
+            tether_controllers::loadbalancer::Mode::pool(pool).context("--lb-pool")?
+        }
         (None, true) => tether_controllers::loadbalancer::Mode::Localhost,
         (None, false) => tether_controllers::loadbalancer::Mode::NodeIps,
     };
