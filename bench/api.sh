@@ -19,15 +19,7 @@ CLIENTS=${CLIENTS:-16}
 WATCHERS=${WATCHERS:-100}
 CHANGES=${CHANGES:-1000}
 BACKENDS=${BACKENDS:-embedded etcd}
-TMP=$(mktemp -d /tmp/tb-api.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+bench_tmp tb-api
 mem() { awk '/^VmRSS|^VmHWM/{printf "%s=%s ", $1, $2}' "/proc/$1/status"; }
 
 echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ) etcd=$(etcd --version 2>/dev/null | head -1)"

@@ -29,16 +29,11 @@ CONNS=${CONNS:-32}
 MODES=${MODES:-direct nft userspace haproxy}
 ID=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 C=$ID-c; N=$ID-n
-TMP=$(mktemp -d /tmp/tb-dp.XXXXXX)
-export NSTAT_HISTORY=$TMP/nstat.hist
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+cleanup_extra() {
   for ns in "$C" "$N" "$ID-p1" "$ID-p2" "$ID-p3"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+bench_tmp tb-dp
+export NSTAT_HISTORY=$TMP/nstat.hist
 # (background processes are started with `ip netns exec` itself, which execs, so $! is their PID)
 inn() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 

@@ -15,16 +15,7 @@ SERVICES=${SERVICES:-10000}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 CLIENTS=${CLIENTS:-8}
-TMP=$(mktemp -d /tmp/tb-dns.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));t=socket.socket();t.bind(("127.0.0.1",s.getsockname()[1]));print(s.getsockname()[1])'; }
+bench_tmp tb-dns
 rss() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 
 echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ)"

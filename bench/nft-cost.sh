@@ -16,9 +16,8 @@ SIZES=${SIZES:-1000 10000 50000}
 LIMIT=${LIMIT:-120}
 CHANGES=${CHANGES:-5}
 NS=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')-nft
-TMP=$(mktemp -d /tmp/tb-nft.XXXXXX)
-cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
+cleanup_extra() { ip netns del "$NS" 2>/dev/null || true; }
+bench_tmp tb-nft
 echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ) $(nft --version)"
 for n in $SIZES; do
   wait_quiet

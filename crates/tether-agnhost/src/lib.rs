@@ -218,21 +218,23 @@ pub(crate) fn print_stdout(s: &str) {
     let _ = out.flush();
 }
 
+/// A current-thread runtime, or `None` after printing why it could not start.
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .inspect_err(|e| eprintln!("Error: cannot start runtime: {e}"))
+        .ok()
+}
+
 /// Builds a runtime, wires SIGTERM/SIGINT to a cancellation token and runs `f` to completion.
 fn run_async<F, Fut>(f: F) -> ExitCode
 where
     F: FnOnce(CancellationToken) -> Fut,
     Fut: Future<Output = Result<u8>>,
 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("Error: cannot start runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
     };
     let result = rt.block_on(async move {
         let sigterm = CancellationToken::new();

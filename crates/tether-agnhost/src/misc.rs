@@ -18,22 +18,15 @@ use crate::http::{
     go_json, handler, html_escape, sniff,
 };
 use crate::net::listen_tcp;
-use crate::{Result, gotime, print_stdout};
+use crate::{Result, gotime, print_stdout, runtime};
 
 /// `agnhost pause`: prints "Paused", waits for SIGINT (exit 1) or SIGTERM (exit 2), as
 /// upstream pause/pause.go.
 pub(crate) fn pause() -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
     print_stdout("Paused");
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("Error: cannot start runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
     };
     let code = rt.block_on(async {
         let (Ok(mut term), Ok(mut int)) = (

@@ -1,5 +1,5 @@
 //! Integration tests: real namespaces, links and traffic. They need root; every namespace
-//! is named `tt-<random>` and removed by `NetNs`'s drop, also when a test fails. Nothing in
+//! is named `tk-<random>` and removed by `NetNs`'s drop, also when a test fails. Nothing in
 //! the root network namespace is changed (checked by `root_namespace_untouched`).
 
 use std::io::{Read, Write};
@@ -18,6 +18,9 @@ use tether_netns::{
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// The prefix of every namespace these tests create.
+const PREFIX: &str = "tk-";
+
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn net(s: &str) -> IpNet {
@@ -29,7 +32,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn new_ns() -> TestResult<NetNs> {
-    Ok(NetNs::create(&unique_name("tt-"))?)
+    Ok(NetNs::create(&unique_name(PREFIX))?)
 }
 
 /// The inode of the network namespace the calling thread is in.
@@ -164,7 +167,7 @@ fn persist_open_delete() -> TestResult {
     if !require_root() {
         return Ok(());
     }
-    let name = unique_name("tt-");
+    let name = unique_name(PREFIX);
     let path = Path::new(NETNS_RUN_DIR).join(&name);
     drop(NetNs::create(&name)?.persist());
     assert!(path.exists(), "persisted namespace survives drop");
@@ -186,7 +189,7 @@ fn drop_cleans_up_after_panic() -> TestResult {
     if !require_root() {
         return Ok(());
     }
-    let name = unique_name("tt-");
+    let name = unique_name(PREFIX);
     let path = Path::new(NETNS_RUN_DIR).join(&name);
     let outcome = std::panic::catch_unwind(|| {
         let ns = NetNs::create(&name).expect("create");

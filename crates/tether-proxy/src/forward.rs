@@ -24,7 +24,11 @@ pub(crate) async fn bidirectional(
     to_backend: &Counter,
     to_client: &Counter,
 ) -> io::Result<()> {
-    imp::bidirectional(client, backend, to_backend, to_client).await
+    tokio::try_join!(
+        imp::pump(client, backend, to_backend),
+        imp::pump(backend, client, to_client)
+    )
+    .map(|_| ())
 }
 
 /// Shuts down `stream`'s write half (sends FIN); a peer that already went away is fine.
@@ -49,25 +53,12 @@ mod imp {
     /// fills the pipe and the next drains it.
     const CHUNK: usize = 64 * 1024;
 
-    pub(super) async fn bidirectional(
-        client: &TcpStream,
-        backend: &TcpStream,
-        to_backend: &Counter,
-        to_client: &Counter,
-    ) -> io::Result<()> {
-        tokio::try_join!(
-            pump(client, backend, to_backend),
-            pump(backend, client, to_client)
-        )
-        .map(|_| ())
-    }
-
     fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
         Ok(nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?)
     }
 
     /// One direction: `src` → pipe → `dst` until EOF on `src`, then FIN on `dst`.
-    async fn pump(src: &TcpStream, dst: &TcpStream, bytes: &Counter) -> io::Result<()> {
+    pub(super) async fn pump(src: &TcpStream, dst: &TcpStream, bytes: &Counter) -> io::Result<()> {
         let (pipe_r, pipe_w) = pipe()?;
         let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
         loop {
@@ -111,20 +102,7 @@ mod imp {
 
     const BUF: usize = 64 * 1024;
 
-    pub(super) async fn bidirectional(
-        client: &TcpStream,
-        backend: &TcpStream,
-        to_backend: &Counter,
-        to_client: &Counter,
-    ) -> io::Result<()> {
-        tokio::try_join!(
-            pump(client, backend, to_backend),
-            pump(backend, client, to_client)
-        )
-        .map(|_| ())
-    }
-
-    async fn pump(src: &TcpStream, dst: &TcpStream, bytes: &Counter) -> io::Result<()> {
+    pub(super) async fn pump(src: &TcpStream, dst: &TcpStream, bytes: &Counter) -> io::Result<()> {
         let mut buf = vec![0u8; BUF];
         loop {
             src.readable().await?;

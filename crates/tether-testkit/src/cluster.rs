@@ -127,21 +127,8 @@ impl TetherServer {
 
     /// Stops with SIGTERM and waits.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = c.id();
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            crate::terminate(c);
         }
     }
 

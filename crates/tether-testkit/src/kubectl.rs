@@ -15,7 +15,7 @@ pub struct Kubectl {
     home: tempfile::TempDir,
 }
 
-/// The result of one kubectl run.
+/// The result of one kubectl (or other command) run.
 #[derive(Debug, Clone)]
 pub struct Run {
     /// Exit code.
@@ -32,7 +32,7 @@ impl Run {
     pub fn ok(&self) -> &str {
         assert_eq!(
             self.code, 0,
-            "kubectl failed:\nstdout: {}\nstderr: {}",
+            "command failed:\nstdout: {}\nstderr: {}",
             self.stdout, self.stderr
         );
         &self.stdout
@@ -42,14 +42,25 @@ impl Run {
     pub fn fails(&self) -> &str {
         assert_ne!(
             self.code, 0,
-            "kubectl unexpectedly succeeded:\n{}",
+            "command unexpectedly succeeded:\n{}",
             self.stdout
         );
         &self.stderr
     }
+
+    /// Panics unless the command failed with `msg` in its stderr.
+    #[track_caller]
+    pub fn fails_with(&self, msg: &str) {
+        assert!(
+            self.fails().contains(msg),
+            "want {msg:?} in stderr:\n{}",
+            self.stderr
+        );
+    }
 }
 
-fn from_output(o: Output) -> Run {
+/// A finished command's exit code and output.
+pub(crate) fn from_output(o: Output) -> Run {
     Run {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -99,6 +110,19 @@ impl Kubectl {
     /// Runs kubectl with `args`.
     pub fn run(&self, args: &[&str]) -> Run {
         from_output(self.command(args).output().expect("run kubectl"))
+    }
+
+    /// `-n NS get RESOURCE NAME -o jsonpath=PATH`.
+    pub fn jsonpath(&self, ns: &str, resource: &str, name: &str, path: &str) -> Run {
+        self.run(&[
+            "-n",
+            ns,
+            "get",
+            resource,
+            name,
+            "-o",
+            &format!("jsonpath={path}"),
+        ])
     }
 
     /// Runs kubectl with `args` and `input` on stdin.

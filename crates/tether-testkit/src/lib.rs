@@ -10,12 +10,14 @@ pub mod node;
 pub use cluster::{ServerOptions, TetherServer};
 pub use etcd::EtcdServer;
 pub use kubectl::{Kubectl, Run, VERSIONED_DIR};
-pub use node::{
-    AgentOptions, ClientNs, NodeCluster, TetherAgent, exec_in, pod_netns_name, udp_exchange,
-    wait_for,
-};
+pub use node::{AgentOptions, ClientNs, NodeCluster, TetherAgent, exec_in, udp_exchange, wait_for};
 
 use std::net::TcpListener;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
@@ -57,4 +59,20 @@ pub fn trace_init() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// Stops `child` with SIGTERM, waiting up to 10 s before SIGKILL; reaps it either way.
+pub(crate) fn terminate(mut child: Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

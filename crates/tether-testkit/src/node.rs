@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tether_kubelet::network::netns_name as pod_netns_name;
 use tether_netns::NetNs;
 
 use crate::{Kubectl, Run, ServerOptions, TetherServer};
@@ -51,11 +52,7 @@ impl Default for AgentOptions {
 /// Runs `cmd` and collects its exit code and output.
 pub fn run_command(mut cmd: Command) -> Run {
     match cmd.stdin(Stdio::null()).output() {
-        Ok(o) => Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        },
+        Ok(o) => crate::kubectl::from_output(o),
         Err(e) => Run {
             code: -1,
             stdout: String::new(),
@@ -125,17 +122,6 @@ pub fn poll(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// The name of a pod's network namespace, as the agent makes it: `tp-` and the first 12
-/// alphanumeric characters of the pod's uid.
-pub fn pod_netns_name(uid: &str) -> String {
-    let short: String = uid
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(12)
-        .collect();
-    format!("tp-{short}")
 }
 
 /// The `(st_dev, st_ino)` identifying a network namespace file.
@@ -339,16 +325,10 @@ impl TetherAgent {
     /// The uid of pod `name` in namespace `ns`.
     #[track_caller]
     pub fn pod_uid(k: &Kubectl, ns: &str, name: &str) -> String {
-        let out = k.run(&[
-            "-n",
-            ns,
-            "get",
-            "pod",
-            name,
-            "-o",
-            "jsonpath={.metadata.uid}",
-        ]);
-        out.ok().trim().to_owned()
+        k.jsonpath(ns, "pod", name, "{.metadata.uid}")
+            .ok()
+            .trim()
+            .to_owned()
     }
 
     /// The network namespace of pod `name` in namespace `ns`.
@@ -372,15 +352,12 @@ impl TetherAgent {
     /// The PID of a pod's first container (from its `tether://<pid>` containerID).
     #[track_caller]
     pub fn container_pid(k: &Kubectl, ns: &str, name: &str) -> Option<u32> {
-        let out = k.run(&[
-            "-n",
+        let out = k.jsonpath(
             ns,
-            "get",
             "pod",
             name,
-            "-o",
-            "jsonpath={.status.containerStatuses[0].containerID}",
-        ]);
+            "{.status.containerStatuses[0].containerID}",
+        );
         out.stdout.trim().strip_prefix("tether://")?.parse().ok()
     }
 
@@ -405,7 +382,7 @@ impl TetherAgent {
     /// data dir and node namespace. Call [`wait_ready`](Self::wait_ready) afterwards.
     pub fn restart(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
+            let _ = c.kill();
             let _ = c.wait();
         }
         self.spawn();
@@ -413,17 +390,8 @@ impl TetherAgent {
 
     /// Stops the agent with SIGTERM (it stops its pods), then SIGKILL after 10 s.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            crate::terminate(c);
         }
     }
 
@@ -484,48 +452,31 @@ impl ClientNs {
         let node = agent.netns();
         // The pair is created inside the client namespace, then one end moves to the node:
         // nothing is ever created in the root namespace.
-        let steps: Vec<Vec<String>> = vec![
-            vec![
-                "link",
-                "add",
-                &client_link,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &node_link,
-            ]
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-            to_args(&["link", "set", &node_link, "netns", node]),
-            to_args(&["link", "set", &client_link, "up"]),
-            to_args(&[
-                "addr",
-                "add",
-                &format!("{client_ip}/24"),
-                "dev",
-                &client_link,
-            ]),
-            to_args(&["route", "add", "default", "via", node_side_ip]),
+        let (client_cidr, node_cidr) = (format!("{client_ip}/24"), format!("{node_side_ip}/24"));
+        let steps: [(&str, &[&str]); 7] = [
+            (
+                &name,
+                &[
+                    "link",
+                    "add",
+                    &client_link,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &node_link,
+                ],
+            ),
+            (&name, &["link", "set", &node_link, "netns", node]),
+            (&name, &["link", "set", &client_link, "up"]),
+            (&name, &["addr", "add", &client_cidr, "dev", &client_link]),
+            (&name, &["route", "add", "default", "via", node_side_ip]),
+            (node, &["addr", "add", &node_cidr, "dev", &node_link]),
+            (node, &["link", "set", &node_link, "up"]),
         ];
-        for s in steps {
+        for (netns, args) in steps {
             let mut cmd = Command::new("ip");
-            cmd.args(["-n", &name]).args(&s);
-            run_command(cmd).ok();
-        }
-        for s in [
-            to_args(&[
-                "addr",
-                "add",
-                &format!("{node_side_ip}/24"),
-                "dev",
-                &node_link,
-            ]),
-            to_args(&["link", "set", &node_link, "up"]),
-        ] {
-            let mut cmd = Command::new("ip");
-            cmd.args(["-n", node]).args(&s);
+            cmd.args(["-n", netns]).args(args);
             run_command(cmd).ok();
         }
         c
@@ -560,10 +511,6 @@ impl ClientNs {
     pub fn udp(&self, target: SocketAddr, msg: &[u8], timeout: Duration) -> Option<Vec<u8>> {
         udp_exchange(self.netns(), target, msg, timeout)
     }
-}
-
-fn to_args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| (*s).to_owned()).collect()
 }
 
 impl Drop for ClientNs {
@@ -769,34 +716,31 @@ impl NodeCluster {
         }
     }
 
+    /// `-n NS get RESOURCE NAME -o jsonpath=PATH`, trimmed; panics unless kubectl succeeds.
+    #[track_caller]
+    pub fn jsonpath(&self, ns: &str, resource: &str, name: &str, path: &str) -> String {
+        self.kubectl
+            .jsonpath(ns, resource, name, path)
+            .ok()
+            .trim()
+            .to_owned()
+    }
+
     /// A Service's clusterIP.
     #[track_caller]
     pub fn cluster_ip(&self, ns: &str, svc: &str) -> String {
-        self.k(&[
-            "-n",
-            ns,
-            "get",
-            "svc",
-            svc,
-            "-o",
-            "jsonpath={.spec.clusterIP}",
-        ])
-        .trim()
-        .to_owned()
+        self.jsonpath(ns, "svc", svc, "{.spec.clusterIP}")
     }
 
     /// The nodePort of a Service's port number `index`.
     #[track_caller]
     pub fn node_port(&self, ns: &str, svc: &str, index: usize) -> u16 {
-        let out = self.k(&[
-            "-n",
+        let out = self.jsonpath(
             ns,
-            "get",
             "svc",
             svc,
-            "-o",
-            &format!("jsonpath={{.spec.ports[{index}].nodePort}}"),
-        ]);
+            &format!("{{.spec.ports[{index}].nodePort}}"),
+        );
         out.trim()
             .parse()
             .unwrap_or_else(|_| panic!("no nodePort for {ns}/{svc}[{index}]: {out:?}"))

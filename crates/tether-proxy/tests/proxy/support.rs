@@ -52,6 +52,16 @@ pub(crate) async fn tcp_backend(name: &str) -> TcpBackend {
     TcpBackend { addr, task }
 }
 
+/// TCP backends named `b0`, `b1`, … and their addresses.
+pub(crate) async fn tcp_backends(n: usize) -> (Vec<TcpBackend>, Vec<SocketAddr>) {
+    let mut backends = Vec::with_capacity(n);
+    for i in 0..n {
+        backends.push(tcp_backend(&format!("b{i}")).await);
+    }
+    let addrs = backends.iter().map(|b| b.addr).collect();
+    (backends, addrs)
+}
+
 /// A UDP backend answering every datagram with `NAME:PAYLOAD`. Aborted on drop.
 pub(crate) struct UdpBackend {
     pub(crate) addr: SocketAddr,
@@ -79,6 +89,16 @@ pub(crate) async fn udp_backend(name: &str) -> UdpBackend {
     UdpBackend { addr, task }
 }
 
+/// UDP backends named `b0`, `b1`, … and their addresses.
+pub(crate) async fn udp_backends(n: usize) -> (Vec<UdpBackend>, Vec<SocketAddr>) {
+    let mut backends = Vec::with_capacity(n);
+    for i in 0..n {
+        backends.push(udp_backend(&format!("b{i}")).await);
+    }
+    let addrs = backends.iter().map(|b| b.addr).collect();
+    (backends, addrs)
+}
+
 /// A port on 127.0.0.1 that nothing listens on (for frontends and dead backends).
 pub(crate) fn free_port(protocol: Protocol) -> SocketAddr {
     match protocol {
@@ -93,6 +113,9 @@ pub(crate) fn free_port(protocol: Protocol) -> SocketAddr {
     }
 }
 
+/// The name [`frontend`] gives, as the metrics label it.
+pub(crate) const FRONTEND_NAME: &str = "test/svc:p";
+
 pub(crate) fn frontend(
     listen: SocketAddr,
     protocol: Protocol,
@@ -103,7 +126,7 @@ pub(crate) fn frontend(
         protocol,
         backends: backends.iter().copied().map(Backend::new).collect(),
         affinity: None,
-        name: "test/svc:p".into(),
+        name: FRONTEND_NAME.into(),
     }
 }
 
@@ -194,4 +217,12 @@ pub(crate) fn sample(text: &str, prefix: &str) -> Option<f64> {
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
+}
+
+/// The value of `tether_proxy_<metric>` for [`frontend`]'s frontend over `protocol`.
+pub(crate) fn frontend_sample(text: &str, metric: &str, protocol: Protocol) -> Option<f64> {
+    sample(
+        text,
+        &format!(r#"tether_proxy_{metric}{{frontend="{FRONTEND_NAME}",protocol="{protocol}"}}"#),
+    )
 }

@@ -10,13 +10,8 @@ use tokio::net::TcpStream;
 use crate::support::*;
 
 async fn balance_with(algorithm: Algorithm, bounds: std::ops::RangeInclusive<usize>) {
-    let b = [
-        tcp_backend("b0").await,
-        tcp_backend("b1").await,
-        tcp_backend("b2").await,
-    ];
+    let (_b, addrs) = tcp_backends(3).await;
     let listen = free_port(Protocol::Tcp);
-    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
     let cfg = Config {
         algorithm,
         ..config()
@@ -82,12 +77,7 @@ async fn p2c_prefers_the_backend_with_fewer_in_flight_connections() {
 
 #[tokio::test]
 async fn client_ip_affinity_sticks_and_expires() {
-    let b = [
-        tcp_backend("b0").await,
-        tcp_backend("b1").await,
-        tcp_backend("b2").await,
-    ];
-    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
+    let (_b, addrs) = tcp_backends(3).await;
     let listen = free_port(Protocol::Tcp);
     let mut fe = frontend(listen, Protocol::Tcp, &addrs);
     fe.affinity = Some(Duration::from_millis(500));
@@ -141,11 +131,8 @@ async fn refused_backend_is_skipped_transparently() {
         // The dead backend was ejected after its first refusal (back-off 1 s, 2 s, …), so
         // it was tried only a few times over the run.
         let text = metrics_text(&proxy);
-        let failures = sample(
-            &text,
-            r#"tether_proxy_connect_failures_total{frontend="test/svc:p",protocol="tcp"}"#,
-        )
-        .expect("connect failure metric");
+        let failures = frontend_sample(&text, "connect_failures_total", Protocol::Tcp)
+            .expect("connect failure metric");
         assert!((1.0..=5.0).contains(&failures), "{algorithm:?}: {failures}");
         proxy.shutdown().await;
     }
@@ -182,10 +169,7 @@ async fn all_backends_dead_resets_the_client_at_once() {
         assert_closed_promptly(TcpStream::connect(listen).await.expect("accepted")).await;
     }
     let text = metrics_text(&proxy);
-    let rejected = sample(
-        &text,
-        r#"tether_proxy_rejected_total{frontend="test/svc:p",protocol="tcp"}"#,
-    );
+    let rejected = frontend_sample(&text, "rejected_total", Protocol::Tcp);
     assert_eq!(rejected, Some(5.0), "{text}");
     proxy.shutdown().await;
 }
@@ -395,7 +379,7 @@ async fn large_transfer_in_both_directions() {
         let n = sample(
             &text,
             &format!(
-                r#"tether_proxy_bytes_total{{frontend="test/svc:p",protocol="tcp",direction="{dir}"}}"#
+                r#"tether_proxy_bytes_total{{frontend="{FRONTEND_NAME}",protocol="tcp",direction="{dir}"}}"#
             ),
         );
         assert_eq!(n, Some(8.0 * 1024.0 * 1024.0), "{dir}: {text}");
@@ -445,14 +429,13 @@ async fn metrics_count_connections() {
     // Teardown of the short connections is asynchronous.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let text = metrics_text(&proxy);
-    let labels = r#"{frontend="test/svc:p",protocol="tcp"}"#;
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_total{labels}")),
+        frontend_sample(&text, "connections_total", Protocol::Tcp),
         Some(5.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_active{labels}")),
+        frontend_sample(&text, "connections_active", Protocol::Tcp),
         Some(1.0),
         "{text}"
     );
@@ -558,12 +541,7 @@ async fn client_reset_while_backend_streams_closes_the_backend() {
 async fn concurrent_connects_are_spread_by_p2c() {
     // 30 clients connect at once and stay; in-flight counting starts at connect time, so
     // P2C spreads them instead of sending the burst to whichever backend looked idle.
-    let b = [
-        tcp_backend("b0").await,
-        tcp_backend("b1").await,
-        tcp_backend("b2").await,
-    ];
-    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
+    let (_b, addrs) = tcp_backends(3).await;
     let listen = free_port(Protocol::Tcp);
     let proxy = proxy_with(config(), frontend(listen, Protocol::Tcp, &addrs)).await;
     let clients = futures_join_all((0..30).map(|_| async move {

@@ -14,12 +14,7 @@ async fn client() -> UdpSocket {
 
 #[tokio::test]
 async fn round_trip_and_balancing_over_client_sockets() {
-    let b = [
-        udp_backend("b0").await,
-        udp_backend("b1").await,
-        udp_backend("b2").await,
-    ];
-    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
+    let (_b, addrs) = udp_backends(3).await;
     let listen = free_port(Protocol::Udp);
     let proxy = proxy_with(config(), frontend(listen, Protocol::Udp, &addrs)).await;
     let mut counts = BTreeMap::<String, usize>::new();
@@ -40,13 +35,12 @@ async fn round_trip_and_balancing_over_client_sockets() {
         "{counts:?}"
     );
     let text = metrics_text(&proxy);
-    let labels = r#"{frontend="test/svc:p",protocol="udp"}"#;
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_total{labels}")),
+        frontend_sample(&text, "connections_total", Protocol::Udp),
         Some(60.0)
     );
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_active{labels}")),
+        frontend_sample(&text, "connections_active", Protocol::Udp),
         Some(60.0)
     );
     proxy.shutdown().await;
@@ -54,8 +48,7 @@ async fn round_trip_and_balancing_over_client_sockets() {
 
 #[tokio::test]
 async fn round_robin_over_client_sockets() {
-    let b = [udp_backend("b0").await, udp_backend("b1").await];
-    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
+    let (_b, addrs) = udp_backends(2).await;
     let listen = free_port(Protocol::Udp);
     let cfg = Config {
         algorithm: Algorithm::RoundRobin,
@@ -72,12 +65,7 @@ async fn round_robin_over_client_sockets() {
 
 #[tokio::test]
 async fn affinity_sticks_across_client_sockets() {
-    let b = [
-        udp_backend("b0").await,
-        udp_backend("b1").await,
-        udp_backend("b2").await,
-    ];
-    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
+    let (_b, addrs) = udp_backends(3).await;
     let listen = free_port(Protocol::Udp);
     let mut fe = frontend(listen, Protocol::Udp, &addrs);
     fe.affinity = Some(Duration::from_secs(60));
@@ -103,16 +91,15 @@ async fn flows_expire_when_idle() {
     assert_eq!(udp_ask(listen, &c, "hi").await, "b0");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let text = metrics_text(&proxy);
-    let labels = r#"{frontend="test/svc:p",protocol="udp"}"#;
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_active{labels}")),
+        frontend_sample(&text, "connections_active", Protocol::Udp),
         Some(0.0)
     );
     // A new datagram opens a new flow.
     assert_eq!(udp_ask(listen, &c, "again").await, "b0");
     let text = metrics_text(&proxy);
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_total{labels}")),
+        frontend_sample(&text, "connections_total", Protocol::Udp),
         Some(2.0)
     );
     proxy.shutdown().await;
@@ -161,12 +148,8 @@ async fn refusing_backend_is_ejected() {
     let c = client().await;
     assert_eq!(udp_ask(listen, &c, "hi").await, "b0");
     let text = metrics_text(&proxy);
-    let labels = r#"{frontend="test/svc:p",protocol="udp"}"#;
     assert_eq!(
-        sample(
-            &text,
-            &format!("tether_proxy_connect_failures_total{labels}")
-        ),
+        frontend_sample(&text, "connect_failures_total", Protocol::Udp),
         Some(1.0)
     );
     // While ejected, new clients go straight to the live backend.
@@ -187,10 +170,9 @@ async fn all_backends_refusing_gives_up_after_the_attempt_limit() {
     let r = tokio::time::timeout(Duration::from_millis(300), c.recv_from(&mut buf)).await;
     assert!(r.is_err(), "no answer: {r:?}");
     let text = metrics_text(&proxy);
-    let labels = r#"{frontend="test/svc:p",protocol="udp"}"#;
     // max_connect_attempts = 3 flows for one datagram, then it is dropped.
     assert_eq!(
-        sample(&text, &format!("tether_proxy_connections_total{labels}")),
+        frontend_sample(&text, "connections_total", Protocol::Udp),
         Some(3.0),
         "{text}"
     );

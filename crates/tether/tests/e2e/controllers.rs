@@ -1,18 +1,15 @@
 //! Controllers in `tether server`: garbage collection and namespace deletion.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tether_testkit::wait_for;
 
 use crate::{kubectl, server};
 
+/// Waits up to 20 s for `f` to hold.
+#[track_caller]
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
+    wait_for(Duration::from_secs(20), what, || f().then_some(()));
 }
 
 #[test]
@@ -44,16 +41,13 @@ fn deleting_a_namespace_deletes_what_is_in_it() {
     // kubectl waits until the namespace is gone.
     let out = k.run(&["delete", "namespace", "doomed", "--timeout=30s"]);
     assert!(out.ok().contains(r#"namespace "doomed" deleted"#));
-    k.run(&["get", "namespace", "doomed"]).fails();
+    k.run(&["get", "namespace", "doomed"])
+        .fails_with("(NotFound)");
     let all = k.run(&["get", "svc,cm,deploy", "-A"]);
     assert!(!all.ok().contains("doomed"), "{}", all.stdout);
     // Creating in a deleted namespace is refused.
     let e = k.run(&["-n", "doomed", "create", "configmap", "x"]);
-    assert!(
-        e.fails().contains(r#"namespaces "doomed" not found"#),
-        "{}",
-        e.stderr
-    );
+    e.fails_with(r#"namespaces "doomed" not found"#);
 }
 
 fn owned(k: &tether_testkit::Kubectl, owner: &str, dependent: &str) {
@@ -74,7 +68,8 @@ fn garbage_collection_background_foreground_orphan() {
     k.run(&["delete", "cm", "owner-bg", "--cascade=background"])
         .ok();
     eventually("background deletion of the dependent", || {
-        k.run(&["get", "cm", "dep-bg"]).code != 0
+        let out = k.run(&["get", "cm", "dep-bg"]);
+        out.code != 0 && out.stderr.contains("(NotFound)")
     });
 
     owned(&k, "owner-fg", "dep-fg");
@@ -87,7 +82,7 @@ fn garbage_collection_background_foreground_orphan() {
         "--timeout=30s",
     ])
     .ok();
-    k.run(&["get", "cm", "dep-fg"]).fails();
+    k.run(&["get", "cm", "dep-fg"]).fails_with("(NotFound)");
 
     owned(&k, "owner-or", "dep-or");
     k.run(&[
@@ -98,7 +93,7 @@ fn garbage_collection_background_foreground_orphan() {
         "--timeout=30s",
     ])
     .ok();
-    k.run(&["get", "cm", "owner-or"]).fails();
+    k.run(&["get", "cm", "owner-or"]).fails_with("(NotFound)");
     let refs = k.run(&[
         "get",
         "cm",
@@ -334,9 +329,7 @@ fn deployments_roll_out_scale_and_roll_back() {
     // Deleting the deployment takes its ReplicaSets and pods with it.
     k.run(&["delete", "deploy", "web"]).ok();
     eventually("dependents collected", || {
-        k.run(&["get", "rs,pods", "-l", "app=web", "-o", "name"])
-            .stdout
-            .trim()
-            .is_empty()
+        let out = k.run(&["get", "rs,pods", "-l", "app=web", "-o", "name"]);
+        out.code == 0 && out.stdout.trim().is_empty()
     });
 }

@@ -13,7 +13,7 @@ use tether_testkit::node::{NodeCluster, poll};
 use tether_testkit::{AgentOptions, ClientNs, ServerOptions, exec_in, udp_exchange, wait_for};
 
 use crate::bin;
-use crate::pods::{START, run_netexec};
+use crate::pods::{START, expose, netexec_pod, run_netexec};
 
 const CLIENT_IP: &str = "192.168.77.2";
 const NODE_SIDE_IP: &str = "192.168.77.1";
@@ -80,18 +80,36 @@ fn names(pods: &[tether_testkit::node::PodInfo]) -> Vec<String> {
     pods.iter().map(|p| p.name.clone()).collect()
 }
 
-fn expose(c: &NodeCluster, name: &str, extra: &[&str]) {
-    let mut args = vec![
-        "expose",
-        "deployment",
-        name,
-        "--port=80",
-        "--target-port=8080",
-        "--name",
-        name,
-    ];
-    args.extend(extra);
-    c.k(&args);
+/// Asserts that every one of `h`'s requests was answered by the same pod of `pods`.
+#[track_caller]
+fn assert_one_pod(h: &BTreeMap<String, usize>, pods: &[tether_testkit::node::PodInfo], from: &str) {
+    assert_eq!(h.len(), 1, "one pod for one client ({from}): {h:?}");
+    let answered = h.keys().next().expect("a reply");
+    assert!(
+        names(pods).contains(answered),
+        "answered by a pod ({from}), not failed: {h:?}"
+    );
+}
+
+/// `web`'s first LoadBalancer ingress IP ("" while there is none).
+fn lb_ingress(c: &NodeCluster) -> String {
+    c.jsonpath(
+        "default",
+        "svc",
+        "web",
+        "{.status.loadBalancer.ingress[0].ip}",
+    )
+}
+
+/// `externalTrafficPolicy: Local` on `web`.
+fn traffic_policy_local(c: &NodeCluster) {
+    c.k(&[
+        "patch",
+        "svc",
+        "web",
+        "-p",
+        r#"{"spec":{"externalTrafficPolicy":"Local"}}"#,
+    ]);
 }
 
 fn clusterip_reaches_every_endpoint_from_pods_and_the_node(mode: Option<&str>) {
@@ -135,39 +153,17 @@ fn nodeport_from_the_client_via_the_node_address(mode: Option<&str>) {
         &format!("http://{ip}/hostname"),
         &names(&pods),
     );
+    let out = c.agent.curl(&format!("http://{ip}:{np}/hostname"));
+    assert_ne!(
+        out.code, 0,
+        "node port {np} answered on the ClusterIP: {out:?}"
+    );
 }
 
 fn multi_port_and_named_target_ports_tcp_and_udp(mode: Option<&str>) {
     let Some(c) = cluster(mode, &[]) else { return };
-    let pod = |name: &str, http: u16, udp: u16| {
-        format!(
-            r#"apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  labels:
-    app: multi
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: web
-    image: registry.k8s.io/e2e-test-images/agnhost:2.39
-    args: ["netexec", "--http-port={http}", "--udp-port={udp}"]
-    ports:
-    - name: http
-      containerPort: {http}
-    - name: udp
-      containerPort: {udp}
-      protocol: UDP
-    readinessProbe:
-      tcpSocket:
-        port: http
-      periodSeconds: 1
-"#
-        )
-    };
-    c.apply(&pod("multi-a", 8080, 8081));
-    c.apply(&pod("multi-b", 9090, 9091));
+    c.apply(&netexec_pod("multi-a", "multi", 8080, Some(8081)));
+    c.apply(&netexec_pod("multi-b", "multi", 9090, Some(9091)));
     c.apply(
         r#"apiVersion: v1
 kind: Service
@@ -238,11 +234,10 @@ fn session_affinity_client_ip_sticks(mode: Option<&str>) {
         (!h.contains_key("")).then_some(())
     });
     let h = hits(c.agent.netns(), &url, 20);
-    assert_eq!(h.len(), 1, "one pod for one client: {h:?}");
-    assert!(names(&pods).contains(h.keys().next().expect("a reply")));
+    assert_one_pod(&h, &pods, "the node");
     // Another client (a pod) sticks too, and the node port from outside.
     let h = hits(&pods[0].netns(), &url, 20);
-    assert_eq!(h.len(), 1, "from a pod: {h:?}");
+    assert_one_pod(&h, &pods, "a pod");
     let client = ClientNs::connect(&c.agent, CLIENT_IP, NODE_SIDE_IP);
     let np = c.node_port("default", "web", 0);
     let url = format!("http://{}:{np}/hostname", c.agent.node_ip());
@@ -251,7 +246,7 @@ fn session_affinity_client_ip_sticks(mode: Option<&str>) {
         (!h.contains_key("")).then_some(())
     });
     let h = hits(client.netns(), &url, 20);
-    assert_eq!(h.len(), 1, "from the client: {h:?}");
+    assert_one_pod(&h, &pods, "the client");
 }
 
 fn deleting_a_pod_moves_traffic_within_bounds(mode: Option<&str>) {
@@ -360,13 +355,7 @@ fn external_traffic_policy_local_keeps_the_client_ip(mode: Option<&str>) {
     let Some(c) = cluster(mode, &[]) else { return };
     let pods = run_netexec(&c, "web", 2);
     expose(&c, "web", &["--type=NodePort"]);
-    c.k(&[
-        "patch",
-        "svc",
-        "web",
-        "-p",
-        r#"{"spec":{"externalTrafficPolicy":"Local"}}"#,
-    ]);
+    traffic_policy_local(&c);
     let np = c.node_port("default", "web", 0);
     let client = ClientNs::connect(&c.agent, CLIENT_IP, NODE_SIDE_IP);
     let url = format!("http://{}:{np}/clientip", c.agent.node_ip());
@@ -391,15 +380,7 @@ fn loadbalancer_from_a_pool_is_reachable_from_the_client(mode: Option<&str>) {
     let pods = run_netexec(&c, "web", 2);
     expose(&c, "web", &["--type=LoadBalancer"]);
     let ingress = wait_for(Duration::from_secs(30), "an EXTERNAL-IP", || {
-        let out = c.k(&[
-            "get",
-            "svc",
-            "web",
-            "-o",
-            "jsonpath={.status.loadBalancer.ingress[0].ip}",
-        ]);
-        let ip = out.trim().to_owned();
-        (!ip.is_empty()).then_some(ip)
+        Some(lb_ingress(&c)).filter(|ip| !ip.is_empty())
     });
     let addr: std::net::Ipv4Addr = ingress.parse().expect("ingress IP");
     let pool: ipnet::Ipv4Net = "192.168.200.0/29".parse().expect("pool");
@@ -416,14 +397,7 @@ fn loadbalancer_from_a_pool_is_reachable_from_the_client(mode: Option<&str>) {
     c.k(&["delete", "svc", "web"]);
     expose(&c, "web", &["--type=LoadBalancer"]);
     wait_for(Duration::from_secs(30), "a pool address again", || {
-        let out = c.k(&[
-            "get",
-            "svc",
-            "web",
-            "-o",
-            "jsonpath={.status.loadBalancer.ingress[0].ip}",
-        ]);
-        out.trim()
+        lb_ingress(&c)
             .parse::<std::net::Ipv4Addr>()
             .ok()
             .filter(|a| pool.contains(a))
@@ -456,22 +430,12 @@ fn health_check_node_port_counts_local_endpoints(mode: Option<&str>) {
     let Some(c) = cluster(mode, &[]) else { return };
     run_netexec(&c, "web", 2);
     expose(&c, "web", &["--type=LoadBalancer"]);
-    c.k(&[
-        "patch",
-        "svc",
-        "web",
-        "-p",
-        r#"{"spec":{"externalTrafficPolicy":"Local"}}"#,
-    ]);
+    traffic_policy_local(&c);
     let hc = wait_for(Duration::from_secs(10), "healthCheckNodePort", || {
-        let out = c.k(&[
-            "get",
-            "svc",
-            "web",
-            "-o",
-            "jsonpath={.spec.healthCheckNodePort}",
-        ]);
-        out.trim().parse::<u16>().ok().filter(|p| *p > 0)
+        c.jsonpath("default", "svc", "web", "{.spec.healthCheckNodePort}")
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
     });
     let client = ClientNs::connect(&c.agent, CLIENT_IP, NODE_SIDE_IP);
     let url = format!("http://{}:{hc}/healthz", c.agent.node_ip());

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tether_testkit::node::{NodeCluster, PodInfo, poll};
-use tether_testkit::{AgentOptions, ServerOptions, exec_in, have_program, require, wait_for};
+use tether_testkit::{AgentOptions, Run, ServerOptions, exec_in, have_program, require, wait_for};
 
 use crate::bin;
 use crate::pods::START;
@@ -187,6 +187,44 @@ fn wait_answer(netns: &str, name: &str, rtype: &str, want: &[String]) -> Dig {
     last
 }
 
+/// Waits until `dig NAME A` answers NXDOMAIN, up to 10 s; returns how long that took.
+#[track_caller]
+fn wait_nxdomain(netns: &str, name: &str) -> Duration {
+    let t0 = Instant::now();
+    let mut last = None;
+    let gone = poll(Duration::from_secs(10), || {
+        let d = dig(netns, &[name, "A"]);
+        let hit = d.status == "NXDOMAIN";
+        last = Some(d);
+        hit
+    });
+    assert!(
+        gone,
+        "{name} still answers 10 s after deletion: {}",
+        last.map(|d| d.raw).unwrap_or_default()
+    );
+    t0.elapsed()
+}
+
+/// `getent hosts NAME` in pod `pod` of `default` (its resolv.conf and search list).
+fn getent(c: &NodeCluster, pod: &str, name: &str) -> Run {
+    c.agent
+        .pod_nsenter(&c.kubectl, "default", pod, &["getent", "hosts", name])
+}
+
+/// Waits (15 s) until `getent hosts NAME` in `pod` resolves to `ip`.
+#[track_caller]
+fn wait_getent(c: &NodeCluster, pod: &str, name: &str, ip: &str) {
+    let mut last = None;
+    let ok = poll(Duration::from_secs(15), || {
+        let out = getent(c, pod, name);
+        let hit = out.stdout.split_whitespace().next() == Some(ip);
+        last = Some(out);
+        hit
+    });
+    assert!(ok, "getent hosts {name} in the pod: {last:?}; want {ip}");
+}
+
 #[test]
 fn service_records_a_headless_srv_cname_ptr() {
     let Some(c) = cluster(AgentOptions::default()) else {
@@ -310,24 +348,10 @@ fn search_path_resolution_inside_a_pod() {
     let p = asker(&c);
     let ip = c.cluster_ip("default", "mydeploy");
     for name in ["mydeploy", "mydeploy.default", "mydeploy.default.svc"] {
-        let mut last = None;
-        let ok = poll(Duration::from_secs(15), || {
-            let out =
-                c.agent
-                    .pod_nsenter(&c.kubectl, "default", &p.name, &["getent", "hosts", name]);
-            let hit = out.stdout.split_whitespace().next() == Some(ip.as_str());
-            last = Some(out);
-            hit
-        });
-        assert!(ok, "getent hosts {name} in the pod: {last:?}; want {ip}");
+        wait_getent(&c, &p.name, name, &ip);
     }
     // A fully qualified name with the pod's search list does not get lost either.
-    let out = c.agent.pod_nsenter(
-        &c.kubectl,
-        "default",
-        &p.name,
-        &["getent", "hosts", &format!("mydeploy.default.svc.{ZONE}")],
-    );
+    let out = getent(&c, &p.name, &format!("mydeploy.default.svc.{ZONE}"));
     assert_eq!(
         out.stdout.split_whitespace().next(),
         Some(ip.as_str()),
@@ -345,27 +369,11 @@ fn search_path_resolution_inside_a_pod() {
         "--tcp=80:80",
     ]);
     let other_ip = c.cluster_ip("other", "elsewhere");
-    let mut last = None;
-    let ok = poll(Duration::from_secs(15), || {
-        let out = c.agent.pod_nsenter(
-            &c.kubectl,
-            "default",
-            &p.name,
-            &["getent", "hosts", "elsewhere.other"],
-        );
-        let hit = out.stdout.split_whitespace().next() == Some(other_ip.as_str());
-        last = Some(out);
-        hit
-    });
-    assert!(ok, "getent hosts elsewhere.other: {last:?}");
-    let out = c.agent.pod_nsenter(
-        &c.kubectl,
-        "default",
-        &p.name,
-        &["getent", "hosts", "elsewhere"],
-    );
-    assert_ne!(
-        out.code, 0,
+    wait_getent(&c, &p.name, "elsewhere.other", &other_ip);
+    // Exit 2 is getent's "key not found" (not a failure to enter the pod or to run).
+    let out = getent(&c, &p.name, "elsewhere");
+    assert_eq!(
+        out.code, 2,
         "elsewhere is not in the pod's namespace: {out:?}"
     );
 }
@@ -489,12 +497,7 @@ fn other_names_are_forwarded_upstream_and_failures_are_quick() {
     let p = c
         .wait_ready_pods("default", "app=asker", 1, START)
         .remove(0);
-    let out = c.agent.pod_nsenter(
-        &c.kubectl,
-        "default",
-        &p.name,
-        &["getent", "hosts", "example.test"],
-    );
+    let out = getent(&c, &p.name, "example.test");
     assert_eq!(
         out.stdout.split_whitespace().next(),
         Some("192.0.2.1"),
@@ -543,7 +546,7 @@ fn answers_follow_pod_replacement_and_service_deletion() {
     let new_ips: Vec<String> = now.iter().map(|p| p.ip.clone()).collect();
     assert_ne!(new_ips, ips);
     wait_answer(&ns, &hl, "A", &new_ips);
-    // Its pod A record exists; the old IP's is gone from the service.
+    // The old IP is gone from the service.
     let d = dig(&ns, &[&hl, "A"]);
     assert!(!d.data("A").contains(&pods[0].ip), "{}", d.raw);
 
@@ -551,24 +554,9 @@ fn answers_follow_pod_replacement_and_service_deletion() {
     let svc = format!("mydeploy.default.svc.{ZONE}.");
     wait_answer(&ns, &svc, "A", &[c.cluster_ip("default", "mydeploy")]);
     c.k(&["delete", "svc", "mydeploy"]);
-    let t0 = Instant::now();
-    let mut last = None;
-    let gone = poll(Duration::from_secs(10), || {
-        let d = dig(&ns, &[&svc, "A"]);
-        let hit = d.status == "NXDOMAIN";
-        last = Some(d);
-        hit
-    });
-    assert!(
-        gone,
-        "{svc} still answers 10 s after deletion: {}",
-        last.map(|d| d.raw).unwrap_or_default()
-    );
-    eprintln!("NXDOMAIN {:?} after deletion", t0.elapsed());
+    let took = wait_nxdomain(&ns, &svc);
+    eprintln!("NXDOMAIN {took:?} after deletion");
     // And the headless Service too.
     c.k(&["delete", "svc", "myheadless"]);
-    let gone = poll(Duration::from_secs(10), || {
-        dig(&ns, &[&hl, "A"]).status == "NXDOMAIN"
-    });
-    assert!(gone, "{hl} still answers after deletion");
+    wait_nxdomain(&ns, &hl);
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{fixture, kubectl, row, rows, server};
+use crate::{SVC_HEADER, fixture, kubectl, row, rows, server};
 
 #[test]
 fn seeds_and_docs_manifests_apply_unchanged() {
@@ -26,17 +26,7 @@ fn seeds_and_docs_manifests_apply_unchanged() {
 
     let out = k.run(&["get", "services"]);
     let t = rows(out.ok());
-    assert_eq!(
-        t[0],
-        [
-            "NAME",
-            "TYPE",
-            "CLUSTER-IP",
-            "EXTERNAL-IP",
-            "PORT(S)",
-            "AGE"
-        ]
-    );
+    assert_eq!(t[0], SVC_HEADER);
     let r = row(&t, "kubernetes");
     assert_eq!(&r[1..5], ["ClusterIP", "10.96.0.1", "<none>", "443/TCP"]);
     let r = row(&t, "microservice-demo");
@@ -143,14 +133,10 @@ fn create_service_generators() {
         "--tcp=81:8080",
         "--node-port=30080",
     ]);
-    assert!(
-        e.fails().contains(
-            "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"
-        ),
-        "{}",
-        e.stderr
+    e.fails_with(
+        "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated",
     );
-    k.run(&["get", "svc", "np2"]).fails();
+    k.run(&["get", "svc", "np2"]).fails_with("(NotFound)");
     let e = k.run(&[
         "create",
         "service",
@@ -159,13 +145,7 @@ fn create_service_generators() {
         "--tcp=80:8080",
         "--node-port=80",
     ]);
-    assert!(
-        e.fails().contains(
-            "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767"
-        ),
-        "{}",
-        e.stderr
-    );
+    e.fails_with("spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767");
     let e = k.run(&[
         "create",
         "service",
@@ -173,11 +153,7 @@ fn create_service_generators() {
         "my-svc",
         "--tcp=5678:8080",
     ]);
-    assert!(
-        e.fails().contains(r#"services "my-svc" already exists"#),
-        "{}",
-        e.stderr
-    );
+    e.fails_with(r#"services "my-svc" already exists"#);
 }
 
 #[test]
@@ -349,11 +325,8 @@ fn describe_edit_patch_label_delete() {
 
     // label add, overwrite refusal, removal.
     k.run(&["label", "svc", "my-service", "tier=fe"]).ok();
-    assert!(
-        k.run(&["label", "svc", "my-service", "tier=be"])
-            .fails()
-            .contains("already has a value")
-    );
+    k.run(&["label", "svc", "my-service", "tier=be"])
+        .fails_with("already has a value");
     k.run(&["label", "svc", "my-service", "tier=be", "--overwrite"])
         .ok();
     let t = rows(k.run(&["get", "svc", "my-service", "--show-labels"]).ok());
@@ -369,14 +342,9 @@ fn describe_edit_patch_label_delete() {
             .contains(r#"service "my-service" deleted"#)
     );
     let e = k.run(&["get", "svc", "my-service"]);
-    assert!(
-        e.fails()
-            .contains(r#"Error from server (NotFound): services "my-service" not found"#),
-        "{}",
-        e.stderr
-    );
+    e.fails_with(r#"Error from server (NotFound): services "my-service" not found"#);
     let e = k.run(&["delete", "svc", "my-service"]);
-    assert!(e.fails().contains(r#"services "my-service" not found"#));
+    e.fails_with(r#"services "my-service" not found"#);
 }
 
 #[test]
@@ -427,39 +395,25 @@ fn invalid_manifests_get_upstream_messages() {
         ),
         "{msg}"
     );
-    k.run(&["get", "svc", "bad"]).fails();
+    k.run(&["get", "svc", "bad"]).fails_with("(NotFound)");
     // Unknown fields are refused under kubectl's default strict validation.
     let e = k.run_stdin(
         &["apply", "-f", "-"],
         r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"},"spec":{"ports":[{"port":1}],"foo":1}}"#,
     );
-    assert!(
-        e.fails().contains(r#"unknown field "spec.foo""#),
-        "{}",
-        e.stderr
-    );
+    e.fails_with(r#"unknown field "spec.foo""#);
     // A bad name.
     let e = k.run_stdin(
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\nspec:\n  ports:\n  - port: 80\n",
     );
-    assert!(
-        e.fails().contains(r#"metadata.name: Invalid value: "Bad_Name": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character"#),
-        "{}",
-        e.stderr
-    );
+    e.fails_with(r#"metadata.name: Invalid value: "Bad_Name": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character"#);
     // nodePort on a ClusterIP Service.
     let e = k.run_stdin(
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: cip\nspec:\n  ports:\n  - port: 80\n    nodePort: 30001\n",
     );
-    assert!(
-        e.fails().contains(
-            "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"
-        ),
-        "{}",
-        e.stderr
-    );
+    e.fails_with("spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'");
     // Missing namespace.
     let e = k.run(&[
         "create",
@@ -470,11 +424,7 @@ fn invalid_manifests_get_upstream_messages() {
         "-n",
         "nope",
     ]);
-    assert!(
-        e.fails().contains(r#"namespaces "nope" not found"#),
-        "{}",
-        e.stderr
-    );
+    e.fails_with(r#"namespaces "nope" not found"#);
 }
 
 #[test]
@@ -483,7 +433,8 @@ fn dry_run_server_persists_nothing() {
     let Some(k) = kubectl(&s) else { return };
     let out = k.run(&["apply", "-f", &fixture("nodeport.yaml"), "--dry-run=server"]);
     assert!(out.ok().contains("(server dry run)"), "{}", out.stdout);
-    k.run(&["get", "svc", "my-service"]).fails();
+    k.run(&["get", "svc", "my-service"])
+        .fails_with("(NotFound)");
     // The node port was not kept either.
     k.run(&["apply", "-f", &fixture("nodeport.yaml")]).ok();
 }

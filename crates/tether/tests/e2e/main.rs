@@ -53,6 +53,16 @@ pub(crate) fn kubectl(s: &TetherServer) -> Option<Kubectl> {
     Kubectl::new(&s.kubeconfig())
 }
 
+/// The header of `kubectl get services`.
+pub(crate) const SVC_HEADER: [&str; 6] = [
+    "NAME",
+    "TYPE",
+    "CLUSTER-IP",
+    "EXTERNAL-IP",
+    "PORT(S)",
+    "AGE",
+];
+
 /// Rows of a `kubectl get` table, split on whitespace, header first.
 pub(crate) fn rows(out: &str) -> Vec<Vec<String>> {
     out.lines()

@@ -67,11 +67,7 @@ fn restart_keeps_objects_revisions_and_allocations() {
         "--tcp=80:80",
         "--node-port=30007",
     ]);
-    assert!(
-        e.fails().contains("provided port is already allocated"),
-        "{}",
-        e.stderr
-    );
+    e.fails_with("provided port is already allocated");
     let ip = before["spec"]["clusterIP"].as_str().unwrap();
     let e = k.run(&[
         "create",
@@ -81,11 +77,7 @@ fn restart_keeps_objects_revisions_and_allocations() {
         "--tcp=80:80",
         &format!("--clusterip={ip}"),
     ]);
-    assert!(
-        e.fails().contains("provided IP is already allocated"),
-        "{}",
-        e.stderr
-    );
+    e.fails_with("provided IP is already allocated");
     // New writes continue the revision sequence.
     k.run(&["label", "svc", "my-service", "a=b"]).ok();
     let rv_after: i64 = serde_json::from_str::<serde_json::Value>(
@@ -185,7 +177,8 @@ fn etcd_backend_serves_kubectl() {
     assert_eq!(row(&t, "my-service")[4], "80:30007/TCP");
     assert_eq!(row(&t, "kubernetes")[2], "10.96.0.1");
     k.run(&["delete", "svc", "my-service"]).ok();
-    k.run(&["get", "svc", "my-service"]).fails();
+    k.run(&["get", "svc", "my-service"])
+        .fails_with("(NotFound)");
 }
 
 #[test]
@@ -230,4 +223,6 @@ fn two_api_servers_on_one_etcd_never_duplicate_allocations() {
             assert!(ports.insert(np), "duplicate nodePort {np}");
         }
     }
+    // Every Service but `kubernetes` is a NodePort one: each got a port.
+    assert_eq!(ports.len(), 2 * 3 * 40, "one nodePort per NodePort Service");
 }

@@ -3,14 +3,15 @@
 
 use tether_testkit::Kubectl;
 
-use crate::{fixture, row, rows, server};
+use crate::{SVC_HEADER, fixture, row, rows, server};
 
 #[test]
 fn kubectl_1_27_to_1_33() {
     let s = server();
     for minor in 27..=33u32 {
+        // A missing version is skipped loudly (a failure under CI); the others still run.
         let Some(k) = Kubectl::version(minor, &s.kubeconfig()) else {
-            return;
+            continue;
         };
         let ns = format!("v{minor}");
         k.run(&["create", "namespace", &ns]).ok();
@@ -39,18 +40,7 @@ fn kubectl_1_27_to_1_33() {
         k.run(&["expose", "-n", &ns, "deployment", "web", "--port=80"])
             .ok();
         let t = rows(k.run(&["get", "-n", &ns, "svc"]).ok());
-        assert_eq!(
-            t[0],
-            [
-                "NAME",
-                "TYPE",
-                "CLUSTER-IP",
-                "EXTERNAL-IP",
-                "PORT(S)",
-                "AGE"
-            ],
-            "kubectl 1.{minor}"
-        );
+        assert_eq!(t[0], SVC_HEADER, "kubectl 1.{minor}");
         assert_eq!(
             row(&t, "microservice-demo")[4],
             "3000/TCP,4000/TCP",
@@ -62,6 +52,7 @@ fn kubectl_1_27_to_1_33() {
         assert!(d.ok().contains("Selector:"), "kubectl 1.{minor}");
         k.run(&["label", "-n", &ns, "svc", "web", "x=y"]).ok();
         k.run(&["delete", "-n", &ns, "svc", "web", "np"]).ok();
-        k.run(&["get", "-n", &ns, "svc", "web"]).fails();
+        k.run(&["get", "-n", &ns, "svc", "web"])
+            .fails_with("(NotFound)");
     }
 }
