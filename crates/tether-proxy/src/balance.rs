@@ -14,12 +14,12 @@
 //! - **Power of two choices** (Mitzenmacher 2001; linkerd's and Envoy's default
 //!   `LEAST_REQUEST`) samples two backends at random and takes the one with fewer
 //!   in-flight connections. The maximum load is exponentially better than random choice,
-//!   the randomness avoids herding across independent proxies, and each pick is O(1)
-//!   whatever the endpoint count. With short sequential connections (everything idle) it
+//!   the randomness avoids herding across independent proxies, and the pick itself is
+//!   two random draws whatever the endpoint count (the retry candidates behind it are
+//!   sorted by load). With short sequential connections (everything idle) it
 //!   degrades gracefully to uniform random.
 
 use rand::Rng;
-use rand::seq::SliceRandom;
 
 /// How a frontend spreads new connections (or UDP flows) over its eligible backends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -57,11 +57,15 @@ pub(crate) fn order<R: Rng + ?Sized>(
         }
         Algorithm::PowerOfTwoChoices => {
             let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(rng);
+            // Two random samples (a partial Fisher-Yates: two draws, not a full shuffle).
+            for k in 0..n.min(2) {
+                let j = rng.random_range(k..n);
+                order.swap(k, j);
+            }
             if n >= 2 && loads[order[1]] < loads[order[0]] {
                 order.swap(0, 1);
             }
-            // The rest (retry candidates) least loaded first; the shuffle breaks ties.
+            // The rest are only retry candidates: least loaded first.
             if n > 2 {
                 order[2..].sort_by_key(|&i| loads[i]);
             }
