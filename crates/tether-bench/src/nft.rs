@@ -6,38 +6,20 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use tether_nft::{Config, Proxier};
-use tether_servicemap::{
-    Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName, ServiceType, TrafficPolicy,
-};
+use tether_servicemap::{Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName};
 
 use crate::stats::{summarize, us};
 
 fn info(ip: Ipv4Addr, port: u16) -> ServiceInfo {
-    ServiceInfo {
-        cluster_ips: vec![IpAddr::V4(ip)],
-        port,
-        node_port: None,
-        protocol: Protocol::Tcp,
-        service_type: ServiceType::ClusterIp,
-        external_ips: Vec::new(),
-        load_balancer_ips: Vec::new(),
-        session_affinity_timeout: None,
-        external_traffic_policy: TrafficPolicy::Cluster,
-        health_check_node_port: None,
-        internal_traffic_policy: TrafficPolicy::Cluster,
-        load_balancer_source_ranges: Vec::new(),
-    }
+    ServiceInfo::cluster_ip(IpAddr::V4(ip), port, Protocol::Tcp)
 }
 
+/// A ready endpoint on this node.
 fn endpoint(addr: SocketAddr) -> Endpoint {
     Endpoint {
-        ip: addr.ip(),
-        port: addr.port(),
-        ready: true,
-        serving: true,
-        terminating: false,
         node_name: Some("bench".into()),
         is_local: true,
+        ..Endpoint::ready(addr.ip(), addr.port())
     }
 }
 
