@@ -10,6 +10,7 @@ pub mod network;
 pub mod node;
 pub mod pods;
 pub mod probes;
+pub mod routes;
 pub mod runtime;
 
 use std::net::{IpAddr, SocketAddr};
@@ -141,6 +142,12 @@ impl Kubelet {
                 .with_graceful_shutdown(sd.cancelled_owned())
                 .await;
         });
+        tokio::spawn(routes::run(
+            self.shared.client.clone(),
+            self.shared.cfg.node_name.clone(),
+            self.shared.network.node_arc(),
+            shutdown.child_token(),
+        ));
         pods::run(self.shared, shutdown).await?;
         Ok(())
     }

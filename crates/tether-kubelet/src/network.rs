@@ -121,6 +121,11 @@ impl Network {
         &self.node
     }
 
+    /// The node namespace, shared.
+    pub fn node_arc(&self) -> Arc<NetNs> {
+        self.node.clone()
+    }
+
     /// Connects from the node's namespace (probes, log relays).
     pub fn dialer(&self) -> NodeDialer {
         NodeDialer {

@@ -68,7 +68,7 @@ impl Error {
         if let rtnetlink::Error::NetlinkError(msg) = &source {
             match Errno::from_raw(-msg.raw_code()) {
                 Errno::EEXIST => return Self::Exists(context),
-                Errno::ENODEV | Errno::ENOENT => return Self::NotFound(context),
+                Errno::ENODEV | Errno::ENOENT | Errno::ESRCH => return Self::NotFound(context),
                 _ => {}
             }
         }

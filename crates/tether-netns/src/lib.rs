@@ -50,7 +50,10 @@ pub use link::{
     set_down, set_hairpin, set_master, set_up,
 };
 pub use netns::{NETNS_RUN_DIR, NetNs};
-pub use route::add_route;
+pub use route::{
+    GatewayRoute, TETHER_ROUTE_PROTO, add_route, delete_gateway_route, replace_gateway_route,
+    tether_gateway_routes,
+};
 pub use rtnetlink::Handle;
 pub use spawn::{SpawnOptions, command_in, output_in};
 pub use sysctl::{read_sysctl, sysctl};

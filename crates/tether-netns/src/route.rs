@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use rtnetlink::packet_route::route::RouteScope;
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteProtocol, RouteScope};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::link::link_index;
@@ -61,4 +61,103 @@ fn describe(dst: IpNet, gw: Option<IpAddr>, dev: Option<&str>) -> String {
         s.push_str(&format!(" dev {dev}"));
     }
     s
+}
+
+/// The routing protocol number marking the routes tether owns (`ip route ... proto 214`), so
+/// that a sync finds its own routes and never touches anyone else's.
+pub const TETHER_ROUTE_PROTO: u8 = 214;
+
+/// A route tether owns: a destination reached through a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GatewayRoute {
+    /// The destination prefix (truncated to its network address).
+    pub dst: IpNet,
+    /// The next hop.
+    pub gw: IpAddr,
+}
+
+impl std::fmt::Display for GatewayRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} via {}", self.dst, self.gw)
+    }
+}
+
+fn gateway_message(r: GatewayRoute) -> Result<rtnetlink::packet_route::route::RouteMessage> {
+    let what = r.to_string();
+    if r.gw.is_ipv4() != r.dst.addr().is_ipv4() {
+        return Err(Error::Invalid(format!(
+            "route {what}: address families differ"
+        )));
+    }
+    let dst = r.dst.trunc();
+    let invalid = |e| Error::Invalid(format!("route {what}: {e}"));
+    Ok(RouteMessageBuilder::<IpAddr>::new()
+        .destination_prefix(dst.addr(), dst.prefix_len())
+        .map_err(invalid)?
+        .gateway(r.gw)
+        .map_err(invalid)?
+        .protocol(RouteProtocol::Other(TETHER_ROUTE_PROTO))
+        .build())
+}
+
+/// Adds or replaces `ip route replace DST via GW proto 214` in the main table.
+pub async fn replace_gateway_route(h: &Handle, r: GatewayRoute) -> Result<()> {
+    let msg = gateway_message(r)?;
+    h.route()
+        .add(msg)
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| Error::netlink(format!("route {r}"), e))
+}
+
+/// Deletes a route made by [`replace_gateway_route`]; a route already gone is not an error.
+pub async fn delete_gateway_route(h: &Handle, r: GatewayRoute) -> Result<()> {
+    let msg = gateway_message(r)?;
+    match h.route().del(msg).execute().await {
+        Ok(()) => Ok(()),
+        Err(e) => match Error::netlink(format!("route {r}"), e) {
+            e if e.is_not_found() => Ok(()),
+            e => Err(e),
+        },
+    }
+}
+
+/// The gateway routes of the main table carrying [`TETHER_ROUTE_PROTO`], of one family.
+pub async fn tether_gateway_routes(h: &Handle, ipv4: bool) -> Result<Vec<GatewayRoute>> {
+    use futures::TryStreamExt;
+    let probe = if ipv4 {
+        RouteMessageBuilder::<std::net::Ipv4Addr>::new().build()
+    } else {
+        RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()
+    };
+    let mut stream = h.route().get(probe).execute();
+    let mut out = Vec::new();
+    while let Some(msg) = stream
+        .try_next()
+        .await
+        .map_err(|e| Error::netlink("listing routes", e))?
+    {
+        if msg.header.protocol != RouteProtocol::Other(TETHER_ROUTE_PROTO) {
+            continue;
+        }
+        let mut dst = None;
+        let mut gw = None;
+        for a in &msg.attributes {
+            match a {
+                RouteAttribute::Destination(RouteAddress::Inet(v)) => dst = Some(IpAddr::V4(*v)),
+                RouteAttribute::Destination(RouteAddress::Inet6(v)) => dst = Some(IpAddr::V6(*v)),
+                RouteAttribute::Gateway(RouteAddress::Inet(v)) => gw = Some(IpAddr::V4(*v)),
+                RouteAttribute::Gateway(RouteAddress::Inet6(v)) => gw = Some(IpAddr::V6(*v)),
+                _ => {}
+            }
+        }
+        let (Some(dst), Some(gw)) = (dst, gw) else {
+            continue;
+        };
+        if let Ok(dst) = IpNet::new(dst, msg.header.destination_prefix_length) {
+            out.push(GatewayRoute { dst, gw });
+        }
+    }
+    Ok(out)
 }

@@ -5,11 +5,13 @@
 mod cluster;
 mod etcd;
 mod kubectl;
+mod multinode;
 pub mod node;
 
 pub use cluster::{ServerOptions, TetherServer};
 pub use etcd::EtcdServer;
 pub use kubectl::{Kubectl, Run, VERSIONED_DIR};
+pub use multinode::{Fabric, MultiNodeCluster};
 pub use node::{AgentOptions, ClientNs, NodeCluster, TetherAgent, exec_in, udp_exchange, wait_for};
 
 use std::net::TcpListener;

@@ -35,6 +35,9 @@ pub struct AgentOptions {
     pub dns_upstream: Option<String>,
     /// Extra arguments.
     pub extra_args: Vec<String>,
+    /// An existing node namespace holding `node_ip` (see [`crate::Fabric`]); `None`: the agent
+    /// creates one of its own (`--create-netns`, the address on `lo`).
+    pub netns: Option<String>,
 }
 
 impl Default for AgentOptions {
@@ -45,6 +48,7 @@ impl Default for AgentOptions {
             proxy_mode: None,
             dns_upstream: None,
             extra_args: Vec::new(),
+            netns: None,
         }
     }
 }
@@ -97,14 +101,22 @@ pub fn udp_exchange(
 
 /// Polls `f` every 200 ms until it returns `Some`, or panics after `timeout` naming `what`.
 #[track_caller]
-pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub fn wait_for<T>(timeout: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    match poll_value(timeout, f) {
+        Some(v) => v,
+        None => panic!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
+/// Polls `f` every 200 ms until it returns `Some` (→ that) or `timeout` passes (→ `None`).
+pub fn poll_value<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
-            return v;
+            return Some(v);
         }
         if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
+            return None;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -154,7 +166,7 @@ fn kill_processes_in(ids: &[(u64, u64)]) {
 }
 
 /// Kills what runs in the named namespaces and deletes them (errors ignored: best effort).
-fn destroy_netns(names: &[String]) {
+pub(crate) fn destroy_netns(names: &[String]) {
     let paths: Vec<PathBuf> = names
         .iter()
         .map(|n| Path::new(tether_netns::NETNS_RUN_DIR).join(n))
@@ -189,8 +201,11 @@ impl TetherAgent {
         let mut a = Self {
             bin: bin.to_path_buf(),
             kubeconfig: kubeconfig.to_path_buf(),
+            netns: opts
+                .netns
+                .clone()
+                .unwrap_or_else(|| tether_netns::testing::unique_name(NETNS_PREFIX)),
             opts,
-            netns: tether_netns::testing::unique_name(NETNS_PREFIX),
             data,
             log,
             child: None,
@@ -216,10 +231,12 @@ impl TetherAgent {
             .args(["--node-name", &self.opts.node_name])
             .args(["--node-ip", &self.opts.node_ip])
             .args(["--netns", &self.netns])
-            .arg("--create-netns")
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--cleanup-on-exit");
+        if self.opts.netns.is_none() {
+            cmd.arg("--create-netns");
+        }
         if let Some(m) = &self.opts.proxy_mode {
             cmd.args(["--proxy-mode", m]);
         }
@@ -575,6 +592,20 @@ impl Drop for NodeCluster {
     }
 }
 
+/// The pods in `ns` matching `selector` (empty: all), as `kubectl get pods -o json` shows them.
+pub fn list_pods(k: &Kubectl, ns: &str, selector: &str) -> Vec<PodInfo> {
+    let mut args = vec!["-n", ns, "get", "pods", "-o", "json"];
+    if !selector.is_empty() {
+        args.extend(["-l", selector]);
+    }
+    let out = k.run(&args);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+    v["items"]
+        .as_array()
+        .map(|items| items.iter().map(PodInfo::from_json).collect())
+        .unwrap_or_default()
+}
+
 /// A pod as the tests see it (from `kubectl get pods -o json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodInfo {
@@ -584,6 +615,8 @@ pub struct PodInfo {
     pub uid: String,
     /// status.podIP (empty when none).
     pub ip: String,
+    /// spec.nodeName (empty when not bound).
+    pub node: String,
     /// status.phase.
     pub phase: String,
     /// The Ready condition is True.
@@ -607,6 +640,7 @@ impl PodInfo {
             name: s(&p["metadata"]["name"]),
             uid: s(&p["metadata"]["uid"]),
             ip: s(&p["status"]["podIP"]),
+            node: s(&p["spec"]["nodeName"]),
             phase: s(&p["status"]["phase"]),
             ready: p["status"]["conditions"].as_array().is_some_and(|c| {
                 c.iter()
@@ -658,16 +692,7 @@ impl NodeCluster {
 
     /// The pods in `ns` matching `selector` (e.g. `app=web`; empty = all).
     pub fn pods(&self, ns: &str, selector: &str) -> Vec<PodInfo> {
-        let mut args = vec!["-n", ns, "get", "pods", "-o", "json"];
-        if !selector.is_empty() {
-            args.extend(["-l", selector]);
-        }
-        let out = self.kubectl.run(&args);
-        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
-        v["items"]
-            .as_array()
-            .map(|items| items.iter().map(PodInfo::from_json).collect())
-            .unwrap_or_default()
+        list_pods(&self.kubectl, ns, selector)
     }
 
     /// One pod, if it exists.

@@ -13,6 +13,7 @@
 //!   logs, image errors, restarts, agent restart.
 //! - `dataplane`: Service traffic through the node's data plane (nftables, then userspace):
 //!   ClusterIP, NodePort and LoadBalancer from a client namespace, UDP, affinity, no endpoints.
+//! - `multinode`: two agents on a shared fabric: pod routes, Services and DNS across nodes.
 //! - `dns`: cluster DNS answered to `dig` and `getent` inside pods, forwarding, following changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,6 +22,7 @@ mod controllers;
 mod dataplane;
 mod dns;
 mod kubectl;
+mod multinode;
 mod pods;
 mod store;
 mod versions;

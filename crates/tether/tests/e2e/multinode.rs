@@ -1,0 +1,148 @@
+//! Two nodes (issue 3: "runs on one machine and grows to many"): two agents in node
+//! namespaces joined by a fabric bridge, one server. Pods spread over both nodes; each node
+//! routes to the other's podCIDR via its InternalIP (host-gw); pod-to-pod, ClusterIP, NodePort
+//! and cluster DNS work across nodes; a Node that goes away takes its route with it.
+//! Needs root (skipped loudly otherwise).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tether_testkit::node::{PodInfo, exec_in, list_pods};
+use tether_testkit::{AgentOptions, MultiNodeCluster, ServerOptions};
+
+use crate::bin;
+use crate::pods::{START, netexec_deployment};
+
+/// `ip route show proto 214` (tether's routes) in a node namespace.
+fn tether_routes(netns: &str) -> String {
+    exec_in(netns, &["ip", "route", "show", "proto", "214"]).stdout
+}
+
+fn pod_cidr(c: &MultiNodeCluster, node: &str) -> String {
+    c.kubectl
+        .run(&["get", "node", node, "-o", "jsonpath={.spec.podCIDR}"])
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+fn curl_hostname(netns: &str, url: &str) -> String {
+    exec_in(netns, &["curl", "-sS", "-m", "3", url])
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn two_nodes_route_pods_services_and_dns_across_nodes() {
+    let Some(c) =
+        MultiNodeCluster::start(bin(), ServerOptions::default(), 2, AgentOptions::default())
+    else {
+        return;
+    };
+    let (n1, n2) = (&c.agents[0], &c.agents[1]);
+    let (cidr1, cidr2) = (pod_cidr(&c, "node-1"), pod_cidr(&c, "node-2"));
+    assert_ne!(cidr1, cidr2, "each node gets its own podCIDR");
+
+    // Routes to the other node's pods, and only those.
+    let want1 = format!("{cidr2} via {} dev eth0", n2.node_ip());
+    let want2 = format!("{cidr1} via {} dev eth0", n1.node_ip());
+    c.wait(Duration::from_secs(30), "routes between the nodes", || {
+        let (r1, r2) = (tether_routes(n1.netns()), tether_routes(n2.netns()));
+        (r1.contains(&want1) && r2.contains(&want2) && !r1.contains(&cidr1)).then_some(())
+    });
+
+    // Four replicas spread over both nodes.
+    c.kubectl
+        .run_stdin(&["apply", "-f", "-"], &netexec_deployment("web", 4))
+        .ok();
+    let pods: Vec<PodInfo> = c.wait(START, "4 ready web pods", || {
+        let ps = list_pods(&c.kubectl, "default", "app=web");
+        (ps.len() == 4 && ps.iter().all(|p| p.ready && !p.ip.is_empty())).then_some(ps)
+    });
+    let nodes: BTreeSet<&str> = pods.iter().map(|p| p.node.as_str()).collect();
+    assert_eq!(
+        nodes,
+        BTreeSet::from(["node-1", "node-2"]),
+        "pods spread over both nodes: {pods:?}"
+    );
+
+    // Every pod reaches every other pod by its IP, across nodes too.
+    for from in &pods {
+        for to in &pods {
+            let got = curl_hostname(&from.netns(), &format!("http://{}:8080/hostname", to.ip));
+            assert_eq!(
+                got, to.name,
+                "{} ({}) -> {} ({})",
+                from.name, from.node, to.name, to.node
+            );
+        }
+    }
+
+    // A ClusterIP Service balances over pods on both nodes, from either node.
+    c.kubectl
+        .run_stdin(
+            &["apply", "-f", "-"],
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n  \
+         selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: http\n",
+        )
+        .ok();
+    let vip = c.wait(Duration::from_secs(20), "web's clusterIP", || {
+        let ip = c
+            .kubectl
+            .run(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"])
+            .stdout;
+        (!ip.trim().is_empty()).then(|| ip.trim().to_owned())
+    });
+    let node_port = c
+        .kubectl
+        .run(&[
+            "get",
+            "svc",
+            "web",
+            "-o",
+            "jsonpath={.spec.ports[0].nodePort}",
+        ])
+        .stdout
+        .trim()
+        .to_owned();
+    let all: BTreeSet<String> = pods.iter().map(|p| p.name.clone()).collect();
+    for (agent, url) in [
+        (n1, format!("http://{vip}/hostname")),
+        (n2, format!("http://{vip}/hostname")),
+        // NodePort on the other node's address, through the fabric.
+        (n1, format!("http://{}:{node_port}/hostname", n2.node_ip())),
+    ] {
+        let mut seen = BTreeSet::new();
+        c.wait(
+            Duration::from_secs(60),
+            &format!("{url} from {} reaching all 4 pods", agent.node_name()),
+            || {
+                seen.insert(curl_hostname(agent.netns(), &url));
+                seen.is_superset(&all).then_some(())
+            },
+        );
+    }
+
+    // Cluster DNS from a pod on node-1 (kube-dns has an endpoint on each node).
+    let p1 = pods
+        .iter()
+        .find(|p| p.node == "node-1")
+        .expect("a pod on node-1");
+    let got = n1.pod_nsenter(&c.kubectl, "default", &p1.name, &["getent", "hosts", "web"]);
+    assert!(
+        got.stdout.contains(&vip),
+        "getent hosts web in {}: {got:?}",
+        p1.name
+    );
+
+    // A Node that goes away takes its route with it.
+    let mut c = c;
+    c.agents[1].stop();
+    let del = c.kubectl.run(&["delete", "node", "node-2"]);
+    assert_eq!(del.code, 0, "{del:?}");
+    let n1 = c.agents[0].netns().to_owned();
+    c.wait(Duration::from_secs(30), "node-2's route removed", || {
+        (!tether_routes(&n1).contains(&cidr2)).then_some(())
+    });
+}
