@@ -15,8 +15,8 @@ use crate::registry::Registry;
 /// The Node annotation holding the agent's logs address.
 pub(crate) const ENDPOINT_ANNOTATION: &str = "tether.dev/kubelet-endpoint";
 
-fn containers(pod: &Value) -> Vec<String> {
-    pod.pointer("/spec/containers")
+fn names_at(pod: &Value, pointer: &str) -> Vec<String> {
+    pod.pointer(pointer)
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -24,6 +24,44 @@ fn containers(pod: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The container a log request is for, as upstream's `validateContainer`: the named one
+/// (app, init or ephemeral), else the only app container.
+fn pick_container(pod: &Value, name: &str, requested: Option<&String>) -> Result<String, ApiError> {
+    let names = names_at(pod, "/spec/containers");
+    match requested.filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let known = names.contains(c)
+                || names_at(pod, "/spec/initContainers").contains(c)
+                || names_at(pod, "/spec/ephemeralContainers").contains(c);
+            if known {
+                Ok(c.clone())
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "container {c} is not valid for pod {name}"
+                )))
+            }
+        }
+        None if names.len() == 1 => Ok(names[0].clone()),
+        None if names.is_empty() => Err(ApiError::bad_request(format!(
+            "a container name must be specified for pod {name}"
+        ))),
+        None => {
+            let mut msg = format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                names.join(" ")
+            );
+            let inits = names_at(pod, "/spec/initContainers");
+            if !inits.is_empty() {
+                msg.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    inits.join(" ")
+                ));
+            }
+            Err(ApiError::bad_request(msg))
+        }
+    }
 }
 
 /// Relays a log request for `pod`.
@@ -40,24 +78,7 @@ pub(crate) async fn relay(
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or("default");
-    let names = containers(pod);
-    let container = match q.get("container").filter(|c| !c.is_empty()) {
-        Some(c) => {
-            if !names.contains(c) {
-                return Err(ApiError::bad_request(format!(
-                    "container {c} is not valid for pod {name}"
-                )));
-            }
-            c.clone()
-        }
-        None if names.len() == 1 => names[0].clone(),
-        None => {
-            return Err(ApiError::bad_request(format!(
-                "a container name must be specified for pod {name}, choose one of: [{}]",
-                names.join(" ")
-            )));
-        }
-    };
+    let container = pick_container(pod, name, q.get("container"))?;
     let node = pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)

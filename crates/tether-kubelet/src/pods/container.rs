@@ -102,6 +102,8 @@ pub struct Ctr {
     pub log_dir: PathBuf,
     /// The environment of the running process (exec probes run with it too).
     pub env: Vec<(String, String)>,
+    /// An init container (`spec.initContainers`).
+    pub init: bool,
 }
 
 /// RFC 3339 with seconds, as the API shows times.
@@ -110,14 +112,20 @@ pub fn fmt(t: Timestamp) -> String {
 }
 
 impl Ctr {
-    /// A container not started yet.
-    pub fn new(spec: Container, log_dir: PathBuf) -> Self {
+    /// A container not started yet. In a pod with init containers every container waits as
+    /// `PodInitializing` (the kubelet's default waiting state then), else `ContainerCreating`.
+    pub fn new(spec: Container, log_dir: PathBuf, init: bool, pod_has_inits: bool) -> Self {
+        let waiting = if pod_has_inits {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
         Self {
             spec,
             proc: None,
             restart_count: 0,
             last: None,
-            waiting: Some(("ContainerCreating".into(), String::new())),
+            waiting: Some((waiting.into(), String::new())),
             next_start: Instant::now(),
             backoff: BACKOFF_INITIAL,
             done: false,
@@ -126,6 +134,37 @@ impl Ctr {
             startup: None,
             log_dir,
             env: Vec::new(),
+            init,
+        }
+    }
+
+    /// A sidecar: an init container with `restartPolicy: Always`, which keeps running beside
+    /// the app containers once started.
+    pub fn sidecar(&self) -> bool {
+        self.init && self.spec.restart_policy.as_deref() == Some("Always")
+    }
+
+    /// An init container that ran to success (a sidecar never completes).
+    pub fn completed(&self) -> bool {
+        self.init
+            && !self.sidecar()
+            && self.proc.is_none()
+            && self.last.as_ref().is_some_and(|t| t.exit_code == 0)
+    }
+
+    /// An init container that failed for good (its restart policy allows no more runs).
+    pub fn init_failed(&self) -> bool {
+        self.init && self.done && self.last.as_ref().is_some_and(|t| t.exit_code != 0)
+    }
+
+    /// The restart policy this container follows: the pod's for app containers and `Always`
+    /// for sidecars; other init containers are retried on failure unless the pod's is `Never`.
+    pub fn policy<'a>(&self, pod_policy: &'a str) -> &'a str {
+        match (self.init, self.sidecar(), pod_policy) {
+            (false, _, p) => p,
+            (true, true, _) => "Always",
+            (true, false, "Never") => "Never",
+            (true, false, _) => "OnFailure",
         }
     }
 
@@ -222,9 +261,11 @@ impl Ctr {
         let state = if let Some(p) = &self.proc {
             json!({"running": {"startedAt": fmt(p.started_at)}})
         } else if self.done {
-            match &self.last {
-                Some(t) => t.to_json(""),
-                None => json!({"waiting": {"reason": "ContainerCreating"}}),
+            match (&self.last, &self.waiting) {
+                (Some(t), _) => t.to_json(""),
+                // Never ran (an init container failed for good before it, or the pod ended).
+                (None, Some((reason, _))) => json!({"waiting": {"reason": reason}}),
+                (None, None) => json!({"waiting": {"reason": "ContainerCreating"}}),
             }
         } else if let (None, Some(t)) = (&self.waiting, &self.last) {
             // Exited, restarting at once.
@@ -238,6 +279,7 @@ impl Ctr {
         } else {
             json!({"waiting": {"reason": "ContainerCreating"}})
         };
+
         let last = match (&self.last, self.done) {
             (Some(t), false) => t.to_json(""),
             _ => json!({}),
@@ -246,7 +288,8 @@ impl Ctr {
             "name": self.spec.name,
             "image": image,
             "imageID": format!("tether://{}", crate::images::repository(&image)),
-            "ready": self.ready(),
+            // An init container that completed counts as ready (the prober manager's rule).
+            "ready": self.ready() || self.completed(),
             "started": self.started(),
             "restartCount": self.restart_count,
             "state": state,

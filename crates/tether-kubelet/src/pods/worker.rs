@@ -48,6 +48,9 @@ pub struct State {
     pub containers: Vec<Saved>,
     /// Pod start time.
     pub start_time: Option<Timestamp>,
+    /// The init containers have all completed (once true, stays true, as upstream).
+    #[serde(default)]
+    pub initialized: bool,
 }
 
 impl State {
@@ -73,6 +76,7 @@ struct Worker {
     conditions: BTreeMap<String, (bool, Timestamp)>,
     sandbox_error: Option<String>,
     next_sandbox_try: Instant,
+    initialized: bool,
 }
 
 fn ns_of(p: &Pod) -> String {
@@ -84,6 +88,19 @@ fn ns_of(p: &Pod) -> String {
 
 fn name_of(p: &Pod) -> String {
     p.metadata.name.clone().unwrap_or_default()
+}
+
+/// The pod's containers, init containers first (in order), then the app containers.
+fn containers(spec: &k8s_openapi::api::core::v1::PodSpec, dir: &std::path::Path) -> Vec<Ctr> {
+    let inits = spec.init_containers.as_deref().unwrap_or_default();
+    let has_inits = !inits.is_empty();
+    let new =
+        |c: &Container, init| Ctr::new(c.clone(), dir.join("logs").join(&c.name), init, has_inits);
+    inits
+        .iter()
+        .map(|c| new(c, true))
+        .chain(spec.containers.iter().map(|c| new(c, false)))
+        .collect()
 }
 
 /// Runs a pod until it is deleted (or the agent stops).
@@ -113,11 +130,7 @@ pub async fn run(
         uid: uid.clone(),
         dir: dir.clone(),
         sandbox: None,
-        ctrs: spec
-            .containers
-            .iter()
-            .map(|c: &Container| Ctr::new(c.clone(), dir.join("logs").join(&c.name)))
-            .collect(),
+        ctrs: containers(&spec, &dir),
         start_time: Timestamp::now(),
         bind_files: Vec::new(),
         hostname,
@@ -126,6 +139,7 @@ pub async fn run(
         conditions: BTreeMap::new(),
         sandbox_error: None,
         next_sandbox_try: Instant::now(),
+        initialized: spec.init_containers.as_ref().is_none_or(Vec::is_empty),
         pod,
         shared,
     };
@@ -228,6 +242,7 @@ impl Worker {
         if let Some(t) = st.start_time {
             self.start_time = t;
         }
+        self.initialized |= st.initialized;
         if let Some(sb) = st.sandbox
             && sb.path().exists()
         {
@@ -239,6 +254,19 @@ impl Worker {
             };
             c.restart_count = saved.restart_count;
             c.last = saved.last;
+            if c.init && !c.sidecar() && saved.pid.is_none() && c.last.is_some() {
+                // An init container that finished: done unless it failed and may retry.
+                let policy = self
+                    .pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.restart_policy.clone());
+                c.done =
+                    c.completed() || c.policy(policy.as_deref().unwrap_or("Always")) == "Never";
+                if c.done {
+                    c.waiting = None;
+                }
+            }
             if let (Some(pid), Some(_)) = (saved.pid, &self.sandbox)
                 && runtime::alive(pid)
                 && runtime::start_ticks(pid) == saved.ticks
@@ -288,6 +316,7 @@ impl Worker {
             sandbox: self.sandbox.clone(),
             containers: self.ctrs.iter().map(Ctr::saved).collect(),
             start_time: Some(self.start_time),
+            initialized: self.initialized,
         };
         let Ok(text) = serde_json::to_string_pretty(&st) else {
             return;
@@ -391,6 +420,7 @@ impl Worker {
             };
             if let Some(code) = code {
                 tracing::info!(pod = %key, container = c.spec.name, code, "container exited");
+                let policy = c.policy(&policy).to_owned();
                 c.exited(code, &policy, &pod_label);
             }
         }
@@ -402,12 +432,21 @@ impl Worker {
             return;
         }
         self.check_exits();
+        self.advance_init();
         let now = Instant::now();
         let n = self.ctrs.len();
+        let step = self.init_step();
         for i in 0..n {
             let due = {
                 let c = &self.ctrs[i];
-                c.proc.is_none() && !c.done && now >= c.next_start
+                let eligible = match (c.init, c.sidecar()) {
+                    // Init containers run one at a time, in order; a sidecar, once its turn
+                    // came, is restarted whenever it exits.
+                    (true, false) => step == Some(i),
+                    (true, true) => self.initialized || step.is_some_and(|s| i <= s),
+                    (false, _) => self.initialized,
+                };
+                eligible && c.proc.is_none() && !c.done && now >= c.next_start
             };
             if due {
                 self.start(i);
@@ -416,6 +455,46 @@ impl Worker {
         self.probe_all().await;
         self.push_status().await;
         self.save();
+    }
+
+    /// The init container whose turn it is: the first one neither completed nor (for a
+    /// sidecar) started. `None` once initialized, or when one failed for good.
+    fn init_step(&self) -> Option<usize> {
+        if self.initialized {
+            return None;
+        }
+        for (i, c) in self.ctrs.iter().enumerate().filter(|(_, c)| c.init) {
+            if c.init_failed() {
+                return None;
+            }
+            let through = if c.sidecar() {
+                c.started()
+            } else {
+                c.completed()
+            };
+            if !through {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Latches `initialized` when every init container is through; when one failed for good
+    /// (restartPolicy Never), the app containers will never run.
+    fn advance_init(&mut self) {
+        if self.initialized {
+            return;
+        }
+        if self.ctrs.iter().any(Ctr::init_failed) {
+            for c in self.ctrs.iter_mut().filter(|c| !c.init && !c.done) {
+                c.done = true;
+            }
+            return;
+        }
+        if self.init_step().is_none() {
+            self.initialized = true;
+            tracing::info!(pod = %self.key(), "init containers done");
+        }
     }
 
     fn start(&mut self, i: usize) {
@@ -646,11 +725,16 @@ impl Worker {
         if self.sandbox.is_none() {
             return "Pending";
         }
+        if self.ctrs.iter().any(Ctr::init_failed) {
+            return "Failed";
+        }
+        if !self.initialized {
+            return "Pending";
+        }
         let policy = self.policy();
-        let running = self.ctrs.iter().filter(|c| c.proc.is_some()).count();
-        let never_ran = self
-            .ctrs
-            .iter()
+        let apps = || self.ctrs.iter().filter(|c| !c.init);
+        let running = apps().filter(|c| c.proc.is_some()).count();
+        let never_ran = apps()
             .filter(|c| c.proc.is_none() && c.last.is_none())
             .count();
         if never_ran > 0 {
@@ -659,11 +743,8 @@ impl Worker {
         if running > 0 {
             return "Running";
         }
-        let failed = self
-            .ctrs
-            .iter()
-            .any(|c| c.last.as_ref().is_some_and(|t| t.exit_code != 0));
-        let all_done = self.ctrs.iter().all(|c| c.done);
+        let failed = apps().any(|c| c.last.as_ref().is_some_and(|t| t.exit_code != 0));
+        let all_done = apps().all(|c| c.done);
         match policy.as_str() {
             "Always" => "Running",
             "OnFailure" if all_done && !failed => "Succeeded",
@@ -686,11 +767,24 @@ impl Worker {
             "lastProbeTime": null,
             "lastTransitionTime": fmt(entry.1),
         });
+        if !ok && ty == "Initialized" {
+            let incomplete: Vec<&str> = self
+                .ctrs
+                .iter()
+                .filter(|c| c.init && !(c.completed() || c.sidecar() && c.started()))
+                .map(|c| c.name())
+                .collect();
+            v["reason"] = json!("ContainersNotInitialized");
+            v["message"] = json!(format!(
+                "containers with incomplete status: [{}]",
+                incomplete.join(" ")
+            ));
+        }
         if !ok && (ty == "Ready" || ty == "ContainersReady") {
             let unready: Vec<&str> = self
                 .ctrs
                 .iter()
-                .filter(|c| !c.ready())
+                .filter(|c| (!c.init || c.sidecar()) && !c.ready())
                 .map(|c| c.name())
                 .collect();
             v["reason"] = json!("ContainersNotReady");
@@ -704,13 +798,19 @@ impl Worker {
 
     fn status(&mut self) -> Value {
         let phase = self.phase();
-        let ready =
-            self.sandbox.is_some() && !self.ctrs.is_empty() && self.ctrs.iter().all(Ctr::ready);
+        let ready = self.sandbox.is_some()
+            && self.initialized
+            && self.ctrs.iter().any(|c| !c.init)
+            && self
+                .ctrs
+                .iter()
+                .filter(|c| !c.init || c.sidecar())
+                .all(Ctr::ready);
         let terminal = matches!(phase, "Succeeded" | "Failed");
         let sandbox_ok = self.sandbox.is_some() && !terminal;
         let conds = vec![
             self.condition("PodReadyToStartContainers", sandbox_ok),
-            self.condition("Initialized", true),
+            self.condition("Initialized", self.initialized),
             self.condition("Ready", ready),
             self.condition("ContainersReady", ready),
             self.condition("PodScheduled", true),
@@ -722,9 +822,18 @@ impl Worker {
             "hostIP": host,
             "hostIPs": [{"ip": host}],
             "startTime": fmt(self.start_time),
-            "containerStatuses": self.ctrs.iter().map(Ctr::status).collect::<Vec<_>>(),
+            "containerStatuses": self.ctrs.iter().filter(|c| !c.init).map(Ctr::status).collect::<Vec<_>>(),
             "qosClass": "BestEffort",
         });
+        if self.ctrs.iter().any(|c| c.init) {
+            st["initContainerStatuses"] = json!(
+                self.ctrs
+                    .iter()
+                    .filter(|c| c.init)
+                    .map(Ctr::status)
+                    .collect::<Vec<_>>()
+            );
+        }
         if let Some(sb) = &self.sandbox {
             st["podIP"] = json!(sb.ip.to_string());
             st["podIPs"] = json!([{"ip": sb.ip.to_string()}]);

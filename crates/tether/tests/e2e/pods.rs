@@ -714,3 +714,205 @@ spec:
     let prev = c.kubectl.run(&["logs", "crashy", "--previous"]);
     assert!(prev.stdout.contains("started"), "{prev:?}");
 }
+
+/// The STATUS cell of `kubectl get pod NAME`.
+fn status_cell(c: &NodeCluster, name: &str) -> String {
+    let out = c.kubectl.run(&["get", "pod", name, "--no-headers"]);
+    out.stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Init containers run one at a time, in order, to completion before the app container
+/// starts; `kubectl get` shows `Init:1/2` meanwhile; their statuses and logs stay.
+#[test]
+fn init_containers_run_in_order_before_the_app() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: inits
+  labels:
+    app: inits
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: first
+    image: tether/host
+    command: ["sh", "-c", "echo first done"]
+  - name: second
+    image: tether/host
+    command: ["sh", "-c", "sleep 3; echo second done"]
+  containers:
+  - name: web
+    image: registry.k8s.io/e2e-test-images/agnhost:2.39
+    args: ["netexec", "--http-port=8080", "--udp-port=-1"]
+"#,
+    );
+    // While the second init container sleeps: Init:1/2, Initialized False, app waiting.
+    let seen = wait_for(Duration::from_secs(60), "Init:1/2", || {
+        let s = status_cell(&c, "inits");
+        (s == "Init:1/2").then_some(s)
+    });
+    assert_eq!(seen, "Init:1/2");
+    let during = c.k(&["get", "pod", "inits", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&during).expect("pod json");
+    assert_eq!(v["status"]["phase"], "Pending", "{during}");
+    let init = |i: usize| &v["status"]["initContainerStatuses"][i];
+    assert_eq!(
+        init(0)["state"]["terminated"]["reason"],
+        "Completed",
+        "{during}"
+    );
+    assert_eq!(init(0)["ready"], true, "{during}");
+    assert!(init(1)["state"]["running"].is_object(), "{during}");
+    assert_eq!(
+        v["status"]["containerStatuses"][0]["state"]["waiting"]["reason"], "PodInitializing",
+        "{during}"
+    );
+    let cond = v["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Initialized").cloned())
+        .unwrap_or_default();
+    assert_eq!(cond["status"], "False", "{during}");
+    assert_eq!(cond["reason"], "ContainersNotInitialized", "{during}");
+    assert_eq!(
+        cond["message"], "containers with incomplete status: [second]",
+        "{during}"
+    );
+
+    // Then the app runs; both init containers are Completed; their logs stay readable.
+    c.wait_ready_pods("default", "app=inits", 1, START);
+    assert_eq!(status_cell(&c, "inits"), "Running");
+    let reasons = c.k(&[
+        "get",
+        "pod",
+        "inits",
+        "-o",
+        "jsonpath={.status.initContainerStatuses[*].state.terminated.reason}",
+    ]);
+    assert_eq!(reasons.trim(), "Completed Completed");
+    for (name, line) in [("first", "first done"), ("second", "second done")] {
+        let logs = c.k(&["logs", "inits", "-c", name]);
+        assert_eq!(logs.trim(), line);
+    }
+}
+
+/// A failing init container: with restartPolicy Never the pod fails and the app never runs
+/// (`Init:Error`); otherwise it is retried (restartCount grows, still `Init:…`).
+#[test]
+fn a_failing_init_container_fails_the_pod_or_is_retried() {
+    let Some(c) = cluster() else { return };
+    for (name, policy) in [("init-never", "Never"), ("init-always", "Always")] {
+        c.apply(&format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  restartPolicy: {policy}
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: setup
+    image: tether/host
+    command: ["sh", "-c", "echo cannot set up; exit 3"]
+  containers:
+  - name: app
+    image: tether/host
+    command: ["sleep", "3600"]
+"#
+        ));
+    }
+    let failed = wait_for(Duration::from_secs(60), "init-never Failed", || {
+        let phase = c.k(&["get", "pod", "init-never", "-o", "jsonpath={.status.phase}"]);
+        (phase == "Failed").then_some(phase)
+    });
+    assert_eq!(failed, "Failed");
+    assert_eq!(status_cell(&c, "init-never"), "Init:Error");
+    let app = c.k(&[
+        "get",
+        "pod",
+        "init-never",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.waiting.reason}",
+    ]);
+    assert_eq!(app, "PodInitializing", "the app container never ran");
+    let code = c.k(&[
+        "get",
+        "pod",
+        "init-never",
+        "-o",
+        "jsonpath={.status.initContainerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert_eq!(code, "3");
+
+    let restarts = wait_for(Duration::from_secs(60), "init-always retried", || {
+        let n = c.k(&[
+            "get",
+            "pod",
+            "init-always",
+            "-o",
+            "jsonpath={.status.initContainerStatuses[0].restartCount}",
+        ]);
+        n.parse::<i64>().ok().filter(|n| *n >= 1)
+    });
+    assert!(restarts >= 1);
+    let status = status_cell(&c, "init-always");
+    assert!(
+        status.starts_with("Init:"),
+        "a retried init container keeps the pod initializing: {status}"
+    );
+    assert_eq!(
+        c.k(&[
+            "get",
+            "pod",
+            "init-always",
+            "-o",
+            "jsonpath={.status.phase}"
+        ]),
+        "Pending"
+    );
+}
+
+/// A native sidecar (an init container with `restartPolicy: Always`) starts before the app
+/// container and keeps running beside it; READY counts it (2/2).
+#[test]
+fn a_native_sidecar_keeps_running_beside_the_app() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: with-sidecar
+  labels:
+    app: with-sidecar
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: proxy
+    image: tether/host
+    restartPolicy: Always
+    command: ["sh", "-c", "echo sidecar up; exec sleep 3600"]
+  containers:
+  - name: web
+    image: registry.k8s.io/e2e-test-images/agnhost:2.39
+    args: ["netexec", "--http-port=8080", "--udp-port=-1"]
+"#,
+    );
+    c.wait_ready_pods("default", "app=with-sidecar", 1, START);
+    let out = c.k(&["get", "pod", "with-sidecar", "--no-headers"]);
+    let cells: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(cells.get(1), Some(&"2/2"), "{out}");
+    assert_eq!(cells.get(2), Some(&"Running"), "{out}");
+    let sidecar = c.k(&[
+        "get",
+        "pod",
+        "with-sidecar",
+        "-o",
+        "jsonpath={.status.initContainerStatuses[0].started} {.status.initContainerStatuses[0].state.running.startedAt}",
+    ]);
+    assert!(sidecar.starts_with("true 20"), "sidecar running: {sidecar}");
+}
