@@ -4,6 +4,8 @@
 //! - `kubectl`: the kubectl workflows users run against Services (apply, create, expose, get,
 //!   describe, edit, patch, label, delete, watch) and upstream's error messages.
 //! - `versions`: the same core flow with every kubectl from 1.27 to 1.33.
+//! - `clients`: the official client libraries unchanged: the Python `kubernetes` client (a script
+//!   under `tests/clients/`) and kube-rs (CRUD, patches, server-side apply, watches, errors).
 //! - `store`: restart on the same data, kill -9 durability, the etcd backend, two API servers
 //!   on one etcd.
 //! - `controllers`: garbage collection and namespace deletion.
@@ -18,6 +20,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod clients;
 mod controllers;
 mod dataplane;
 mod dns;
