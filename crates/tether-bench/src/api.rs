@@ -40,9 +40,9 @@ pub(crate) struct ApiArgs {
     label: String,
 }
 
-type Sender = SendRequest<Full<Bytes>>;
+pub(crate) type Sender = SendRequest<Full<Bytes>>;
 
-async fn connect(server: SocketAddr) -> anyhow::Result<Sender> {
+pub(crate) async fn connect(server: SocketAddr) -> anyhow::Result<Sender> {
     let stream = tokio::net::TcpStream::connect(server).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -52,7 +52,7 @@ async fn connect(server: SocketAddr) -> anyhow::Result<Sender> {
     Ok(sender)
 }
 
-fn request(
+pub(crate) fn request(
     method: &str,
     path: &str,
     body: Option<String>,
@@ -68,7 +68,7 @@ fn request(
     Ok(b.body(Full::new(Bytes::from(body.unwrap_or_default())))?)
 }
 
-async fn call(
+pub(crate) async fn call(
     s: &mut Sender,
     method: &str,
     path: &str,
@@ -94,7 +94,7 @@ fn service_json(name: &str) -> String {
     .to_string()
 }
 
-async fn ensure_namespace(server: SocketAddr, ns: &str) -> anyhow::Result<()> {
+pub(crate) async fn ensure_namespace(server: SocketAddr, ns: &str) -> anyhow::Result<()> {
     let mut s = connect(server).await?;
     let body = serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":ns}});
     let (st, b) = call(&mut s, "POST", "/api/v1/namespaces", Some(body.to_string())).await?;

@@ -6,6 +6,7 @@
 mod api;
 mod dns;
 mod nft;
+mod pods;
 mod proxy;
 mod stats;
 
@@ -35,6 +36,8 @@ enum Cmd {
     NftCost(nft::CostArgs),
     /// API benchmark: create, list, watch fan-out against a running `tether server`.
     Api(api::ApiArgs),
+    /// Pod benchmark: start → Ready, Ready → EndpointSlice, churn (agent CPU and RSS).
+    Pods(pods::PodsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::NftService(a) => nft::service(&a),
         Cmd::NftCost(a) => nft::cost(&a),
         Cmd::Api(a) => api::run(&a),
+        Cmd::Pods(a) => pods::run(&a),
     }
 }
 
