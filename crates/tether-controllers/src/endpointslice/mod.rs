@@ -46,6 +46,10 @@ struct Index {
     /// Services that counted each pod at their last reconcile.
     members: HashMap<Key, BTreeSet<Key>>,
     dirty: BTreeSet<Key>,
+    /// Deleted Services whose Endpoints must go (upstream's syncService on NotFound).
+    gone: BTreeSet<Key>,
+    /// Leftover controller-written Endpoints were looked for after the first full sync.
+    leftovers_checked: bool,
     synced: u8,
 }
 
@@ -151,8 +155,10 @@ fn on_service(ix: &mut Index, ev: Event<Service>) {
         Event::Delete(svc) => {
             let k = key_of(&svc.metadata);
             ix.services.remove(&k);
-            // Owned slices go with the Service through garbage collection.
+            // Owned slices go with the Service through garbage collection; the Endpoints
+            // (no owner reference, as upstream) are deleted by the worker.
             ix.dirty.remove(&k);
+            ix.gone.insert(k);
         }
         Event::Init => ix.services.clear(),
         Event::InitDone => ix.synced |= 0b0001,
@@ -293,12 +299,37 @@ struct Work {
 async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Result<(), Error> {
     loop {
         let mut mirror: Vec<Mirror> = Vec::new();
+        let mut delete_endpoints: Vec<Key> = Vec::new();
         let batch: Vec<Work> = {
             let mut ix = s.index.lock().await;
             if ix.synced != SYNCED_ALL {
                 tracing::debug!(synced = ix.synced, "waiting for the initial lists");
                 Vec::new()
             } else {
+                if !ix.leftovers_checked {
+                    // Upstream's checkLeftoverEndpoints: Endpoints this controller wrote (they
+                    // carry the trigger-time annotation) whose Service is gone.
+                    ix.leftovers_checked = true;
+                    let leftovers: Vec<Key> = ix
+                        .endpoints
+                        .iter()
+                        .filter(|(k, ep)| {
+                            !ix.services.contains_key(*k)
+                                && ep
+                                    .metadata
+                                    .annotations
+                                    .as_ref()
+                                    .is_some_and(|a| a.contains_key(reconciler::TRIGGER_TIME))
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    ix.gone.extend(leftovers);
+                }
+                let gone: Vec<Key> = std::mem::take(&mut ix.gone)
+                    .into_iter()
+                    .filter(|k| !ix.services.contains_key(k) && ix.endpoints.contains_key(k))
+                    .collect();
+                delete_endpoints.extend(gone);
                 let keys: Vec<Key> = std::mem::take(&mut ix.dirty).into_iter().collect();
                 let mut out = Vec::new();
                 for k in keys {
@@ -358,6 +389,21 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                 out
             }
         };
+        for (ns, name) in delete_endpoints {
+            let eps: Api<Endpoints> = Api::namespaced(client.clone(), &ns);
+            match eps.delete(&name, &Default::default()).await {
+                Ok(_) => tracing::debug!(
+                    namespace = ns,
+                    name,
+                    "deleted the Endpoints of a deleted Service"
+                ),
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => {
+                    tracing::debug!(namespace = ns, name, error = %e, "deleting Endpoints failed; will retry");
+                    s.index.lock().await.gone.insert((ns, name));
+                }
+            }
+        }
         let mut retry = Vec::new();
         if !batch.is_empty() {
             tracing::debug!(services = batch.len(), "reconciling endpoints");

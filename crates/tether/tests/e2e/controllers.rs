@@ -193,6 +193,24 @@ fn endpointslices_and_endpoints_follow_pods() {
         ]);
         out.code == 0 && !out.stdout.contains("10.244.0.5")
     });
+    // The Service goes: its Endpoints go with it (upstream's syncService on NotFound), its
+    // slices through their owner references.
+    k.run(&["delete", "svc", "nginx-service"]).ok();
+    eventually("Endpoints and slices of the deleted Service gone", || {
+        let ep = k.run(&["get", "endpoints", "nginx-service"]);
+        let sl = k.run(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=nginx-service",
+            "-o",
+            "name",
+        ]);
+        ep.code != 0
+            && ep.stderr.contains("NotFound")
+            && sl.code == 0
+            && sl.stdout.trim().is_empty()
+    });
 }
 
 #[test]
