@@ -52,7 +52,7 @@ pub use link::{
 pub use netns::{NETNS_RUN_DIR, NetNs};
 pub use route::{
     GatewayRoute, TETHER_ROUTE_PROTO, add_route, delete_gateway_route, replace_gateway_route,
-    tether_gateway_routes,
+    replace_local_route, tether_gateway_routes,
 };
 pub use rtnetlink::Handle;
 pub use spawn::{SpawnOptions, command_in, output_in};

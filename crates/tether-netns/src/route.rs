@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteProtocol, RouteScope};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteProtocol, RouteScope, RouteType,
+};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::link::link_index;
@@ -160,4 +162,27 @@ pub async fn tether_gateway_routes(h: &Handle, ipv4: bool) -> Result<Vec<Gateway
         }
     }
     Ok(out)
+}
+
+/// Makes every address of `dst` local to the namespace, like
+/// `ip route replace local DST dev DEV` (table `local`, scope host): sockets can bind any of
+/// them without an address per IP (the AnyIP trick).
+pub async fn replace_local_route(h: &Handle, dst: IpNet, dev: &str) -> Result<()> {
+    let what = format!("local {dst} dev {dev}");
+    let dst = dst.trunc();
+    let invalid = |e| Error::Invalid(format!("route {what}: {e}"));
+    let route = RouteMessageBuilder::<IpAddr>::new()
+        .destination_prefix(dst.addr(), dst.prefix_len())
+        .map_err(invalid)?
+        .kind(RouteType::Local)
+        .table_id(255)
+        .scope(RouteScope::Host)
+        .output_interface(link_index(h, dev).await?)
+        .build();
+    h.route()
+        .add(route)
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| Error::netlink(format!("route {what}"), e))
 }

@@ -275,7 +275,7 @@ async fn start_dataplane(
             // A kernel table left by an earlier run in nftables mode would steal the traffic.
             let _ = tether_nft::Nft::new(Some(network.node().path().to_path_buf()), "tether")
                 .delete_table();
-            crate::userspace::route_services_locally(&s.netns, s.service_cidr)?;
+            crate::userspace::route_services_locally(network.node(), s.service_cidr).await?;
             tracing::info!("userspace data plane running");
         }
     }

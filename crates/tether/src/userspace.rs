@@ -98,25 +98,11 @@ pub(crate) fn frontends(map: &ServiceMap, o: &Options) -> Vec<Frontend> {
 }
 
 /// Makes the Service CIDR local in the node namespace (userspace mode).
-pub(crate) fn route_services_locally(netns: &str, cidr: ipnet::IpNet) -> anyhow::Result<()> {
-    let st = std::process::Command::new("ip")
-        .args([
-            "-n",
-            netns,
-            "route",
-            "replace",
-            "local",
-            &cidr.to_string(),
-            "dev",
-            "lo",
-        ])
-        .status()
-        .context("running ip route")?;
-    anyhow::ensure!(
-        st.success(),
-        "ip -n {netns} route replace local {cidr} dev lo failed"
-    );
-    Ok(())
+pub(crate) async fn route_services_locally(node: &NetNs, cidr: ipnet::IpNet) -> anyhow::Result<()> {
+    let h = node.handle().await?;
+    tether_netns::replace_local_route(&h, cidr, "lo")
+        .await
+        .with_context(|| format!("making {cidr} local in {}", node.name()))
 }
 
 /// Adds LoadBalancer and external IPs as local addresses of the node namespace.
@@ -187,10 +173,20 @@ pub(crate) fn start(
             } else {
                 None
             };
+            // healthCheckNodePorts, as in nftables mode (this runtime's threads are in the
+            // node's namespace).
+            let mut health = o
+                .services
+                .then(|| tether_nft::healthcheck::HealthServer::new(None));
             loop {
                 let map = rx.borrow_and_update().clone();
                 if let Some(h) = &handle {
                     ensure_local(h, &map).await;
+                }
+                if let Some(hs) = health.as_mut()
+                    && let Err(e) = hs.sync(&map)
+                {
+                    tracing::warn!(error = %e, "health check servers");
                 }
                 if let Err(e) = proxy.sync(frontends(&map, &o)).await {
                     tracing::warn!(error = %e, "some proxy listeners failed");

@@ -481,16 +481,12 @@ both_modes!(
     no_endpoints_refuses_at_once,
     loadbalancer_from_a_pool_is_reachable_from_the_client,
     loadbalancer_without_a_pool_uses_the_node_address,
+    health_check_node_port_counts_local_endpoints,
 );
 
-// Kernel-only: an L4 proxy cannot keep the client's source address, and healthCheckNodePort
-// is served by the kernel data plane (documented in README's userspace-mode limits).
+// Kernel-only: an L4 proxy cannot keep the client's source address (documented in README's
+// userspace-mode limits).
 #[test]
 fn nftables_external_traffic_policy_local_keeps_the_client_ip() {
     external_traffic_policy_local_keeps_the_client_ip(None)
-}
-
-#[test]
-fn nftables_health_check_node_port_counts_local_endpoints() {
-    health_check_node_port_counts_local_endpoints(None)
 }
