@@ -58,6 +58,10 @@ pub struct Config {
     pub health_checks: bool,
     /// Retry interval after a failed sync (capped at 5 s; upstream `--sync-period`).
     pub sync_period: Duration,
+    /// Program plain ClusterIP ports (no affinity, Cluster policy, not externally reachable,
+    /// 1–16 endpoints) as map elements instead of chains (see `render`'s fast path). `false`
+    /// gives kube-proxy's layout for every port (benchmarks compare the two).
+    pub fast_path: bool,
 }
 
 impl Default for Config {
@@ -73,6 +77,7 @@ impl Default for Config {
             localhost_nodeports: false,
             health_checks: true,
             sync_period: Duration::from_secs(30),
+            fast_path: true,
         }
     }
 }

@@ -10,6 +10,14 @@ fn cfg() -> Config {
     }
 }
 
+/// kube-proxy's layout for every port (no fast path).
+fn kp_cfg() -> Config {
+    Config {
+        fast_path: false,
+        ..cfg()
+    }
+}
+
 fn info(ip: [u8; 4], port: u16) -> ServiceInfo {
     ServiceInfo::cluster_ip(IpAddr::from(ip), port, Protocol::Tcp)
 }
@@ -56,7 +64,7 @@ fn clusterip_golden() {
         info([10, 96, 0, 50], 80),
         vec![ep(2, 8080), ep(3, 8080)],
     );
-    let (script, state) = full(&cfg(), &map);
+    let (script, state) = full(&kp_cfg(), &map);
     let l = lines(&script);
     assert_eq!(l[0], "add table ip tether");
     assert_eq!(l[1], "delete table ip tether");
@@ -102,7 +110,7 @@ fn endpoint_choice_cascade_then_vmap() {
             info: info([10, 96, 0, 50], 80),
             endpoints: eps,
         };
-        let rules = render_port(&cfg(), &n, &sp);
+        let rules = render_port(&kp_cfg(), &n, &sp);
         let chain = rules
             .chains
             .get(&format!("service-{}", port_chain_base(&n)))
@@ -270,19 +278,114 @@ fn incremental_touches_only_the_change() {
             vec![ep(2, 80)],
         );
     }
-    let (_, mut state) = full(&cfg(), &map);
+    let (_, mut state) = full(&kp_cfg(), &map);
     let mut map2 = map.clone();
     map2.insert(
         name("s7", ""),
         info([10, 96, 1, 7], 80),
         vec![ep(2, 80), ep(3, 80)],
     );
-    let script = incremental(&cfg(), &mut state, &changes(&map, &map2)).expect("incremental");
+    let script = incremental(&kp_cfg(), &mut state, &changes(&map, &map2)).expect("incremental");
     assert!(!script.contains("s8"), "{script}");
     assert!(script.contains("flush chain ip tether service-"));
     assert!(script.contains("add chain ip tether endpoint-"));
     assert!(!script.contains("delete table"));
-    assert_eq!(state, full(&cfg(), &map2).1);
+    assert_eq!(state, full(&kp_cfg(), &map2).1);
+}
+
+#[test]
+fn fast_path_clusterip_is_map_elements_only() {
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", "http"),
+        info([10, 96, 0, 50], 80),
+        vec![ep(2, 8080), ep(3, 8080)],
+    );
+    let (script, state) = full(&cfg(), &map);
+    let l = lines(&script);
+    for want in [
+        "add rule ip tether services ip daddr @cluster-ips jump fast-dispatch",
+        "add rule ip tether fast-dispatch ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
+        "add rule ip tether fast-dispatch meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @fast-endpoints-2",
+        "add rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
+        "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080 }",
+        "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 1 : 10.244.1.3 . 8080 }",
+        "add element ip tether fast-hairpin { 10.244.1.2 . 10.244.1.2, 10.244.1.3 . 10.244.1.3 }",
+        "add element ip tether cluster-ips { 10.96.0.50 }",
+    ] {
+        assert!(l.contains(&want), "missing {want:?} in\n{script}");
+    }
+    // No per-service or per-endpoint chain, no verdict element.
+    let base = port_chain_base(&name("web", "http"));
+    assert!(!script.contains(&base), "{script}");
+    assert!(!script.contains("chain ip tether endpoint-"), "{script}");
+    assert!(!script.contains("add element ip tether service-ips"), "{script}");
+    // The rule order matters: the service-ips vmap (chains of the other ports) first, the
+    // hairpin mark before masquerading.
+    let pos = |needle: &str| l.iter().position(|x| x.contains(needle)).expect(needle);
+    assert!(pos("vmap @service-ips") < pos("jump fast-dispatch"));
+    assert!(pos("@fast-hairpin jump") < pos("nat-postrouting jump masquerading"));
+
+    // An endpoint change is element updates only: the count moves the port between maps, and
+    // the hairpin set follows with reference counts.
+    let mut map2 = map.clone();
+    map2.insert(
+        name("web", "http"),
+        info([10, 96, 0, 50], 80),
+        vec![ep(3, 8080), ep(4, 8080), ep(5, 8080)],
+    );
+    map2.insert(
+        name("other", ""),
+        info([10, 96, 0, 51], 80),
+        vec![ep(3, 80)],
+    );
+    let mut st = state.clone();
+    let script = incremental(&cfg(), &mut st, &changes(&map, &map2)).expect("incremental");
+    for l in script.lines() {
+        assert!(
+            l.starts_with("add element ") || l.starts_with("delete element "),
+            "{l}\n{script}"
+        );
+    }
+    assert!(
+        script.contains("delete element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 }")
+    );
+    assert!(script.contains(
+        "add element ip tether fast-endpoints-3 { 10.96.0.50 . tcp . 80 . 2 : 10.244.1.5 . 8080 }"
+    ));
+    assert!(script.contains("delete element ip tether fast-hairpin { 10.244.1.2 . 10.244.1.2 }"));
+    // 10.244.1.3 stays (still used, now by two ports): neither deleted nor added again.
+    assert!(!script.contains("10.244.1.3 . 10.244.1.3"), "{script}");
+    assert_eq!(st, full(&cfg(), &map2).1);
+}
+
+#[test]
+fn fast_path_only_for_plain_clusterip_ports() {
+    let n = name("web", "http");
+    let port = |f: &dyn Fn(&mut ServiceInfo), count: u8| {
+        let mut i = info([10, 96, 0, 50], 80);
+        f(&mut i);
+        let sp = ServicePort {
+            info: i,
+            endpoints: (0..count).map(|k| ep(k + 2, 8080)).collect(),
+        };
+        render_port(&cfg(), &n, &sp)
+    };
+    let fast = |r: &PortRules| r.chains.is_empty() && !r.hairpin.is_empty();
+    assert!(fast(&port(&|_| {}, 1)));
+    assert!(fast(&port(&|_| {}, 16)));
+    assert!(!fast(&port(&|_| {}, 17)), "above 16 endpoints: chains");
+    assert!(!fast(&port(&|_| {}, 0)), "no endpoints: reject, no hairpin");
+    assert!(!fast(&port(&|i| i.session_affinity_timeout = Some(30), 2)));
+    assert!(!fast(&port(&|i| i.node_port = Some(30080), 2)));
+    assert!(!fast(&port(
+        &|i| i.internal_traffic_policy = TrafficPolicy::Local,
+        2
+    )));
+    assert!(!fast(&port(
+        &|i| i.external_ips = vec![IpAddr::from([192, 168, 100, 1])],
+        2
+    )));
 }
 
 fn arb_map() -> impl Strategy<Value = ServiceMap> {
@@ -336,10 +439,11 @@ fn arb_map() -> impl Strategy<Value = ServiceMap> {
 proptest! {
     /// Bookkeeping after an incremental render equals that of a full render of the target.
     #[test]
-    fn incremental_state_equals_full(a in arb_map(), b in arb_map()) {
-        let (_, mut state) = full(&cfg(), &a);
-        if incremental(&cfg(), &mut state, &changes(&a, &b)).is_ok() {
-            prop_assert_eq!(&state, &full(&cfg(), &b).1);
+    fn incremental_state_equals_full(a in arb_map(), b in arb_map(), fast in any::<bool>()) {
+        let cfg = Config { fast_path: fast, ..cfg() };
+        let (_, mut state) = full(&cfg, &a);
+        if incremental(&cfg, &mut state, &changes(&a, &b)).is_ok() {
+            prop_assert_eq!(&state, &full(&cfg, &b).1);
         }
     }
 }
