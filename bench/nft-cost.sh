@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # nftables programming cost (issue 4): tether_nft::Proxier in a fresh netns per size.
 #
-#   bench/nft-cost.sh                       # 1k, 10k, 50k Services x 5 endpoints
-#   SIZES="1000 10000" LIMIT=90 bench/nft-cost.sh
+#   bench/nft-cost.sh                       # 1k, 10k, 50k Services x 5 endpoints, both layouts
+#   SIZES="1000 10000" LIMIT=90 LAYOUTS=tether bench/nft-cost.sh
 #
+# Layouts: `tether` (the agent's: plain ClusterIP ports on the fast path of map elements) and
+# `kube-proxy` (every port with its own chains, kube-proxy's nftables layout: the baseline).
 # Per size: full load into an empty table, a forced full re-sync (flush + rewrite), then
 # CHANGES x (add one Service, replace one endpoint, delete one Service), each a Proxier::sync.
 # A size that exceeds LIMIT seconds is stopped and reported as such. Peak RSS is the largest of
@@ -15,24 +17,29 @@ BENCH=${BENCH:-target/release/tether-bench}
 SIZES=${SIZES:-1000 10000 50000}
 LIMIT=${LIMIT:-120}
 CHANGES=${CHANGES:-5}
+LAYOUTS=${LAYOUTS:-tether kube-proxy}
 NS=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')-nft
 cleanup_extra() { ip netns del "$NS" 2>/dev/null || true; }
 bench_tmp tb-nft
 echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ) $(nft --version)"
 for n in $SIZES; do
+for layout in $LAYOUTS; do
+  flag=()
+  [ "$layout" = kube-proxy ] && flag=(--kube-proxy-layout)
   wait_quiet
   ip netns add "$NS"
   start=$(date +%s.%N)
   if timeout --signal=KILL "$LIMIT" /usr/bin/time -v -o "$TMP/time" \
-      ip netns exec "$NS" "$BENCH" nft-cost --services "$n" --endpoints 5 --changes "$CHANGES" \
+      ip netns exec "$NS" "$BENCH" nft-cost --services "$n" --endpoints 5 --changes "$CHANGES" "${flag[@]}" \
       >"$TMP/out" 2>"$TMP/err"; then
     cat "$TMP/out"
-    echo "nft_cost services=$n peak_rss_kib=$(awk -F': ' '/Maximum resident/{print $2}' "$TMP/time")" \
+    echo "nft_cost layout=$layout services=$n peak_rss_kib=$(awk -F': ' '/Maximum resident/{print $2}' "$TMP/time")" \
       "rules_lines=$(ip netns exec "$NS" nft list table ip tether | wc -l)"
   else
     cat "$TMP/out"
-    echo "nft_cost services=$n did_not_finish_within_s=$LIMIT elapsed_s=$(echo "$(date +%s.%N) - $start" | bc)"
+    echo "nft_cost layout=$layout services=$n did_not_finish_within_s=$LIMIT elapsed_s=$(echo "$(date +%s.%N) - $start" | bc)"
     tail -3 "$TMP/err"
   fi
   ip netns del "$NS"
+done
 done

@@ -115,6 +115,9 @@ pub(crate) struct CostArgs {
     /// Skip the full re-sync step (it is the slow one).
     #[arg(long)]
     skip_resync: bool,
+    /// Program every port in kube-proxy's layout (no fast path): the baseline.
+    #[arg(long)]
+    kube_proxy_layout: bool,
 }
 
 fn service_ip(i: usize) -> Ipv4Addr {
@@ -155,11 +158,19 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         );
     }
     let n = a.services;
-    let mut p = Proxier::new(config(Some("10.128.0.0/9".parse()?)));
+    let mut p = Proxier::new(Config {
+        fast_path: !a.kube_proxy_layout,
+        ..config(Some("10.128.0.0/9".parse()?))
+    });
+    let layout = if a.kube_proxy_layout {
+        "kube-proxy"
+    } else {
+        "tether"
+    };
     let t = Instant::now();
     let kind = p.sync(&map)?;
     println!(
-        "nft_cost services={n} endpoints={} full_load_ms={:.1} kind={kind:?}",
+        "nft_cost layout={layout} services={n} endpoints={} full_load_ms={:.1} kind={kind:?}",
         a.endpoints,
         ms(t.elapsed())
     );
@@ -168,7 +179,7 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let kind = p.sync(&map)?;
         println!(
-            "nft_cost services={n} full_resync_ms={:.1} kind={kind:?}",
+            "nft_cost layout={layout} services={n} full_resync_ms={:.1} kind={kind:?}",
             ms(t.elapsed())
         );
     }
@@ -216,7 +227,7 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         summarize(&mut del),
     );
     println!(
-        "nft_cost services={n} add_one_ms_median={:.1} add_one_ms_max={:.1} endpoint_change_ms_median={:.1} endpoint_change_ms_max={:.1} delete_one_ms_median={:.1} delete_one_ms_max={:.1}",
+        "nft_cost layout={layout} services={n} add_one_ms_median={:.1} add_one_ms_max={:.1} endpoint_change_ms_median={:.1} endpoint_change_ms_max={:.1} delete_one_ms_median={:.1} delete_one_ms_max={:.1}",
         a_s.p50 / 1e3,
         a_s.max / 1e3,
         c_s.p50 / 1e3,

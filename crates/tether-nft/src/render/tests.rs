@@ -319,7 +319,10 @@ fn fast_path_clusterip_is_map_elements_only() {
     let base = port_chain_base(&name("web", "http"));
     assert!(!script.contains(&base), "{script}");
     assert!(!script.contains("chain ip tether endpoint-"), "{script}");
-    assert!(!script.contains("add element ip tether service-ips"), "{script}");
+    assert!(
+        !script.contains("add element ip tether service-ips"),
+        "{script}"
+    );
     // The rule order matters: the service-ips vmap (chains of the other ports) first, the
     // hairpin mark before masquerading.
     let pos = |needle: &str| l.iter().position(|x| x.contains(needle)).expect(needle);
@@ -339,7 +342,7 @@ fn fast_path_clusterip_is_map_elements_only() {
         info([10, 96, 0, 51], 80),
         vec![ep(3, 80)],
     );
-    let mut st = state.clone();
+    let mut st = state;
     let script = incremental(&cfg(), &mut st, &changes(&map, &map2)).expect("incremental");
     for l in script.lines() {
         assert!(
