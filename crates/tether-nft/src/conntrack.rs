@@ -113,7 +113,7 @@ pub fn plan(old: &ServiceMap, updates: &[Update]) -> Vec<Deletion> {
         }
         let before = old.get(name);
         let after = match u {
-            Update::Upsert(_, sp) => Some(sp),
+            Update::Upsert(_, sp) => Some(&**sp),
             Update::Remove(_) => None,
         };
         let (was, now) = (usable(before), usable(after));

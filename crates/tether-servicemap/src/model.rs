@@ -243,18 +243,20 @@ pub struct ServicePort {
     pub endpoints: Vec<Endpoint>,
 }
 
-/// Every proxied Service port on this node, with its endpoints.
+/// Every proxied Service port on this node, with its endpoints. Entries are shared
+/// (`Arc`): a map advanced with [`apply`] shares the unchanged ones with the map the
+/// updates came from, so [`changes`] between the two skips them by pointer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceMap {
     /// The entries, ordered by name.
-    pub ports: BTreeMap<ServicePortName, ServicePort>,
+    pub ports: BTreeMap<ServicePortName, std::sync::Arc<ServicePort>>,
 }
 
 /// One change between two maps, per Service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     /// The port is new or changed; carries its new state.
-    Upsert(ServicePortName, ServicePort),
+    Upsert(ServicePortName, std::sync::Arc<ServicePort>),
     /// The port is gone.
     Remove(ServicePortName),
 }
@@ -268,20 +270,44 @@ impl Update {
     }
 }
 
-/// The updates that turn `old` into `new`, in name order. Cost: one comparison per entry.
+/// The updates that turn `old` into `new`, in name order: one walk over both maps in
+/// order, no lookups; entries shared by the two maps are skipped by pointer, others
+/// compared by value.
 pub fn changes(old: &ServiceMap, new: &ServiceMap) -> Vec<Update> {
+    use std::cmp::Ordering;
     let mut out = Vec::new();
-    for (name, port) in &new.ports {
-        if old.ports.get(name) != Some(port) {
-            out.push(Update::Upsert(name.clone(), port.clone()));
+    let mut a = old.ports.iter().peekable();
+    let mut b = new.ports.iter().peekable();
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some((na, _)), None) => {
+                out.push(Update::Remove((*na).clone()));
+                a.next();
+            }
+            (None, Some((nb, pb))) => {
+                out.push(Update::Upsert((*nb).clone(), std::sync::Arc::clone(pb)));
+                b.next();
+            }
+            (Some((na, pa)), Some((nb, pb))) => match na.cmp(nb) {
+                Ordering::Less => {
+                    out.push(Update::Remove((*na).clone()));
+                    a.next();
+                }
+                Ordering::Greater => {
+                    out.push(Update::Upsert((*nb).clone(), std::sync::Arc::clone(pb)));
+                    b.next();
+                }
+                Ordering::Equal => {
+                    if !std::sync::Arc::ptr_eq(pa, pb) && pa != pb {
+                        out.push(Update::Upsert((*nb).clone(), std::sync::Arc::clone(pb)));
+                    }
+                    a.next();
+                    b.next();
+                }
+            },
         }
     }
-    for name in old.ports.keys() {
-        if !new.ports.contains_key(name) {
-            out.push(Update::Remove(name.clone()));
-        }
-    }
-    out.sort_by(|a, b| a.name().cmp(b.name()));
     out
 }
 
@@ -290,7 +316,7 @@ pub fn apply(map: &mut ServiceMap, updates: &[Update]) {
     for u in updates {
         match u {
             Update::Upsert(name, port) => {
-                map.ports.insert(name.clone(), port.clone());
+                map.ports.insert(name.clone(), std::sync::Arc::clone(port));
             }
             Update::Remove(name) => {
                 map.ports.remove(name);
@@ -317,17 +343,17 @@ impl ServiceMap {
 
     /// Looks up one Service port.
     pub fn get(&self, name: &ServicePortName) -> Option<&ServicePort> {
-        self.ports.get(name)
+        self.ports.get(name).map(|v| &**v)
     }
 
     /// Inserts or replaces one Service port; endpoints are sorted and deduplicated.
     pub fn insert(&mut self, name: ServicePortName, info: ServiceInfo, endpoints: Vec<Endpoint>) {
         self.ports.insert(
             name,
-            ServicePort {
+            std::sync::Arc::new(ServicePort {
                 info,
                 endpoints: normalize_endpoints(endpoints),
-            },
+            }),
         );
     }
 

@@ -102,8 +102,18 @@ pub async fn run(
             tx.send_replace(Arc::new(map));
             published = true;
         } else {
+            let mut map = map;
             tx.send_if_modified(|cur| {
-                if **cur == map {
+                // Unchanged entries take the previous snapshot's `Arc`s, so consumers'
+                // `changes()` skip them by pointer.
+                let mut changed = map.len() != cur.len();
+                for (name, port) in &mut map.ports {
+                    match cur.ports.get(name) {
+                        Some(old) if **old == **port => *port = Arc::clone(old),
+                        _ => changed = true,
+                    }
+                }
+                if !changed {
                     false
                 } else {
                     tracing::debug!(ports = map.len(), "service map changed");
