@@ -91,6 +91,9 @@ const FAST_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
 /// this many rule evaluations per new connection (only the first packet meets the nat hook).
 pub const CASCADE_MAX_ENDPOINTS: usize = 16;
 
+/// Elements per `add element` statement in a full render.
+const ELEMENTS_PER_STATEMENT: usize = 1000;
+
 /// nftables' name limit is 256 bytes (`NFT_NAME_MAXLEN`); upstream keeps 16 for prefixes.
 const NAME_BASE_MAX: usize = 240;
 
@@ -805,16 +808,30 @@ pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
             add_rules(&mut s, &t, chain, r);
         }
     }
+    // Elements go in statements of up to ELEMENTS_PER_STATEMENT per map: nft parses and
+    // evaluates one big statement much faster than as many one-element ones.
+    let mut batch: Vec<String> = Vec::new();
+    let mut batch_map: Option<&str> = None;
+    let flush = |s: &mut String, map: Option<&str>, batch: &mut Vec<String>| {
+        if let (Some(map), false) = (map, batch.is_empty()) {
+            let _ = writeln!(s, "add element {t} {map} {{ {} }}", batch.join(", "));
+        }
+        batch.clear();
+    };
     for ((map, key), owner) in &state.owners {
         let value = state
             .ports
             .get(owner)
             .and_then(|p| p.elements.iter().find(|e| e.map == *map && e.key == *key))
             .map(|e| e.value.as_str());
-        if let Some(value) = value {
-            let _ = writeln!(s, "add element {t} {map} {{ {key} : {value} }}");
+        let Some(value) = value else { continue };
+        if batch_map != Some(*map) || batch.len() >= ELEMENTS_PER_STATEMENT {
+            flush(&mut s, batch_map, &mut batch);
+            batch_map = Some(*map);
         }
+        batch.push(format!("{key} : {value}"));
     }
+    flush(&mut s, batch_map, &mut batch);
     if !state.cluster_ip_refs.is_empty() {
         let ips: Vec<String> = state
             .cluster_ip_refs

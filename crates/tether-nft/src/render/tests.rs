@@ -308,8 +308,7 @@ fn fast_path_clusterip_is_map_elements_only() {
         "add rule ip tether fast-dispatch ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
         "add rule ip tether fast-dispatch meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @fast-endpoints-2",
         "add rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
-        "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080 }",
-        "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 1 : 10.244.1.3 . 8080 }",
+        "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080, 10.96.0.50 . tcp . 80 . 1 : 10.244.1.3 . 8080 }",
         "add element ip tether fast-hairpin { 10.244.1.2 . 10.244.1.2, 10.244.1.3 . 10.244.1.3 }",
         "add element ip tether cluster-ips { 10.96.0.50 }",
     ] {
