@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
-use k8s_openapi::api::core::v1::{Event, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::Client;
 use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
-use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -52,25 +52,35 @@ impl Shared {
             .clone()
             .unwrap_or_else(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let now = jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
-        let ev = json!({
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"generateName": format!("{name}."), "namespace": ns},
-            "involvedObject": ObjectReference {
-                api_version: Some("v1".into()), kind: Some("Pod".into()),
-                name: Some(name), namespace: Some(ns.clone()),
-                uid: pod.metadata.uid.clone(), resource_version: pod.metadata.resource_version.clone(),
+        let now = Time(jiff::Timestamp::now());
+        let ev = Event {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{name}.")),
+                namespace: Some(ns.clone()),
+                ..ObjectMeta::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: Some(name),
+                namespace: Some(ns.clone()),
+                uid: pod.metadata.uid.clone(),
+                resource_version: pod.metadata.resource_version.clone(),
                 ..ObjectReference::default()
             },
-            "reason": reason, "message": message, "type": ty,
-            "source": {"component": "kubelet", "host": self.cfg.node_name},
-            "reportingComponent": "kubelet", "reportingInstance": self.cfg.node_name,
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-        });
-        let Ok(ev) = serde_json::from_value::<Event>(ev) else {
-            return;
+            reason: Some(reason.to_owned()),
+            message: Some(message.to_owned()),
+            type_: Some(ty.to_owned()),
+            source: Some(EventSource {
+                component: Some("kubelet".into()),
+                host: Some(self.cfg.node_name.clone()),
+            }),
+            reporting_component: Some("kubelet".into()),
+            reporting_instance: Some(self.cfg.node_name.clone()),
+            first_timestamp: Some(now.clone()),
+            last_timestamp: Some(now),
+            count: Some(1),
+            ..Event::default()
         };
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
         tokio::spawn(async move {
