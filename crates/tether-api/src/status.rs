@@ -167,6 +167,21 @@ impl ApiError {
         .with_resource(r, name)
     }
 
+    /// 409 Conflict of a server-side apply: `causes` are (message, field) pairs of type
+    /// `FieldManagerConflict`.
+    pub fn apply_conflict(message: String, causes: Vec<(String, String)>) -> Self {
+        let mut e = Self::new(409, "Conflict", message);
+        e.details.causes = causes
+            .into_iter()
+            .map(|(message, field)| Cause {
+                reason: "FieldManagerConflict".to_owned(),
+                message,
+                field,
+            })
+            .collect();
+        e
+    }
+
     /// 422 Invalid with one cause per field error.
     pub fn invalid(r: &Resource, name: &str, errs: &[FieldError]) -> Self {
         let gk = group_kind(r.group, r.kind);

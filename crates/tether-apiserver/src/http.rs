@@ -821,12 +821,22 @@ async fn patch_object(
         let applied = codec::decode_yaml(body)?;
         let warnings = codec::check_fields(r, &applied, fv)?;
         let applied2 = applied.clone();
+        let manager = opts.field_manager.clone().unwrap_or_default();
+        let force = q.get("force").is_some_and(|v| v == "true");
+        let now = meta::now_rfc3339();
+        let own = move |live: &Value, merged: Value| {
+            patch::managed::apply_ownership(live, merged, &applied2, &manager, force, &now)
+                .map_err(|c| patch::managed::conflict_error(&c))
+        };
+        let own2 = own.clone();
+        let applied3 = applied.clone();
         let f = move |cur: &Value| {
             if cur.is_null() {
-                return Ok(applied2.clone());
+                return own(cur, applied3.clone());
             }
-            patch::apply_merge(r.kind, cur, &applied2)
-                .map_err(|e| ApiError::bad_request(e.to_string()))
+            let merged = patch::apply_merge(r.kind, cur, &applied3)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            own(cur, merged)
         };
         match reg
             .guaranteed_update(r, ns, name, sub, None, opts, false, &f)
@@ -839,7 +849,7 @@ async fn patch_object(
                 ));
             }
             Err(e) if e.code == 404 && sub.is_none() => {
-                let mut obj = applied;
+                let mut obj = own2(&Value::Null, applied)?;
                 if let Some(m) = meta::meta_mut(&mut obj) {
                     m.insert("name".into(), json!(name));
                 }

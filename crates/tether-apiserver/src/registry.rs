@@ -653,6 +653,13 @@ impl Registry {
                 }
             }
             m.remove("selfLink");
+            // A request without managedFields keeps the stored ones (upstream's field
+            // manager resets them to the live object's when the request has none).
+            if m.get("managedFields").is_none_or(Value::is_null)
+                && let Some(mf) = old.pointer("/metadata/managedFields")
+            {
+                m.insert("managedFields".into(), mf.clone());
+            }
         }
         if sub == Some("binding") {
             // BindingREST writes through the storage layer: no strategy, no validation; the

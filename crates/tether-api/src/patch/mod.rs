@@ -28,6 +28,7 @@
 //! type), so the server can choose between answering 415 and being lenient.
 
 mod gofmt;
+pub mod managed;
 mod schema;
 mod smp;
 
@@ -255,13 +256,12 @@ pub fn strategic_merge_patch(
         })
 }
 
-/// Server-side-apply style merge, used for `kubectl apply --server-side`
-/// (`application/apply-patch+yaml`, body already converted to JSON) until managedFields
-/// tracking exists: the applied configuration is merged into the live object with strategic
-/// merge list semantics (merge lists by key, others replaced, maps merged); nothing is
-/// deleted unless the configuration says `null`. Unlike real server-side apply, fields a
-/// previous apply set and this one omits are kept, and conflicts with other managers are not
-/// detected. Strategic merge directives are not fields of any type: a configuration that
+/// Server-side-apply merge, used for `kubectl apply --server-side`
+/// (`application/apply-patch+yaml`, body already converted to JSON): the applied
+/// configuration is merged into the live object with strategic merge list semantics (merge
+/// lists by key, others replaced, maps merged). Ownership — removing fields the manager no
+/// longer applies, conflicts, `managedFields` — is [`managed::apply_ownership`]'s step,
+/// run on the result. Strategic merge directives are not fields of any type: a configuration that
 /// holds one is refused as upstream refuses undeclared fields.
 pub fn apply_merge(kind: &str, live: &Value, applied: &Value) -> Result<Value, PatchError> {
     if let Some(path) = find_directive(applied, &mut String::new()) {

@@ -230,8 +230,6 @@ async fn kube_rs_client() {
     );
 
     // Server-side apply with a field manager: onto the live object, and creating a missing one.
-    // (tether merges applied configurations without managedFields, so conflicts between
-    // managers are not detected: not asserted here.)
     let applied = svcs
         .patch(
             "web",
@@ -266,6 +264,30 @@ async fn kube_rs_client() {
         Some("frontend"),
         "apply dropped a label it does not mention"
     );
+    // Another manager changing a field "tether-e2e" applied: 409 with upstream's cause type.
+    let conflict = svcs
+        .patch(
+            "web",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(json!({
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "changed"}},
+            })),
+        )
+        .await;
+    match conflict {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"), "{e:?}");
+            assert!(
+                e.message
+                    .contains(r#"conflict with "tether-e2e" using v1: .spec.selector.app"#),
+                "{e:?}"
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
     let forced = svcs
         .patch(
             "web",

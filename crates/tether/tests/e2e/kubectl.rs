@@ -450,3 +450,108 @@ fn server_side_apply_creates_and_updates() {
     let t = rows(k.run(&["get", "svc", "microservice-demo"]).ok());
     assert_eq!(row(&t, "microservice-demo")[4], "3000/TCP,4000/TCP");
 }
+
+/// Server-side apply owns what it applies: managedFields record it, a field the manager stops
+/// applying is removed, another manager changing an owned field conflicts (409, upstream's
+/// message) unless it forces, and then takes the field over.
+#[test]
+fn server_side_apply_tracks_ownership_and_conflicts() {
+    let s = server();
+    let Some(k) = kubectl(&s) else { return };
+    let svc = |labels: &str, ports: &str, selector: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: owned\n  labels:\n{labels}\nspec:\n  selector:\n    app: {selector}\n  ports:\n{ports}"
+        )
+    };
+    let two_ports = "  - name: http\n    port: 80\n  - name: admin\n    port: 81\n";
+    let one_port = "  - name: http\n    port: 80\n";
+    k.run_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &svc("    app: web\n    tier: front\n", two_ports, "web"),
+    )
+    .ok();
+    let mf = k.run(&[
+        "get",
+        "svc",
+        "owned",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}/{.metadata.managedFields[*].operation}",
+    ]);
+    assert_eq!(mf.ok(), "kubectl/Apply");
+    let fields = k.run(&[
+        "get",
+        "svc",
+        "owned",
+        "-o",
+        "jsonpath={.metadata.managedFields[0].fieldsV1}",
+    ]);
+    assert!(
+        fields
+            .ok()
+            .contains(r#""k:{\"port\":81,\"protocol\":\"TCP\"}""#),
+        "{}",
+        fields.stdout
+    );
+    // The same manager drops a label and a port: both go.
+    k.run_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &svc("    app: web\n", one_port, "web"),
+    )
+    .ok();
+    let got = k.run(&[
+        "get",
+        "svc",
+        "owned",
+        "-o",
+        "jsonpath={.metadata.labels}|{.spec.ports[*].port}",
+    ]);
+    assert_eq!(got.ok(), r#"{"app":"web"}|80"#);
+    // Another manager changing the selector conflicts, as upstream words it.
+    let out = k.run_stdin(
+        &["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        &svc("    app: web\n", one_port, "changed"),
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            r#"Apply failed with 1 conflict: conflict with "kubectl" using v1: .spec.selector.app"#
+        ),
+        "{}",
+        out.stderr
+    );
+    let sel = k.run(&["get", "svc", "owned", "-o", "jsonpath={.spec.selector.app}"]);
+    assert_eq!(sel.ok(), "web", "nothing written on conflict");
+    // Forced, it takes the field over.
+    k.run_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        &svc("    app: web\n", one_port, "changed"),
+    )
+    .ok();
+    let sel = k.run(&["get", "svc", "owned", "-o", "jsonpath={.spec.selector.app}"]);
+    assert_eq!(sel.ok(), "changed");
+    let managers = k.run(&[
+        "get",
+        "svc",
+        "owned",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
+    assert_eq!(managers.ok(), "kubectl other");
+    // A replace without managedFields keeps them.
+    k.run(&["label", "svc", "owned", "extra=1"]).ok();
+    let managers = k.run(&[
+        "get",
+        "svc",
+        "owned",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
+    assert_eq!(managers.ok(), "kubectl other");
+}

@@ -1,0 +1,591 @@
+//! Server-side apply's field ownership (`metadata.managedFields`), as structured-merge-diff
+//! keeps it for `Apply` operations: the fields an applied configuration sets are its
+//! manager's; applying a value different from the live one to a field another applier owns
+//! is a conflict (409) unless forced, which takes the field over; a field a manager applied
+//! before and no longer applies is removed from the object unless another applier owns it.
+//!
+//! Field sets use the `FieldsV1` format: `f:<field>` for struct fields and map keys,
+//! `k:<json of the key fields>` for items of associative lists (`x-kubernetes-list-type:
+//! map`), `v:<json>` for items of sets, `.` marking a list item itself; other lists are
+//! atomic (owned as a whole). The associative lists and their keys are upstream's
+//! `x-kubernetes-list-map-keys` for the kinds served here (table below); key fields missing
+//! from an item take their schema default (`protocol: TCP`).
+//!
+//! Not modelled: ownership taken by `Update` operations (create, replace, patch), so a field
+//! last written by `kubectl edit` does not conflict with a later apply.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+/// One path element, rendered as in `FieldsV1` (`f:spec`, `k:{"port":80,"protocol":"TCP"}`).
+type Elem = String;
+
+/// A set of field paths (a tree).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSet {
+    /// The node itself is owned (a leaf, or `.` of a list item).
+    owned: bool,
+    children: BTreeMap<Elem, Self>,
+}
+
+/// Associative lists: path of field names (from the object root, list items transparent) →
+/// key fields with their defaults.
+fn list_keys(path: &[&str]) -> Option<&'static [(&'static str, Option<&'static str>)]> {
+    const PORT: &[(&str, Option<&str>)] = &[("port", None), ("protocol", Some("TCP"))];
+    const NAME: &[(&str, Option<&str>)] = &[("name", None)];
+    const CPORT: &[(&str, Option<&str>)] = &[("containerPort", None), ("protocol", Some("TCP"))];
+    const UID: &[(&str, Option<&str>)] = &[("uid", None)];
+    const MOUNT: &[(&str, Option<&str>)] = &[("mountPath", None)];
+    const TYPE: &[(&str, Option<&str>)] = &[("type", None)];
+    let last = *path.last()?;
+    let pod_spec = |p: &[&str]| p == ["spec"] || p == ["spec", "template", "spec"];
+    let parent = &path[..path.len() - 1];
+    match last {
+        "ports" if parent == ["spec"] => Some(PORT),
+        "ownerReferences" if parent == ["metadata"] => Some(UID),
+        "conditions" if parent == ["status"] => Some(TYPE),
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" if pod_spec(parent) => {
+            Some(NAME)
+        }
+        "ports" | "env" | "volumeMounts"
+            if parent.len() >= 2
+                && matches!(
+                    parent[parent.len() - 1],
+                    "containers" | "initContainers" | "ephemeralContainers"
+                ) =>
+        {
+            match last {
+                "ports" => Some(CPORT),
+                "env" => Some(NAME),
+                _ => Some(MOUNT),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Sets (`x-kubernetes-list-type: set`): owned item by item.
+fn is_set(path: &[&str]) -> bool {
+    path == ["metadata", "finalizers"]
+}
+
+/// Fields no manager owns.
+fn ignored(path: &[&str], key: &str) -> bool {
+    match path {
+        [] => matches!(key, "apiVersion" | "kind" | "status"),
+        ["metadata"] => matches!(
+            key,
+            "name"
+                | "namespace"
+                | "uid"
+                | "resourceVersion"
+                | "generation"
+                | "creationTimestamp"
+                | "deletionTimestamp"
+                | "deletionGracePeriodSeconds"
+                | "managedFields"
+                | "selfLink"
+        ),
+        _ => false,
+    }
+}
+
+/// The `k:` element of an associative list item, or `None` when a key field is missing.
+fn item_key(item: &Value, keys: &[(&str, Option<&str>)]) -> Option<Elem> {
+    let mut m = Map::new();
+    for (k, default) in keys {
+        let v = match (item.get(*k), default) {
+            (Some(v), _) if !v.is_null() => v.clone(),
+            (_, Some(d)) => json!(d),
+            _ => return None,
+        };
+        m.insert((*k).to_owned(), v);
+    }
+    Some(format!("k:{}", Value::Object(m)))
+}
+
+impl FieldSet {
+    /// The fields `obj` sets.
+    pub fn of(obj: &Value) -> Self {
+        let mut s = Self::default();
+        s.fill(obj, &mut Vec::new());
+        s.owned = false;
+        s
+    }
+
+    fn fill<'a>(&mut self, v: &'a Value, path: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, child) in m {
+                    if ignored(path, k) || child.is_null() {
+                        continue;
+                    }
+                    path.push(k);
+                    let mut node = Self::default();
+                    node.fill(child, path);
+                    path.pop();
+                    // A struct with only ignored fields (`metadata: {name: x}`) owns nothing.
+                    if !node.is_empty() {
+                        self.children.insert(format!("f:{k}"), node);
+                    }
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                if let Some(keys) = list_keys(path) {
+                    for item in items {
+                        let Some(k) = item_key(item, keys) else {
+                            // An item without its key cannot be tracked: own the list.
+                            self.owned = true;
+                            self.children.clear();
+                            return;
+                        };
+                        let node = self.children.entry(k).or_default();
+                        node.fill(item, path);
+                        node.owned = true;
+                    }
+                } else if is_set(path) {
+                    for item in items {
+                        self.children.entry(format!("v:{item}")).or_default().owned = true;
+                    }
+                } else {
+                    self.owned = true;
+                }
+            }
+            _ => self.owned = true,
+        }
+    }
+
+    /// Whether no path is in the set.
+    pub fn is_empty(&self) -> bool {
+        !self.owned && self.children.values().all(Self::is_empty)
+    }
+
+    /// Every owned path.
+    pub fn paths(&self) -> Vec<Vec<Elem>> {
+        let mut out = Vec::new();
+        self.walk(&mut Vec::new(), &mut out);
+        out
+    }
+
+    fn walk(&self, prefix: &mut Vec<Elem>, out: &mut Vec<Vec<Elem>>) {
+        if self.owned && !prefix.is_empty() {
+            out.push(prefix.clone());
+        }
+        for (k, c) in &self.children {
+            prefix.push(k.clone());
+            c.walk(prefix, out);
+            prefix.pop();
+        }
+    }
+
+    /// Whether `path` is owned.
+    pub fn contains(&self, path: &[Elem]) -> bool {
+        let mut n = self;
+        for e in path {
+            match n.children.get(e) {
+                Some(c) => n = c,
+                None => return false,
+            }
+        }
+        n.owned
+    }
+
+    /// Removes `path` (and the branch above it that becomes empty).
+    pub fn remove(&mut self, path: &[Elem]) {
+        let Some((first, rest)) = path.split_first() else {
+            self.owned = false;
+            return;
+        };
+        if let Some(c) = self.children.get_mut(first) {
+            c.remove(rest);
+            if c.is_empty() {
+                self.children.remove(first);
+            }
+        }
+    }
+
+    /// The `FieldsV1` JSON.
+    pub fn to_fields_v1(&self) -> Value {
+        let mut m = Map::new();
+        if self.owned && !self.children.is_empty() {
+            m.insert(".".into(), json!({}));
+        }
+        for (k, c) in &self.children {
+            m.insert(k.clone(), c.to_fields_v1());
+        }
+        Value::Object(m)
+    }
+
+    /// Parses `FieldsV1` JSON (unknown shapes are skipped).
+    pub fn from_fields_v1(v: &Value) -> Self {
+        let mut s = Self::default();
+        if let Value::Object(m) = v {
+            if m.is_empty() {
+                s.owned = true;
+            }
+            for (k, c) in m {
+                if k == "." {
+                    s.owned = true;
+                } else {
+                    s.children.insert(k.clone(), Self::from_fields_v1(c));
+                }
+            }
+        }
+        s
+    }
+}
+
+/// The value at `path` in `obj`.
+fn value_at<'a>(obj: &'a Value, path: &[Elem]) -> Option<&'a Value> {
+    let mut v = obj;
+    for e in path {
+        v = step(v, e)?;
+    }
+    Some(v)
+}
+
+fn matches_key(item: &Value, key_json: &str) -> bool {
+    let Ok(Value::Object(want)) = serde_json::from_str::<Value>(key_json) else {
+        return false;
+    };
+    want.iter().all(|(k, w)| match item.get(k) {
+        Some(v) if !v.is_null() => v == w,
+        _ => k == "protocol" && w == "TCP",
+    })
+}
+
+fn step<'a>(v: &'a Value, e: &str) -> Option<&'a Value> {
+    if let Some(f) = e.strip_prefix("f:") {
+        return v.get(f);
+    }
+    let items = v.as_array()?;
+    if let Some(k) = e.strip_prefix("k:") {
+        return items.iter().find(|i| matches_key(i, k));
+    }
+    let want: Value = serde_json::from_str(e.strip_prefix("v:")?).ok()?;
+    items.iter().find(|i| **i == want)
+}
+
+/// Deletes the field at `path` from `obj` (a list item for `k:`/`v:`).
+fn delete_at(obj: &mut Value, path: &[Elem]) {
+    let Some((last, parent)) = path.split_last() else {
+        return;
+    };
+    let mut v = obj;
+    for e in parent {
+        let next = if let Some(f) = e.strip_prefix("f:") {
+            v.get_mut(f)
+        } else if let Some(k) = e.strip_prefix("k:") {
+            v.as_array_mut()
+                .and_then(|items| items.iter_mut().find(|i| matches_key(i, k)))
+        } else {
+            None
+        };
+        match next {
+            Some(n) => v = n,
+            None => return,
+        }
+    }
+    if let Some(f) = last.strip_prefix("f:") {
+        if let Some(m) = v.as_object_mut() {
+            m.remove(f);
+        }
+    } else if let Some(k) = last.strip_prefix("k:") {
+        if let Some(items) = v.as_array_mut() {
+            items.retain(|i| !matches_key(i, k));
+        }
+    } else if let Some(want) = last
+        .strip_prefix("v:")
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        && let Some(items) = v.as_array_mut()
+    {
+        items.retain(|i| *i != want);
+    }
+}
+
+/// A path in upstream's conflict form: `.spec.ports[port=80,protocol="TCP"].targetPort`.
+pub fn display_path(path: &[Elem]) -> String {
+    let mut s = String::new();
+    for e in path {
+        if let Some(f) = e.strip_prefix("f:") {
+            s.push('.');
+            s.push_str(f);
+        } else if let Some(k) = e.strip_prefix("k:") {
+            let m: Map<String, Value> = serde_json::from_str(k).unwrap_or_default();
+            let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push_str(&format!("[{}]", parts.join(",")));
+        } else if let Some(v) = e.strip_prefix("v:") {
+            s.push_str(&format!("[={v}]"));
+        }
+    }
+    s
+}
+
+/// A field another manager owns with a different value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The owning manager.
+    pub manager: String,
+    /// The API version it applied with.
+    pub api_version: String,
+    /// The field, as [`display_path`] shows it.
+    pub field: String,
+}
+
+/// One `managedFields` entry.
+#[derive(Debug, Clone)]
+struct Entry {
+    raw: Value,
+    manager: String,
+    apply: bool,
+    api_version: String,
+    set: FieldSet,
+}
+
+fn entries(live: &Value) -> Vec<Entry> {
+    live.pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
+        .map(|e| Entry {
+            raw: e.clone(),
+            manager: e["manager"].as_str().unwrap_or_default().to_owned(),
+            apply: e["operation"] == "Apply",
+            api_version: e["apiVersion"].as_str().unwrap_or_default().to_owned(),
+            set: FieldSet::from_fields_v1(&e["fieldsV1"]),
+        })
+        .collect()
+}
+
+/// The ownership step of an apply: `merged` is the live object with `applied` merged in;
+/// `live` the object before (`Null` on create). Returns `merged` with the fields `manager`
+/// stopped applying removed and `metadata.managedFields` updated, or the conflicts.
+pub fn apply_ownership(
+    live: &Value,
+    merged: Value,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    now: &str,
+) -> Result<Value, Vec<Conflict>> {
+    let mine = FieldSet::of(applied);
+    let mut all = entries(live);
+    let api_version = applied["apiVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // Conflicts: fields other appliers own whose value this apply changes.
+    let mut conflicts = Vec::new();
+    let mut taken: Vec<(usize, Vec<Elem>)> = Vec::new();
+    let paths = mine.paths();
+    for (i, e) in all.iter().enumerate() {
+        if !e.apply || e.manager == manager {
+            continue;
+        }
+        for p in &paths {
+            if !e.set.contains(p) {
+                continue;
+            }
+            let (before, after) = (value_at(live, p), value_at(applied, p));
+            let differs = match (before, after) {
+                (Some(b), Some(a)) => {
+                    // List items and objects: their own fields are compared one by one.
+                    !(b.is_object() && a.is_object()) && b != a
+                }
+                _ => false,
+            };
+            if differs {
+                conflicts.push(Conflict {
+                    manager: e.manager.clone(),
+                    api_version: e.api_version.clone(),
+                    field: display_path(p),
+                });
+                taken.push((i, p.clone()));
+            }
+        }
+    }
+    if !conflicts.is_empty() && !force {
+        return Err(conflicts);
+    }
+    for (i, p) in taken {
+        all[i].set.remove(&p);
+    }
+    // Fields this manager applied before and no longer applies go, unless another applier
+    // still owns them.
+    let mut merged = merged;
+    let before = all
+        .iter()
+        .find(|e| e.apply && e.manager == manager)
+        .map(|e| e.set.clone())
+        .unwrap_or_default();
+    for p in before.paths() {
+        if mine.contains(&p) {
+            continue;
+        }
+        let shared = all
+            .iter()
+            .any(|e| e.apply && e.manager != manager && e.set.contains(&p));
+        if !shared {
+            delete_at(&mut merged, &p);
+        }
+    }
+    // The entries: this manager's Apply entry replaced (or appended), empty ones dropped.
+    let mut out: Vec<Value> = Vec::new();
+    let mut placed = false;
+    let own = json!({
+        "manager": manager,
+        "operation": "Apply",
+        "apiVersion": api_version,
+        "time": now,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": mine.to_fields_v1(),
+    });
+    for e in all {
+        if e.apply && e.manager == manager {
+            out.push(own.clone());
+            placed = true;
+        } else if !e.set.is_empty() {
+            let mut raw = e.raw;
+            raw["fieldsV1"] = e.set.to_fields_v1();
+            out.push(raw);
+        }
+    }
+    if !placed {
+        out.push(own);
+    }
+    // Entries of subresources (status) are kept as they were.
+    if let Some(subs) = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    {
+        out.extend(
+            subs.iter()
+                .filter(|e| e.get("subresource").is_some_and(|s| s.as_str() != Some("")))
+                .cloned(),
+        );
+    }
+    if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.insert("managedFields".into(), Value::Array(out));
+    }
+    Ok(merged)
+}
+
+/// Upstream's conflict message (`getConflictMessage`): `Apply failed with 1 conflict:
+/// conflict with "a" using v1: .spec.replicas`; several are grouped by manager.
+pub fn conflict_message(conflicts: &[Conflict]) -> String {
+    let who = |c: &Conflict| format!("\"{}\" using {}", c.manager, c.api_version);
+    if let [c] = conflicts {
+        return format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            who(c),
+            c.field
+        );
+    }
+    let mut by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for c in conflicts {
+        by.entry(who(c)).or_default().push(&c.field);
+    }
+    let mut lines = Vec::new();
+    for (m, fields) in by {
+        lines.push(format!("conflicts with {m}:"));
+        lines.extend(fields.iter().map(|f| format!("- {f}")));
+    }
+    format!(
+        "Apply failed with {} conflicts: {}",
+        conflicts.len(),
+        lines.join("\n")
+    )
+}
+
+/// The 409 upstream answers (`NewApplyConflict`): one `FieldManagerConflict` cause per field.
+pub fn conflict_error(conflicts: &[Conflict]) -> crate::ApiError {
+    crate::ApiError::apply_conflict(
+        conflict_message(conflicts),
+        conflicts
+            .iter()
+            .map(|c| {
+                (
+                    format!("conflict with \"{}\" using {}", c.manager, c.api_version),
+                    c.field.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(ports: Value, labels: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "web", "labels": labels},
+               "spec": {"ports": ports, "selector": {"app": "web"}}})
+    }
+
+    #[test]
+    fn field_sets_as_upstream() {
+        let s = FieldSet::of(&svc(
+            json!([{"port": 80, "targetPort": 8080}]),
+            json!({"app": "web"}),
+        ));
+        assert_eq!(
+            s.to_fields_v1(),
+            json!({
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {
+                    "f:ports": {"k:{\"port\":80,\"protocol\":\"TCP\"}": {
+                        ".": {}, "f:port": {}, "f:targetPort": {}
+                    }},
+                    "f:selector": {"f:app": {}}
+                }
+            })
+        );
+        assert_eq!(FieldSet::from_fields_v1(&s.to_fields_v1()), s);
+        assert_eq!(
+            display_path(&[
+                "f:spec".into(),
+                "f:ports".into(),
+                "k:{\"port\":80,\"protocol\":\"TCP\"}".into(),
+                "f:targetPort".into()
+            ]),
+            ".spec.ports[port=80,protocol=\"TCP\"].targetPort"
+        );
+    }
+
+    #[test]
+    fn dropped_fields_are_removed_and_conflicts_found() {
+        let first = svc(
+            json!([{"port": 80}, {"port": 81}]),
+            json!({"app": "web", "tier": "x"}),
+        );
+        let live = apply_ownership(&Value::Null, first.clone(), &first, "a", false, "t")
+            .expect("first apply");
+        // "a" drops a label and a port: both go.
+        let second = svc(json!([{"port": 80}]), json!({"app": "web"}));
+        let merged = live.clone(); // (the merge keeps them; ownership removes them)
+        let out = apply_ownership(&live, merged, &second, "a", false, "t").expect("second");
+        assert_eq!(out["metadata"]["labels"], json!({"app": "web"}));
+        assert_eq!(out["spec"]["ports"], json!([{"port": 80}]));
+        // "b" applies another value to a field "a" owns: a conflict, unless forced.
+        let third = svc(json!([{"port": 80}]), json!({"app": "other"}));
+        let err =
+            apply_ownership(&out, out.clone(), &third, "b", false, "t").expect_err("conflict");
+        assert_eq!(
+            conflict_message(&err),
+            "Apply failed with 1 conflict: conflict with \"a\" using v1: .metadata.labels.app"
+        );
+        let mut merged = out.clone();
+        merged["metadata"]["labels"]["app"] = json!("other");
+        let forced = apply_ownership(&out, merged, &third, "b", true, "t").expect("forced");
+        let mf = forced["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(mf.len(), 2, "{mf:?}");
+        // "a" lost .metadata.labels.app; the same value of spec.ports is shared.
+        assert!(mf[0]["fieldsV1"]["f:metadata"].is_null(), "{mf:?}");
+        assert!(!mf[1]["fieldsV1"]["f:spec"]["f:ports"].is_null());
+    }
+}
