@@ -295,7 +295,7 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
     }
 }
 
-fn write_options(q: &Query) -> Result<WriteOptions, ApiError> {
+fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions, ApiError> {
     let dry_run = match q.get("dryRun").map(String::as_str) {
         None | Some("") => false,
         Some("All") => true,
@@ -305,9 +305,18 @@ fn write_options(q: &Query) -> Result<WriteOptions, ApiError> {
             )));
         }
     };
+    let ua = header_str(headers, header::USER_AGENT);
+    let user_agent_manager: String = ua
+        .split('/')
+        .next()
+        .unwrap_or(ua)
+        .chars()
+        .take(128)
+        .collect();
     Ok(WriteOptions {
         dry_run,
         field_manager: q.get("fieldManager").cloned(),
+        user_agent_manager,
     })
 }
 
@@ -471,7 +480,7 @@ async fn resource(
             let obj = codec::decode_body(&ct, &bytes)?;
             let fv = FieldValidation::parse(q.get("fieldValidation").map(String::as_str))?;
             let warnings = codec::check_fields(r, &obj, fv)?;
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, headers)?;
             let created = reg.create(r, &ns, obj, &opts).await?;
             done(
                 "create",
@@ -523,7 +532,7 @@ async fn resource(
         (Method::PUT, Some(name), sub) => {
             let bytes = read_body(body).await?;
             let obj = codec::decode_body(&ct, &bytes)?;
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, headers)?;
             match sub {
                 None | Some("status") => {
                     let fv = FieldValidation::parse(q.get("fieldValidation").map(String::as_str))?;
@@ -574,7 +583,7 @@ async fn resource(
         }
         (Method::PATCH, Some(name), sub) => {
             let bytes = read_body(body).await?;
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, headers)?;
             let resp = patch_object(st, r, &ns, name, sub, &ct, &bytes, &q, &opts, &accept).await?;
             done("patch", resp)
         }
@@ -622,7 +631,7 @@ async fn resource(
                 assign_pod(cur, &node, annotations.as_ref())
                     .map_err(|why| ApiError::conflict_msg(&binding_r, name, &why))
             };
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, headers)?;
             reg.guaranteed_update(
                 r,
                 &ns,

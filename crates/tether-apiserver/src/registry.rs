@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tether_api::resources::{self, Resource};
-use tether_api::{ApiError, ErrorList, FieldError, Path, meta, names, service, workloads};
+use tether_api::{ApiError, ErrorList, FieldError, Path, meta, names, patch, service, workloads};
 use tether_store::{Backend, Compare, KeyValue, ListOptions, Op, Revision, Txn, TxnResult};
 
 use crate::alloc::{Allocators, Reservation, Reserved};
@@ -28,6 +28,19 @@ pub struct WriteOptions {
     pub dry_run: bool,
     /// `fieldManager`.
     pub field_manager: Option<String>,
+    /// The manager of a write without `fieldManager`: the User-Agent up to its first `/`
+    /// (upstream's `prefixFromUserAgent`).
+    pub user_agent_manager: String,
+}
+
+impl WriteOptions {
+    /// The manager this write's fields are recorded under.
+    pub fn manager(&self) -> &str {
+        match self.field_manager.as_deref() {
+            Some(m) if !m.is_empty() => m,
+            _ => &self.user_agent_manager,
+        }
+    }
 }
 
 /// `DeleteOptions` that matter here.
@@ -406,6 +419,12 @@ impl Registry {
                 Reserved::default()
             };
             meta::normalize(&mut cand);
+            let mut cand = patch::managed::update_ownership(
+                &Value::Null,
+                cand,
+                opts.manager(),
+                &meta::now_rfc3339(),
+            );
             let mut errs = meta::validate(r, &cand);
             if errs.is_empty() {
                 errs.extend(validate_kind(r, &cand)?);
@@ -557,6 +576,11 @@ impl Registry {
                 self.alloc.release_all(&reserved.taken);
                 return Ok((old, false));
             }
+            let new = if sub.is_none() {
+                patch::managed::update_ownership(&old, new, opts.manager(), &meta::now_rfc3339())
+            } else {
+                new
+            };
             if opts.dry_run {
                 self.alloc.release_all(&reserved.taken);
                 return Ok((new, false));

@@ -1,8 +1,8 @@
 //! Server-side apply's field ownership (`metadata.managedFields`), as structured-merge-diff
-//! keeps it for `Apply` operations: the fields an applied configuration sets are its
-//! manager's; applying a value different from the live one to a field another applier owns
-//! is a conflict (409) unless forced, which takes the field over; a field a manager applied
-//! before and no longer applies is removed from the object unless another applier owns it.
+//! keeps it: the fields an applied configuration sets are its manager's; applying a value
+//! different from the live one to a field another manager owns is a conflict (409) unless
+//! forced, which takes the field over; a field a manager applied before and no longer
+//! applies is removed from the object unless another manager owns it.
 //!
 //! Field sets use the `FieldsV1` format: `f:<field>` for struct fields and map keys,
 //! `k:<json of the key fields>` for items of associative lists (`x-kubernetes-list-type:
@@ -11,8 +11,10 @@
 //! `x-kubernetes-list-map-keys` for the kinds served here (table below); key fields missing
 //! from an item take their schema default (`protocol: TCP`).
 //!
-//! Not modelled: ownership taken by `Update` operations (create, replace, patch), so a field
-//! last written by `kubectl edit` does not conflict with a later apply.
+//! Other writes (create, replace, patch) are `Update` operations ([`update_ownership`]): the
+//! fields they change become their manager's and leave every other manager's set, without
+//! conflicts; so a field last written by `kubectl edit` conflicts with a later apply that
+//! changes it, as upstream. Writes to subresources (`status`, `scale`) are not tracked.
 
 use std::collections::BTreeMap;
 
@@ -381,7 +383,7 @@ pub fn apply_ownership(
     let mut taken: Vec<(usize, Vec<Elem>)> = Vec::new();
     let paths = mine.paths();
     for (i, e) in all.iter().enumerate() {
-        if !e.apply || e.manager == manager {
+        if e.apply && e.manager == manager {
             continue;
         }
         for p in &paths {
@@ -426,7 +428,7 @@ pub fn apply_ownership(
         }
         let shared = all
             .iter()
-            .any(|e| e.apply && e.manager != manager && e.set.contains(&p));
+            .any(|e| !(e.apply && e.manager == manager) && e.set.contains(&p));
         if !shared {
             delete_at(&mut merged, &p);
         }
@@ -470,6 +472,156 @@ pub fn apply_ownership(
         m.insert("managedFields".into(), Value::Array(out));
     }
     Ok(merged)
+}
+
+impl FieldSet {
+    /// The fields `new` sets that `old` does not have with the same value (all of them when
+    /// `old` is `Null`).
+    pub fn changed(old: &Value, new: &Value) -> Self {
+        let mut s = Self::default();
+        s.fill_diff(Some(old).filter(|o| !o.is_null()), new, &mut Vec::new());
+        s.owned = false;
+        s
+    }
+
+    fn fill_diff<'a>(&mut self, old: Option<&Value>, new: &'a Value, path: &mut Vec<&'a str>) {
+        let Some(old) = old else {
+            self.fill(new, path);
+            return;
+        };
+        match new {
+            Value::Object(m) if !m.is_empty() && old.is_object() => {
+                for (k, child) in m {
+                    if ignored(path, k) || child.is_null() {
+                        continue;
+                    }
+                    path.push(k);
+                    let mut node = Self::default();
+                    node.fill_diff(old.get(k).filter(|v| !v.is_null()), child, path);
+                    path.pop();
+                    if !node.is_empty() {
+                        self.children.insert(format!("f:{k}"), node);
+                    }
+                }
+            }
+            Value::Array(items)
+                if !items.is_empty() && old.is_array() && list_keys(path).is_some() =>
+            {
+                let keys = list_keys(path).unwrap_or_default();
+                let olds = old.as_array().map(Vec::as_slice).unwrap_or_default();
+                for item in items {
+                    let Some(k) = item_key(item, keys) else {
+                        if old != new {
+                            self.owned = true;
+                            self.children.clear();
+                        }
+                        return;
+                    };
+                    let before = k
+                        .strip_prefix("k:")
+                        .and_then(|kj| olds.iter().find(|o| matches_key(o, kj)));
+                    let mut node = Self::default();
+                    node.fill_diff(before, item, path);
+                    if before.is_none() {
+                        node.owned = true;
+                    }
+                    if !node.is_empty() {
+                        self.children.insert(k, node);
+                    }
+                }
+            }
+            Value::Array(items) if is_set(path) => {
+                let olds = old.as_array().map(Vec::as_slice).unwrap_or_default();
+                for item in items.iter().filter(|i| !olds.contains(i)) {
+                    self.children.entry(format!("v:{item}")).or_default().owned = true;
+                }
+            }
+            _ => {
+                if old != new {
+                    self.fill(new, path);
+                }
+            }
+        }
+    }
+}
+
+/// The ownership step of an `Update` (create, replace, patch) by `manager`: the fields it
+/// changed become its own and leave the other managers' sets; fields that no longer exist
+/// leave every set. A request that sets `managedFields` itself keeps what it sent.
+pub fn update_ownership(old: &Value, mut new: Value, manager: &str, now: &str) -> Value {
+    let sent = new.pointer("/metadata/managedFields");
+    let before = old.pointer("/metadata/managedFields");
+    if sent.is_some_and(|s| !s.is_null() && Some(s) != before) {
+        return new;
+    }
+    let changed = FieldSet::changed(old, &new);
+    let api_version = new["apiVersion"].as_str().unwrap_or_default().to_owned();
+    let mut out: Vec<Value> = Vec::new();
+    let mut placed = false;
+    for mut e in entries(old) {
+        if !e.apply && e.manager == manager && e.api_version == api_version {
+            let mut set = e.set.clone();
+            set.union(&changed);
+            set.retain_existing(&new);
+            e.raw["time"] = json!(now);
+            e.raw["fieldsV1"] = set.to_fields_v1();
+            out.push(e.raw);
+            placed = true;
+            continue;
+        }
+        let mut set = e.set;
+        for p in changed.paths() {
+            set.remove(&p);
+        }
+        set.retain_existing(&new);
+        if !set.is_empty() {
+            e.raw["fieldsV1"] = set.to_fields_v1();
+            out.push(e.raw);
+        }
+    }
+    if !placed && !changed.is_empty() {
+        out.push(json!({
+            "manager": manager,
+            "operation": "Update",
+            "apiVersion": api_version,
+            "time": now,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": changed.to_fields_v1(),
+        }));
+    }
+    if let Some(subs) = before.and_then(Value::as_array) {
+        out.extend(
+            subs.iter()
+                .filter(|e| e.get("subresource").is_some_and(|s| s.as_str() != Some("")))
+                .cloned(),
+        );
+    }
+    if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+        if out.is_empty() {
+            m.remove("managedFields");
+        } else {
+            m.insert("managedFields".into(), Value::Array(out));
+        }
+    }
+    new
+}
+
+impl FieldSet {
+    fn union(&mut self, other: &Self) {
+        self.owned |= other.owned;
+        for (k, c) in &other.children {
+            self.children.entry(k.clone()).or_default().union(c);
+        }
+    }
+
+    /// Drops the paths that `obj` no longer has.
+    fn retain_existing(&mut self, obj: &Value) {
+        for p in self.paths() {
+            if value_at(obj, &p).is_none() {
+                self.remove(&p);
+            }
+        }
+    }
 }
 
 /// Upstream's conflict message (`getConflictMessage`): `Apply failed with 1 conflict:
@@ -587,5 +739,43 @@ mod tests {
         // "a" lost .metadata.labels.app; the same value of spec.ports is shared.
         assert!(mf[0]["fieldsV1"]["f:metadata"].is_null(), "{mf:?}");
         assert!(!mf[1]["fieldsV1"]["f:spec"]["f:ports"].is_null());
+    }
+
+    #[test]
+    fn updates_take_what_they_change() {
+        let first = svc(json!([{"port": 80}]), json!({"app": "web"}));
+        let live =
+            apply_ownership(&Value::Null, first.clone(), &first, "a", false, "t").expect("apply");
+        // An edit changes the selector: it becomes the editor's, and "a" loses it.
+        let mut edited = live.clone();
+        edited["metadata"]
+            .as_object_mut()
+            .map(|m| m.remove("managedFields"));
+        edited["spec"]["selector"]["app"] = json!("other");
+        let out = update_ownership(&live, edited, "kubectl-edit", "t");
+        let mf = out["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(mf.len(), 2, "{mf:?}");
+        assert!(
+            mf[0]["fieldsV1"]["f:spec"]["f:selector"].is_null(),
+            "{mf:?}"
+        );
+        assert_eq!(mf[1]["manager"], "kubectl-edit");
+        assert_eq!(mf[1]["operation"], "Update");
+        assert_eq!(
+            mf[1]["fieldsV1"],
+            json!({"f:spec": {"f:selector": {"f:app": {}}}})
+        );
+        // A later apply by "a" changing it back conflicts with the editor.
+        let err =
+            apply_ownership(&out, out.clone(), &first, "a", false, "t").expect_err("conflict");
+        assert_eq!(err[0].manager, "kubectl-edit");
+        // A create owns everything it sets.
+        let created = update_ownership(&Value::Null, first.clone(), "kubectl-create", "t");
+        assert_eq!(
+            created["metadata"]["managedFields"][0]["fieldsV1"],
+            FieldSet::of(&first).to_fields_v1()
+        );
     }
 }

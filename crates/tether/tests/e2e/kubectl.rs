@@ -544,14 +544,26 @@ fn server_side_apply_tracks_ownership_and_conflicts() {
         "jsonpath={.metadata.managedFields[*].manager}",
     ]);
     assert_eq!(managers.ok(), "kubectl other");
-    // A replace without managedFields keeps them.
+    // Other writes are Update operations: `kubectl label` owns the label it added, and the
+    // appliers keep theirs.
     k.run(&["label", "svc", "owned", "extra=1"]).ok();
     let managers = k.run(&[
         "get",
         "svc",
         "owned",
         "-o",
-        "jsonpath={.metadata.managedFields[*].manager}",
+        "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}",
     ]);
-    assert_eq!(managers.ok(), "kubectl other");
+    assert_eq!(
+        managers.ok().trim(),
+        "kubectl/Apply other/Apply kubectl-label/Update"
+    );
+    let label = k.run(&[
+        "get",
+        "svc",
+        "owned",
+        "-o",
+        "jsonpath={.metadata.managedFields[2].fieldsV1}",
+    ]);
+    assert_eq!(label.ok(), r#"{"f:metadata":{"f:labels":{"f:extra":{}}}}"#);
 }
