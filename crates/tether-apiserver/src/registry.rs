@@ -397,6 +397,14 @@ impl Registry {
             }
         }
         set_defaults(r, &mut obj)?;
+        // Field ownership as upstream's handler records it: after defaulting, before the
+        // registry allocates (a Service's clusterIP is nobody's).
+        let obj = patch::managed::update_ownership(
+            &Value::Null,
+            obj,
+            opts.manager(),
+            &meta::now_rfc3339(),
+        );
         let generate = meta::meta_str(&obj, "generateName")
             .unwrap_or("")
             .to_owned();
@@ -419,12 +427,6 @@ impl Registry {
                 Reserved::default()
             };
             meta::normalize(&mut cand);
-            let mut cand = patch::managed::update_ownership(
-                &Value::Null,
-                cand,
-                opts.manager(),
-                &meta::now_rfc3339(),
-            );
             let mut errs = meta::validate(r, &cand);
             if errs.is_empty() {
                 errs.extend(validate_kind(r, &cand)?);

@@ -58,6 +58,14 @@ fn is_ours(s: &Service) -> bool {
     })
 }
 
+fn has_ingress(s: &Service) -> bool {
+    s.status
+        .as_ref()
+        .and_then(|st| st.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref())
+        .is_some_and(|i| !i.is_empty())
+}
+
 fn current(s: &Service) -> Vec<Value> {
     s.status
         .as_ref()
@@ -187,10 +195,13 @@ pub async fn run(client: Client, mode: Mode, shutdown: CancellationToken) -> Res
             .flat_map(|s| ips_of(&current(s)))
             .collect();
         for svc in &all {
-            let name = svc.metadata.name.clone().unwrap_or_default();
-            let ns = svc.metadata.namespace.clone().unwrap_or_default();
-            let have = current(svc);
-            let want = if is_ours(svc) {
+            // Most Services are not LoadBalancers and hold no address: skip them before any
+            // allocation (this loop runs over every Service on every change).
+            let ours = is_ours(svc);
+            if !ours && !has_ingress(svc) {
+                continue;
+            }
+            let want = if ours {
                 desired(&mode, svc, &node_list, &used)
             } else if svc
                 .spec
@@ -202,6 +213,9 @@ pub async fn run(client: Client, mode: Mode, shutdown: CancellationToken) -> Res
             } else {
                 continue;
             };
+            let name = svc.metadata.name.clone().unwrap_or_default();
+            let ns = svc.metadata.namespace.clone().unwrap_or_default();
+            let have = current(svc);
             let want = want.unwrap_or_default();
             if want == have {
                 continue;
