@@ -56,7 +56,16 @@ fn main() -> anyhow::Result<()> {
 
 /// Resident set size (current, peak) of this process in KiB, from /proc/self/status.
 pub(crate) fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_kib_in("/proc/self/status")
+}
+
+/// (VmRSS, VmHWM) in KiB of process `pid`.
+pub(crate) fn rss_kib_of(pid: u32) -> (u64, u64) {
+    rss_kib_in(&format!("/proc/{pid}/status"))
+}
+
+fn rss_kib_in(status_file: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(status_file).unwrap_or_default();
     let field = |key: &str| {
         status
             .lines()

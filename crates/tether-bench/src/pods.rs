@@ -200,20 +200,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) as f64 / hz
 }
 
-/// (VmRSS, VmHWM) of a process in KiB.
-fn rss_of(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// Runs both measurements, printing `key=value` figures.
 pub(crate) fn run(a: &PodsArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -349,12 +335,12 @@ async fn churn(a: &PodsArgs) -> anyhow::Result<()> {
         let (stop, max_rss, pid) = (stop.clone(), max_rss.clone(), a.agent_pid);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                max_rss.fetch_max(rss_of(pid).0, Ordering::Relaxed);
+                max_rss.fetch_max(crate::rss_kib_of(pid).0, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
     };
-    let (rss_before, _) = rss_of(a.agent_pid);
+    let (rss_before, _) = crate::rss_kib_of(a.agent_pid);
     let cpu0 = cpu_seconds(a.agent_pid);
     let scpu0 = a.server_pid.map(cpu_seconds);
     let t0 = Instant::now();
@@ -405,7 +391,7 @@ async fn churn(a: &PodsArgs) -> anyhow::Result<()> {
     let cpu = cpu_seconds(a.agent_pid) - cpu0;
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
-    let (rss_after, hwm) = rss_of(a.agent_pid);
+    let (rss_after, hwm) = crate::rss_kib_of(a.agent_pid);
     let pods = waves * a.wave;
     println!(
         "{l}_churn_pods={pods} {l}_churn_waves={waves} {l}_churn_wall_s={wall:.1} {l}_churn_pods_per_s={:.1}",
