@@ -344,6 +344,23 @@ fn deployments_roll_out_scale_and_roll_back() {
         "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
     ]);
     assert_eq!(rev.ok(), "3");
+    // `rollout restart` stamps the template: a new ReplicaSet, revision 4.
+    k.run(&["rollout", "restart", "deploy/web"]).ok();
+    drive("restart");
+    let restarted = k.run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision} {.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+    ]);
+    let (rev, at) = restarted.ok().split_once(' ').unwrap_or_default();
+    assert_eq!(rev, "4", "{}", restarted.stdout);
+    assert!(
+        at.starts_with("20"),
+        "restartedAt set: {}",
+        restarted.stdout
+    );
     // Deleting the deployment takes its ReplicaSets and pods with it.
     k.run(&["delete", "deploy", "web"]).ok();
     eventually("dependents collected", || {
