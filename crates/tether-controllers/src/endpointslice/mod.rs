@@ -46,6 +46,8 @@ struct Index {
     /// Services that counted each pod at their last reconcile.
     members: HashMap<Key, BTreeSet<Key>>,
     dirty: BTreeSet<Key>,
+    /// Node → zone label, for the endpoints' `zone`.
+    zones: reconciler::Zones,
     /// Deleted Services whose Endpoints must go (upstream's syncService on NotFound).
     gone: BTreeSet<Key>,
     /// Leftover controller-written Endpoints were looked for after the first full sync.
@@ -101,6 +103,7 @@ pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Erro
     tasks.spawn(watch_loop(&client, all(), &shared, &shutdown, on_pod));
     tasks.spawn(watch_loop(&client, slices, &shared, &shutdown, on_slice));
     tasks.spawn(watch_loop(&client, all(), &shared, &shutdown, on_endpoints));
+    tasks.spawn(watch_loop(&client, all(), &shared, &shutdown, on_node));
     tasks.spawn(worker(client, shared, shutdown.clone()));
     while let Some(r) = tasks.join_next().await {
         if let Ok(Err(e)) = r {
@@ -162,6 +165,30 @@ fn on_service(ix: &mut Index, ev: Event<Service>) {
         }
         Event::Init => ix.services.clear(),
         Event::InitDone => ix.synced |= 0b0001,
+    }
+}
+
+/// Nodes matter only for their zone label: a change of zone re-plans every Service.
+fn on_node(ix: &mut Index, ev: Event<k8s_openapi::api::core::v1::Node>) {
+    let (name, zone) = match ev {
+        Event::Apply(n) | Event::InitApply(n) => (
+            n.metadata.name.clone().unwrap_or_default(),
+            n.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(reconciler::ZONE_LABEL))
+                .cloned(),
+        ),
+        Event::Delete(n) => (n.metadata.name.clone().unwrap_or_default(), None),
+        Event::Init | Event::InitDone => return,
+    };
+    let old = match &zone {
+        Some(z) => ix.zones.insert(name, z.clone()),
+        None => ix.zones.remove(&name),
+    };
+    if old != zone {
+        let keys: Vec<Key> = ix.services.keys().cloned().collect();
+        ix.dirty.extend(keys);
     }
 }
 
@@ -294,6 +321,7 @@ struct Work {
     pods: Vec<Arc<Pod>>,
     slices: Vec<EndpointSlice>,
     endpoints: Option<Endpoints>,
+    zones: Arc<reconciler::Zones>,
 }
 
 async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Result<(), Error> {
@@ -331,6 +359,7 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                     .collect();
                 delete_endpoints.extend(gone);
                 let keys: Vec<Key> = std::mem::take(&mut ix.dirty).into_iter().collect();
+                let zones = Arc::new(ix.zones.clone());
                 let mut out = Vec::new();
                 for k in keys {
                     let Some(svc) = ix.services.get(&k).cloned() else {
@@ -373,6 +402,7 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                         key: k.clone(),
                         svc,
                         pods,
+                        zones: Arc::clone(&zones),
                         slices: ix
                             .slices
                             .get(&k)
@@ -446,7 +476,12 @@ async fn reconcile(client: &Client, w: &Work) -> Result<(), kube::Error> {
     let now = tether_api::meta::now_rfc3339();
     let pods: Vec<&Pod> = w.pods.iter().map(AsRef::as_ref).collect();
     let (ns, name) = &w.key;
-    apply_ops(client, ns, reconciler::plan(&w.svc, &pods, &w.slices, &now)).await?;
+    apply_ops(
+        client,
+        ns,
+        reconciler::plan_in_zones(&w.svc, &pods, &w.slices, &now, &w.zones),
+    )
+    .await?;
     let eps: Api<Endpoints> = Api::namespaced(client.clone(), ns);
     let want = endpoints::desired(&w.svc, &pods, &now);
     match &w.endpoints {

@@ -340,6 +340,24 @@ type GroupKey = (String, String);
 /// Plans the writes that bring `existing` (the slices this controller manages for `svc`) to
 /// the state the selected `pods` call for. `now` stamps the trigger-time annotation.
 pub fn plan(svc: &Service, pods: &[&Pod], existing: &[EndpointSlice], now: &str) -> Vec<Op> {
+    plan_in_zones(svc, pods, existing, now, &Zones::new())
+}
+
+/// Node name → its `topology.kubernetes.io/zone` label.
+pub type Zones = std::collections::HashMap<String, String>;
+
+/// The Node label upstream copies into each endpoint's `zone`.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+
+/// [`plan`], with each endpoint's `zone` taken from its pod's Node (as upstream's
+/// `podToEndpoint` does).
+pub fn plan_in_zones(
+    svc: &Service,
+    pods: &[&Pod],
+    existing: &[EndpointSlice],
+    now: &str,
+    zones: &Zones,
+) -> Vec<Op> {
     let mut ops = Vec::new();
     // Desired endpoints grouped by (address type, port mapping).
     let mut groups: BTreeMap<GroupKey, (Vec<EndpointPort>, BTreeMap<String, Endpoint>)> =
@@ -349,9 +367,10 @@ pub fn plan(svc: &Service, pods: &[&Pod], existing: &[EndpointSlice], now: &str)
             if !should_pod_be_in_endpoints(pod, true) {
                 continue;
             }
-            let Some(ep) = pod_to_endpoint(svc, pod, at == "IPv6") else {
+            let Some(mut ep) = pod_to_endpoint(svc, pod, at == "IPv6") else {
                 continue;
             };
+            ep.zone = ep.node_name.as_ref().and_then(|n| zones.get(n)).cloned();
             let ports = endpoint_ports(svc, pod);
             let g = groups
                 .entry((at.to_owned(), ports_key(&ports)))
@@ -479,6 +498,22 @@ mod tests {
                    "spec": {"selector": {"app": "web"}, "clusterIP": "10.96.0.5", "ipFamilies": ["IPv4"],
                             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}),
         )
+    }
+
+    #[test]
+    fn endpoints_carry_their_nodes_zone() {
+        let s = web();
+        let p1 = pod("a", "10.244.0.5", true, json!({}));
+        let p2 = pod("b", "10.244.0.6", true, json!({"spec": {"nodeName": "n2"}}));
+        let zones: Zones = [("n1".to_owned(), "zone-a".to_owned())].into();
+        let ops = plan_in_zones(&s, &[&p1, &p2], &[], "t", &zones);
+        let Op::Create(sl) = &ops[0] else { panic!() };
+        let got: Vec<(Option<&str>, Option<&str>)> = sl
+            .endpoints
+            .iter()
+            .map(|e| (e.node_name.as_deref(), e.zone.as_deref()))
+            .collect();
+        assert_eq!(got, [(Some("n1"), Some("zone-a")), (Some("n2"), None)]);
     }
 
     #[test]

@@ -916,3 +916,27 @@ spec:
     ]);
     assert!(sidecar.starts_with("true 20"), "sidecar running: {sidecar}");
 }
+
+/// EndpointSlice endpoints carry their Node's `topology.kubernetes.io/zone`, as upstream.
+#[test]
+fn endpoints_carry_the_nodes_zone() {
+    let Some(c) = cluster() else { return };
+    let node = c.agent.node_name().to_owned();
+    c.k(&["label", "node", &node, "topology.kubernetes.io/zone=zone-a"]);
+    let pods = run_netexec(&c, "zoned", 1);
+    c.apply(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: zoned\nspec:\n  selector:\n    app: zoned\n  ports:\n  - port: 80\n    targetPort: http\n",
+    );
+    let zone = wait_for(Duration::from_secs(30), "the endpoint's zone", || {
+        let out = c.kubectl.run(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=zoned",
+            "-o",
+            "jsonpath={.items[*].endpoints[*].zone}/{.items[*].endpoints[*].nodeName}",
+        ]);
+        (out.stdout == format!("zone-a/{node}")).then_some(out.stdout)
+    });
+    assert_eq!(zone, format!("zone-a/{node}"), "{pods:?}");
+}
