@@ -179,7 +179,7 @@ fn on_node(ix: &mut Index, ev: Event<k8s_openapi::api::core::v1::Node>) {
                 .and_then(|l| l.get(reconciler::ZONE_LABEL))
                 .cloned(),
         ),
-        Event::Delete(n) => (n.metadata.name.clone().unwrap_or_default(), None),
+        Event::Delete(n) => (n.metadata.name.unwrap_or_default(), None),
         Event::Init | Event::InitDone => return,
     };
     let old = match &zone {
