@@ -1,11 +1,10 @@
 //! Bidirectional TCP forwarding with half-close.
 //!
-//! On Linux each direction starts with plain reads and writes through a 16 KiB buffer (small
-//! request/response traffic costs one call each way) and turns to `splice(2)` once a read
-//! fills the buffer (bulk traffic): socket → pipe → socket, the bytes never entering user
-//! space, as HAProxy's and Envoy's splice modes do (nix's safe wrapper, so no `unsafe` here).
-//! Readiness comes from tokio (`readable()`/`writable()` + `try_io`). Elsewhere a read/write
-//! loop with a 64 KiB buffer per direction does the same job.
+//! On Linux the bytes never enter user space: each direction moves them socket → pipe →
+//! socket with `splice(2)` (nix's safe wrapper, so no `unsafe` here), the way HAProxy and
+//! Envoy's "splice" mode do. Readiness comes from tokio (`readable()`/`writable()` +
+//! `try_io`), so a connection costs two pipes and no buffers. Elsewhere a read/write loop
+//! with a 64 KiB buffer per direction does the same job.
 //!
 //! When one side sends FIN, the other side's write half is shut down and the opposite
 //! direction keeps flowing until it ends too (TCP half-close, as a client that
@@ -58,47 +57,8 @@ mod imp {
         Ok(nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?)
     }
 
-    /// Bytes read per `read(2)` before a direction turns to `splice(2)`.
-    const SMALL: usize = 16 * 1024;
-
-    /// One direction until EOF on `src`, then FIN on `dst`. It starts with plain reads and
-    /// writes through a small buffer: for the request/response exchanges of a keep-alive
-    /// connection (a few hundred bytes each way) one `read` + one `write` beats splice's two
-    /// calls through a pipe. A read that fills the buffer marks a bulk transfer: from then on
-    /// the direction moves bytes socket → pipe → socket with `splice(2)`.
+    /// One direction: `src` → pipe → `dst` until EOF on `src`, then FIN on `dst`.
     pub(super) async fn pump(src: &TcpStream, dst: &TcpStream, bytes: &Counter) -> io::Result<()> {
-        let mut buf = vec![0u8; SMALL];
-        loop {
-            let n = loop {
-                src.readable().await?;
-                match src.try_read(&mut buf) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
-            };
-            if n == 0 {
-                return super::shutdown_write(dst);
-            }
-            let mut off = 0;
-            while off < n {
-                dst.writable().await?;
-                match dst.try_write(&buf[off..n]) {
-                    Ok(m) => off += m,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            bytes.inc_by(n as u64);
-            if n == SMALL {
-                drop(buf);
-                return spliced(src, dst, bytes).await;
-            }
-        }
-    }
-
-    /// One direction with `splice(2)`: `src` → pipe → `dst` until EOF on `src`, then FIN.
-    async fn spliced(src: &TcpStream, dst: &TcpStream, bytes: &Counter) -> io::Result<()> {
         let (pipe_r, pipe_w) = pipe()?;
         let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
         loop {

@@ -17,9 +17,8 @@
 //!    within [`Config::connect_timeout`]); a refused or timed-out connect ejects the
 //!    backend for an exponential back-off (1 s → 30 s) and the next one is tried, so the
 //!    client never notices. When none answers, the client is reset (`SO_LINGER` 0) at once.
-//! 4. Bytes flow through a small buffer, then (bulk transfers) with `splice(2)` through a pipe
-//!    per direction (zero copy); FIN is passed on per direction (half-close), an error or RST
-//!    on either side resets both.
+//! 4. Bytes flow with `splice(2)` through a pipe per direction (zero copy), FIN is passed
+//!    on per direction (half-close), an error or RST on either side resets both.
 //!
 //! UDP (`udp.rs`) keeps a flow per client address with its own connected upstream socket;
 //! replies leave from the frontend socket; flows expire after [`Config::udp_idle_timeout`].
