@@ -5,18 +5,16 @@
 //! Nodes that went away or moved, and nothing else. The nodes must share a link (an L2
 //! segment): that is what host-gw asks of the network underneath.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use futures::TryStreamExt;
+use futures::StreamExt;
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::Node;
 use kube::Client;
 use kube::api::Api;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::Arc;
 use tether_netns::{GatewayRoute, NetNs};
 use tokio_util::sync::CancellationToken;
 
@@ -84,42 +82,29 @@ pub async fn sync(ns: &NetNs, want: &BTreeSet<GatewayRoute>) -> Result<(), tethe
 /// Watches Nodes and keeps the routes to their pods until `shutdown`.
 pub async fn run(client: Client, self_name: String, ns: Arc<NetNs>, shutdown: CancellationToken) {
     let api: Api<Node> = Api::all(client);
-    let mut stream = Box::pin(watcher(api, watcher::Config::default()));
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    let mut staging: Option<BTreeMap<String, Node>> = None;
+    let (nodes, writer) = reflector::store();
+    let mut events = std::pin::pin!(reflector(
+        writer,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    ));
     let mut applied: Option<BTreeSet<GatewayRoute>> = None;
     loop {
         let ev = tokio::select! {
             () = shutdown.cancelled() => return,
-            ev = stream.try_next() => ev,
+            ev = events.next() => ev,
         };
-        let ev = match ev {
-            Ok(Some(ev)) => ev,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "node watch failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let name = |n: &Node| n.metadata.name.clone().unwrap_or_default();
         match ev {
-            watcher::Event::Init => staging = Some(BTreeMap::new()),
-            watcher::Event::InitApply(n) => {
-                if let Some(s) = staging.as_mut() {
-                    s.insert(name(&n), n);
-                }
+            None => return,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "node watch failed; retrying");
                 continue;
             }
-            watcher::Event::InitDone => nodes = staging.take().unwrap_or_default(),
-            watcher::Event::Apply(n) => {
-                nodes.insert(name(&n), n);
-            }
-            watcher::Event::Delete(n) => {
-                nodes.remove(&name(&n));
-            }
+            // Until a (re)list completes the store is partial.
+            Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => continue,
+            Some(Ok(_)) => {}
         }
-        let want = desired_routes(&self_name, nodes.values());
+        let state = nodes.state();
+        let want = desired_routes(&self_name, state.iter().map(AsRef::as_ref));
         // Heartbeats change Nodes every 10 s; only a change of routes costs netlink work.
         if applied.as_ref() == Some(&want) {
             continue;
