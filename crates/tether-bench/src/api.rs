@@ -81,6 +81,54 @@ pub(crate) async fn call(
     Ok((status, bytes))
 }
 
+/// A watch response read as newline-delimited JSON events, each stamped with the arrival
+/// of the frame that completed it.
+pub(crate) struct WatchLines {
+    body: hyper::body::Incoming,
+    buf: Vec<u8>,
+    ready: std::collections::VecDeque<(Instant, serde_json::Value)>,
+}
+
+impl WatchLines {
+    /// Sends the watch request (`path` with `watch=1`) and checks for 200.
+    pub(crate) async fn open(server: SocketAddr, path: &str) -> anyhow::Result<Self> {
+        let mut s = connect(server).await?;
+        s.ready().await?;
+        let resp = s.send_request(request("GET", path, None)?).await?;
+        anyhow::ensure!(
+            resp.status().as_u16() == 200,
+            "watch {path}: {}",
+            resp.status()
+        );
+        Ok(Self {
+            body: resp.into_body(),
+            buf: Vec::new(),
+            ready: std::collections::VecDeque::new(),
+        })
+    }
+
+    /// The next event, or `None` when the stream ends.
+    pub(crate) async fn next(&mut self) -> Option<(Instant, serde_json::Value)> {
+        loop {
+            if let Some(ev) = self.ready.pop_front() {
+                return Some(ev);
+            }
+            let frame = self.body.frame().await?.ok()?;
+            let now = Instant::now();
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            self.buf.extend_from_slice(&data);
+            while let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                if let Ok(ev) = serde_json::from_slice(&line) {
+                    self.ready.push_back((now, ev));
+                }
+            }
+        }
+    }
+}
+
 fn service_json(name: &str) -> String {
     serde_json::json!({
         "apiVersion": "v1",
@@ -286,41 +334,24 @@ async fn run_async(a: &ApiArgs) -> anyhow::Result<()> {
         );
         let ready_tx = ready_tx.clone();
         watchers.spawn(async move {
-            let mut s = connect(server).await?;
-            s.ready().await?;
-            let resp = s.send_request(request("GET", &path, None)?).await?;
-            anyhow::ensure!(resp.status().as_u16() == 200, "watch: {}", resp.status());
+            let mut w = WatchLines::open(server, &path).await?;
             let _ = ready_tx.send(()).await;
-            let mut body = resp.into_body();
-            let mut buf: Vec<u8> = Vec::new();
             let mut got: Vec<(usize, Instant)> = Vec::with_capacity(n);
             let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
             while got.len() < n {
-                let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await
-                else {
+                let Ok(Some((now, ev))) = tokio::time::timeout_at(deadline, w.next()).await else {
                     break;
                 };
-                let now = Instant::now();
-                let Ok(data) = frame.into_data() else {
+                if ev.get("type").and_then(|t| t.as_str()) != Some("ADDED") {
                     continue;
-                };
-                buf.extend_from_slice(&data);
-                while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=pos).collect();
-                    let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else {
-                        continue;
-                    };
-                    if ev.get("type").and_then(|t| t.as_str()) != Some("ADDED") {
-                        continue;
-                    }
-                    let idx = ev
-                        .pointer("/object/metadata/name")
-                        .and_then(|n| n.as_str())
-                        .and_then(|n| n.strip_prefix("w-"))
-                        .and_then(|n| n.parse::<usize>().ok());
-                    if let Some(i) = idx {
-                        got.push((i, now));
-                    }
+                }
+                let idx = ev
+                    .pointer("/object/metadata/name")
+                    .and_then(|n| n.as_str())
+                    .and_then(|n| n.strip_prefix("w-"))
+                    .and_then(|n| n.parse::<usize>().ok());
+                if let Some(i) = idx {
+                    got.push((i, now));
                 }
             }
             anyhow::Ok(got)

@@ -13,11 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::api::{call, connect, ensure_namespace, request};
+use crate::api::{WatchLines, call, connect, ensure_namespace};
 use crate::stats::{summarize, us};
 
 /// Arguments of `pods`.
@@ -74,29 +73,10 @@ async fn watch(
     path: String,
     tx: mpsc::UnboundedSender<(Instant, Value)>,
 ) -> anyhow::Result<()> {
-    let mut s = connect(server).await?;
-    s.ready().await?;
-    let resp = s.send_request(request("GET", &path, None)?).await?;
-    anyhow::ensure!(
-        resp.status().as_u16() == 200,
-        "watch {path}: {}",
-        resp.status()
-    );
-    let mut body = resp.into_body();
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        let now = Instant::now();
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        buf.extend_from_slice(&data);
-        while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=pos).collect();
-            if let Ok(ev) = serde_json::from_slice::<Value>(&line)
-                && tx.send((now, ev)).is_err()
-            {
-                return Ok(());
-            }
+    let mut w = WatchLines::open(server, &path).await?;
+    while let Some(ev) = w.next().await {
+        if tx.send(ev).is_err() {
+            break;
         }
     }
     Ok(())
