@@ -2,7 +2,8 @@
 //! `tether agent`:
 //!
 //! 1. latency: pods created in batches; from just before each create request to the watch
-//!    event showing the pod Ready (start → Ready), and from that event to the EndpointSlice
+//!    event showing the pod Ready (start → Ready: upstream's pod startup latency measures from
+//!    creation to the watch too), and from that event to the EndpointSlice
 //!    event listing the pod's IP as ready (Ready → EndpointSlice);
 //! 2. churn: waves of pods created, run until Ready, deleted until gone; the agent's CPU time
 //!    (utime + stime from /proc) and its RSS (sampled every 100 ms, and VmHWM) over the churn.
@@ -110,7 +111,38 @@ fn name_of(obj: &Value) -> String {
         .to_owned()
 }
 
-/// Creates `names` (pods labelled `app`) over `clients` connections.
+/// Parallel connections that create pods.
+const CREATE_CLIENTS: usize = 8;
+
+/// The next watch event within 5 s (`Ok(None)`: none came), or an error when every watch
+/// stream has ended (their tasks log why), so callers never spin on a closed channel.
+async fn next_event(
+    rx: &mut mpsc::UnboundedReceiver<(Instant, Value)>,
+) -> anyhow::Result<Option<(Instant, Value)>> {
+    match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+        Ok(Some(ev)) => Ok(Some(ev)),
+        Ok(None) => anyhow::bail!("the watch streams ended"),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Starts a watch of `path` from its current resourceVersion, feeding `tx`; a failure is
+/// printed (and ends the stream, which [`next_event`] reports).
+async fn start_watch(
+    server: SocketAddr,
+    path: &str,
+    tx: mpsc::UnboundedSender<(Instant, Value)>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let rv = list_rv(server, path).await?;
+    let url = format!("{path}?watch=1&resourceVersion={rv}");
+    Ok(tokio::spawn(async move {
+        if let Err(e) = watch(server, url.clone(), tx).await {
+            eprintln!("watch {url}: {e:#}");
+        }
+    }))
+}
+
+/// Creates `names` (pods labelled `app`) over [`CREATE_CLIENTS`] connections.
 async fn create_pods(
     server: SocketAddr,
     ns: &str,
@@ -119,7 +151,7 @@ async fn create_pods(
     sent: &mut HashMap<String, Instant>,
 ) -> anyhow::Result<()> {
     let mut set = tokio::task::JoinSet::new();
-    for chunk in names.chunks(names.len().div_ceil(8).max(1)) {
+    for chunk in names.chunks(names.len().div_ceil(CREATE_CLIENTS).max(1)) {
         let chunk = chunk.to_vec();
         let (ns, app) = (ns.to_owned(), app.to_owned());
         set.spawn(async move {
@@ -169,15 +201,23 @@ async fn delete_pods(server: SocketAddr, ns: &str, names: &[String]) -> anyhow::
     Ok(())
 }
 
-/// CPU seconds (utime + stime) of a process, from /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> f64 {
+/// CPU seconds of a process from /proc/PID/stat: its own (utime + stime) and that of its
+/// reaped children (cutime + cstime: for the agent, `nft`/`conntrack` runs and pods).
+fn cpu_seconds(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the `(comm)`: state is field 3; utime and stime are fields 14 and 15.
+    // Fields after the `(comm)`: state is field 3; utime, stime, cutime, cstime are 14-17.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let hz = 100.0; // USER_HZ on Linux
-    (ticks(11) + ticks(12)) as f64 / hz
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|h| *h > 0)
+        .unwrap_or(100) as f64;
+    (
+        (ticks(11) + ticks(12)) as f64 / hz,
+        (ticks(13) + ticks(14)) as f64 / hz,
+    )
 }
 
 /// Runs both measurements, printing `key=value` figures.
@@ -216,15 +256,10 @@ async fn latency(a: &PodsArgs) -> anyhow::Result<()> {
     let pods_path = format!("/api/v1/namespaces/{ns}/pods");
     let slices_path = format!("/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices");
     let (tx, mut rx) = mpsc::unbounded_channel();
-    for path in [&pods_path, &slices_path] {
-        let rv = list_rv(server, path).await?;
-        tokio::spawn(watch(
-            server,
-            format!("{path}?watch=1&resourceVersion={rv}"),
-            tx.clone(),
-        ));
-    }
-    drop(tx);
+    let watches = [
+        start_watch(server, &pods_path, tx.clone()).await?,
+        start_watch(server, &slices_path, tx).await?,
+    ];
 
     let names: Vec<String> = (0..a.latency_pods).map(|i| format!("lat-{i}")).collect();
     let mut sent: HashMap<String, Instant> = HashMap::new();
@@ -244,8 +279,7 @@ async fn latency(a: &PodsArgs) -> anyhow::Result<()> {
                 break;
             }
             anyhow::ensure!(Instant::now() < deadline, "batch not ready in 120 s");
-            let Ok(Some((at, ev))) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await
-            else {
+            let Some((at, ev)) = next_event(&mut rx).await? else {
                 continue;
             };
             let obj = &ev["object"];
@@ -292,7 +326,32 @@ async fn latency(a: &PodsArgs) -> anyhow::Result<()> {
     println!("{l}_latency_pods={} {l}_batch={}", names.len(), a.batch);
     summarize(&mut start_ready).print(&format!("{l}_start_to_ready"));
     summarize(&mut ready_slice).print(&format!("{l}_ready_to_slice"));
+    // Tear down before the churn measurement starts, so it is not billed for this.
     delete_pods(server, ns, &names).await?;
+    let mut gone = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while gone.len() < names.len() {
+        anyhow::ensure!(Instant::now() < deadline, "latency pods not gone in 120 s");
+        if let Some((_, ev)) = next_event(&mut rx).await?
+            && ev["type"] == "DELETED"
+            && ev["object"]["kind"] == "Pod"
+        {
+            gone.insert(name_of(&ev["object"]));
+        }
+    }
+    let (st, b) = call(
+        &mut s,
+        "DELETE",
+        &format!("/api/v1/namespaces/{ns}/services/lat"),
+        None,
+    )
+    .await?;
+    anyhow::ensure!(
+        st == 200,
+        "delete service: {st} {}",
+        String::from_utf8_lossy(&b)
+    );
+    watches.iter().for_each(tokio::task::JoinHandle::abort);
     Ok(())
 }
 
@@ -300,13 +359,8 @@ async fn churn(a: &PodsArgs) -> anyhow::Result<()> {
     let (l, server, ns) = (&a.label, a.server, "bench-churn");
     ensure_namespace(server, ns).await?;
     let pods_path = format!("/api/v1/namespaces/{ns}/pods");
-    let rv = list_rv(server, &pods_path).await?;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(watch(
-        server,
-        format!("{pods_path}?watch=1&resourceVersion={rv}"),
-        tx,
-    ));
+    let watch = start_watch(server, &pods_path, tx).await?;
 
     // RSS sampler.
     let stop = Arc::new(AtomicBool::new(false));
@@ -346,8 +400,7 @@ async fn churn(a: &PodsArgs) -> anyhow::Result<()> {
                 ready.len(),
                 gone.len()
             );
-            let Ok(Some((_, ev))) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await
-            else {
+            let Some((_, ev)) = next_event(&mut rx).await? else {
                 continue;
             };
             let name = name_of(&ev["object"]);
@@ -368,10 +421,12 @@ async fn churn(a: &PodsArgs) -> anyhow::Result<()> {
         );
     }
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(a.agent_pid) - cpu0;
+    let (cpu1, children1) = cpu_seconds(a.agent_pid);
+    let (cpu, children) = (cpu1 - cpu0.0, children1 - cpu0.1);
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
-    let (rss_after, hwm) = crate::rss_kib_of(a.agent_pid);
+    watch.abort();
+    let (rss_after, _) = crate::rss_kib_of(a.agent_pid);
     let pods = waves * a.wave;
     println!(
         "{l}_churn_pods={pods} {l}_churn_waves={waves} {l}_churn_wall_s={wall:.1} {l}_churn_pods_per_s={:.1}",
@@ -390,11 +445,13 @@ async fn churn(a: &PodsArgs) -> anyhow::Result<()> {
         cpu * 1e3 / pods as f64,
         cpu / wall
     );
+    // Reaped children: `nft`/`conntrack` runs and the pods' own processes (not the agent's).
+    println!("{l}_agent_children_cpu_s={children:.2}");
     if let (Some(pid), Some(s0)) = (a.server_pid, scpu0) {
-        println!("{l}_server_cpu_s={:.2}", cpu_seconds(pid) - s0);
+        println!("{l}_server_cpu_s={:.2}", cpu_seconds(pid).0 - s0.0);
     }
     println!(
-        "{l}_agent_rss_kib_before={rss_before} {l}_agent_rss_kib_max={} {l}_agent_rss_kib_after={rss_after} {l}_agent_hwm_kib={hwm}",
+        "{l}_agent_rss_kib_before={rss_before} {l}_agent_rss_kib_max={} {l}_agent_rss_kib_after={rss_after}",
         max_rss.load(Ordering::Relaxed)
     );
     Ok(())
