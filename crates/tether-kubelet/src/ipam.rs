@@ -50,6 +50,11 @@ impl Ipam {
         Ok(Self { dir, subnet, range })
     }
 
+    /// The subnet.
+    pub fn subnet(&self) -> IpNet {
+        self.subnet
+    }
+
     /// The gateway: the subnet's first address (host-local's default).
     pub fn gateway(&self) -> IpAddr {
         self.range.first()

@@ -145,6 +145,7 @@ impl Kubelet {
         tokio::spawn(routes::run(
             self.shared.client.clone(),
             self.shared.cfg.node_name.clone(),
+            vec![self.shared.network.pod_cidr()],
             self.shared.network.node_arc(),
             shutdown.child_token(),
         ));

@@ -133,6 +133,11 @@ impl Network {
         }
     }
 
+    /// This node's podCIDR.
+    pub fn pod_cidr(&self) -> IpNet {
+        self.ipam.subnet()
+    }
+
     /// The gateway address on the bridge.
     pub fn gateway(&self) -> IpAddr {
         self.ipam.gateway()

@@ -1,5 +1,5 @@
 //! Routes to the other nodes' pods, as flannel's `host-gw` backend lays them: for every other
-//! Node with a podCIDR and an InternalIP of the same family, `ip route replace <podCIDR> via
+//! Node with a podCIDR and an InternalIP of the same family, `ip route add <podCIDR> via
 //! <InternalIP>` in this node's namespace. The routes carry tether's routing protocol number
 //! ([`tether_netns::TETHER_ROUTE_PROTO`]), so a sync removes exactly the routes it made for
 //! Nodes that went away or moved, and nothing else. The nodes must share a link (an L2
@@ -11,23 +11,31 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Client;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 use tether_netns::{GatewayRoute, NetNs};
 use tokio_util::sync::CancellationToken;
 
 /// The routes this node needs to reach the pods of `nodes` (all Nodes; `self_name` is
 /// skipped). A Node without a podCIDR or without an InternalIP of the podCIDR's family gets
-/// none; an unparsable field is skipped (another component wrote it; it is not ours to fail on).
+/// none; an unparsable field is skipped (another component wrote it; it is not ours to fail
+/// on). A podCIDR overlapping one of `own` (this node's pods are on its bridge) gets no route,
+/// and when two Nodes claim one podCIDR the first by name gets it: both are someone's
+/// mistake, and a warning says so rather than letting routes flip.
 pub fn desired_routes<'a>(
     self_name: &str,
+    own: &[IpNet],
     nodes: impl IntoIterator<Item = &'a Node>,
 ) -> BTreeSet<GatewayRoute> {
-    let mut out = BTreeSet::new();
+    let mut nodes: Vec<&Node> = nodes.into_iter().collect();
+    nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let mut by_dst: BTreeMap<IpNet, (&str, IpAddr)> = BTreeMap::new();
     for n in nodes {
-        if n.metadata.name.as_deref() == Some(self_name) {
+        let name = n.metadata.name.as_deref().unwrap_or_default();
+        if name == self_name {
             continue;
         }
         let Some(spec) = &n.spec else { continue };
@@ -47,75 +55,114 @@ pub fn desired_routes<'a>(
             .filter_map(|a| IpAddr::from_str(&a.address).ok())
             .collect();
         for c in cidrs {
-            let Ok(dst) = IpNet::from_str(c) else {
+            let Ok(dst) = IpNet::from_str(c).map(|d| d.trunc()) else {
                 continue;
             };
-            if let Some(gw) = ips.iter().find(|ip| ip.is_ipv4() == dst.addr().is_ipv4()) {
-                out.insert(GatewayRoute {
-                    dst: dst.trunc(),
-                    gw: *gw,
-                });
+            let Some(gw) = ips.iter().find(|ip| ip.is_ipv4() == dst.addr().is_ipv4()) else {
+                continue;
+            };
+            if own.iter().any(|o| o.contains(&dst) || dst.contains(o)) {
+                tracing::warn!(node = name, %dst, "a Node's podCIDR overlaps this node's; no route");
+                continue;
+            }
+            match by_dst.get(&dst) {
+                Some((first, _)) => {
+                    tracing::warn!(node = name, other = first, %dst, "two Nodes claim one podCIDR; the first by name gets the route");
+                }
+                None => {
+                    by_dst.insert(dst, (name, *gw));
+                }
             }
         }
     }
-    out
+    by_dst
+        .into_iter()
+        .map(|(dst, (_, gw))| GatewayRoute { dst, gw })
+        .collect()
 }
 
-/// Makes the namespace's tether routes exactly `want`: deletes the others, replaces these.
-pub async fn sync(ns: &NetNs, want: &BTreeSet<GatewayRoute>) -> Result<(), tether_netns::Error> {
+/// Makes the namespace's tether routes exactly `want`: deletes the others, adds these. Each
+/// route is tried on its own (a gateway the kernel refuses does not hold up the rest);
+/// returns how many failed.
+pub async fn sync(ns: &NetNs, want: &BTreeSet<GatewayRoute>) -> Result<usize, tether_netns::Error> {
     let h = ns.handle().await?;
-    let mut have = tether_netns::tether_gateway_routes(&h, true).await?;
-    have.extend(tether_netns::tether_gateway_routes(&h, false).await?);
+    let have = tether_netns::tether_gateway_routes(&h).await?;
+    let mut failed = 0;
     for r in have.iter().filter(|r| !want.contains(r)) {
-        tether_netns::delete_gateway_route(&h, *r).await?;
-        tracing::info!(route = %r, "removed the route to a node's pods");
-    }
-    for r in want {
-        if !have.contains(r) {
-            tether_netns::replace_gateway_route(&h, *r).await?;
-            tracing::info!(route = %r, "added the route to a node's pods");
+        match tether_netns::delete_gateway_route(&h, *r).await {
+            Ok(()) => tracing::info!(route = %r, "removed the route to a node's pods"),
+            Err(e) => {
+                tracing::warn!(route = %r, error = %e, "removing a route failed");
+                failed += 1;
+            }
         }
     }
-    Ok(())
+    for r in want.iter().filter(|r| !have.contains(r)) {
+        match tether_netns::add_gateway_route(&h, *r).await {
+            Ok(()) => tracing::info!(route = %r, "added the route to a node's pods"),
+            Err(e) => {
+                tracing::warn!(route = %r, error = %e, "adding a route failed");
+                failed += 1;
+            }
+        }
+    }
+    Ok(failed)
 }
 
-/// Watches Nodes and keeps the routes to their pods until `shutdown`.
-pub async fn run(client: Client, self_name: String, ns: Arc<NetNs>, shutdown: CancellationToken) {
+/// How often a sync that failed is retried.
+const RETRY: Duration = Duration::from_secs(10);
+
+/// Watches Nodes and keeps the routes to their pods until `shutdown`; `own` are this node's
+/// podCIDRs.
+pub async fn run(
+    client: Client,
+    self_name: String,
+    own: Vec<IpNet>,
+    ns: Arc<NetNs>,
+    shutdown: CancellationToken,
+) {
     let api: Api<Node> = Api::all(client);
     let (nodes, writer) = reflector::store();
     let mut events = std::pin::pin!(reflector(
         writer,
         watcher(api, watcher::Config::default()).default_backoff(),
     ));
+    let mut synced = false;
     let mut applied: Option<BTreeSet<GatewayRoute>> = None;
+    let mut retry = tokio::time::interval(RETRY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let ev = tokio::select! {
+        tokio::select! {
             () = shutdown.cancelled() => return,
-            ev = events.next() => ev,
-        };
-        match ev {
-            None => return,
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "node watch failed; retrying");
-                continue;
-            }
-            // Until a (re)list completes the store is partial.
-            Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => continue,
-            Some(Ok(_)) => {}
+            _ = retry.tick(), if synced && applied.is_none() => {}
+            ev = events.next() => match ev {
+                None => return,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "node watch failed; retrying");
+                    continue;
+                }
+                // Until a (re)list completes the store is partial.
+                Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => continue,
+                Some(Ok(_)) => synced = true,
+            },
         }
         let state = nodes.state();
-        let want = desired_routes(&self_name, state.iter().map(AsRef::as_ref));
+        let want = desired_routes(&self_name, &own, state.iter().map(AsRef::as_ref));
         // Heartbeats change Nodes every 10 s; only a change of routes costs netlink work.
         if applied.as_ref() == Some(&want) {
             continue;
         }
-        match sync(&ns, &want).await {
-            Ok(()) => applied = Some(want),
+        applied = match sync(&ns, &want).await {
+            Ok(0) => Some(want),
+            Ok(n) => {
+                tracing::warn!(failed = n, "some routes to other nodes failed; retrying");
+                None
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "syncing the routes to other nodes failed");
-                applied = None;
+                None
             }
-        }
+        };
     }
 }
 
@@ -163,10 +210,11 @@ mod tests {
             node("e", Some("garbage"), &["10.255.0.6"]),
             node("f", Some("10.244.5.7/24"), &["not-an-ip", "10.255.0.7"]),
         ];
-        let got: Vec<String> = desired_routes("a", &nodes)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let got: Vec<String> =
+            desired_routes("a", &["10.244.0.0/24".parse().expect("net")], &nodes)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
         assert_eq!(
             got,
             [
@@ -174,5 +222,23 @@ mod tests {
                 "10.244.5.0/24 via 10.255.0.7"
             ]
         );
+    }
+
+    #[test]
+    fn no_route_over_our_own_pods_and_one_route_per_podcidr() {
+        let own: Vec<IpNet> = vec!["10.244.0.0/24".parse().expect("net")];
+        let nodes = [
+            // A stale Node holding our podCIDR, and one holding a supernet of it.
+            node("stale", Some("10.244.0.0/24"), &["10.255.0.9"]),
+            node("wide", Some("10.244.0.0/16"), &["10.255.0.8"]),
+            // Two Nodes with one podCIDR: the first by name wins, whatever the order.
+            node("z", Some("10.244.2.0/24"), &["10.255.0.5"]),
+            node("y", Some("10.244.2.0/24"), &["10.255.0.4"]),
+        ];
+        let got: Vec<String> = desired_routes("self", &own, &nodes)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(got, ["10.244.2.0/24 via 10.255.0.4"]);
     }
 }

@@ -51,7 +51,7 @@ pub use link::{
 };
 pub use netns::{NETNS_RUN_DIR, NetNs};
 pub use route::{
-    GatewayRoute, TETHER_ROUTE_PROTO, add_route, delete_gateway_route, replace_gateway_route,
+    GatewayRoute, TETHER_ROUTE_PROTO, add_gateway_route, add_route, delete_gateway_route,
     replace_local_route, tether_gateway_routes,
 };
 pub use rtnetlink::Handle;

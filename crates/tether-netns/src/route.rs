@@ -28,6 +28,23 @@ pub async fn add_route(
             "route {what}: needs a gateway or a device"
         )));
     }
+    let mut route = builder(dst, gw, &what)?;
+    if gw.is_none() {
+        route = route.scope(RouteScope::Link);
+    }
+    if let Some(dev) = dev {
+        route = route.output_interface(link_index(h, dev).await?);
+    }
+    h.route()
+        .add(route.build())
+        .execute()
+        .await
+        .map_err(|e| Error::netlink(format!("route {what}"), e))
+}
+
+/// A route message for `dst` (truncated to its network) via `gw`, checking that the two are
+/// of one family; `what` names the route in errors.
+fn builder(dst: IpNet, gw: Option<IpAddr>, what: &str) -> Result<RouteMessageBuilder<IpAddr>> {
     if let Some(gw) = gw
         && gw.is_ipv4() != dst.addr().is_ipv4()
     {
@@ -37,21 +54,13 @@ pub async fn add_route(
     }
     let dst = dst.trunc();
     let invalid = |e| Error::Invalid(format!("route {what}: {e}"));
-    let mut route = RouteMessageBuilder::<IpAddr>::new()
+    let b = RouteMessageBuilder::<IpAddr>::new()
         .destination_prefix(dst.addr(), dst.prefix_len())
         .map_err(invalid)?;
-    route = match gw {
-        Some(gw) => route.gateway(gw).map_err(invalid)?,
-        None => route.scope(RouteScope::Link),
-    };
-    if let Some(dev) = dev {
-        route = route.output_interface(link_index(h, dev).await?);
+    match gw {
+        Some(gw) => b.gateway(gw).map_err(invalid),
+        None => Ok(b),
     }
-    h.route()
-        .add(route.build())
-        .execute()
-        .await
-        .map_err(|e| Error::netlink(format!("route {what}"), e))
 }
 
 fn describe(dst: IpNet, gw: Option<IpAddr>, dev: Option<&str>) -> String {
@@ -80,40 +89,29 @@ pub struct GatewayRoute {
 
 impl std::fmt::Display for GatewayRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} via {}", self.dst, self.gw)
+        f.write_str(&describe(self.dst, Some(self.gw), None))
     }
 }
 
 fn gateway_message(r: GatewayRoute) -> Result<rtnetlink::packet_route::route::RouteMessage> {
-    let what = r.to_string();
-    if r.gw.is_ipv4() != r.dst.addr().is_ipv4() {
-        return Err(Error::Invalid(format!(
-            "route {what}: address families differ"
-        )));
-    }
-    let dst = r.dst.trunc();
-    let invalid = |e| Error::Invalid(format!("route {what}: {e}"));
-    Ok(RouteMessageBuilder::<IpAddr>::new()
-        .destination_prefix(dst.addr(), dst.prefix_len())
-        .map_err(invalid)?
-        .gateway(r.gw)
-        .map_err(invalid)?
+    Ok(builder(r.dst, Some(r.gw), &r.to_string())?
         .protocol(RouteProtocol::Other(TETHER_ROUTE_PROTO))
         .build())
 }
 
-/// Adds or replaces `ip route replace DST via GW proto 214` in the main table.
-pub async fn replace_gateway_route(h: &Handle, r: GatewayRoute) -> Result<()> {
+/// Adds `ip route add DST via GW proto 214` to the main table. Exclusive: a route to the same
+/// prefix that is not ours (the bridge's own subnet, another tool's) is left alone and
+/// reported as [`Error::Exists`].
+pub async fn add_gateway_route(h: &Handle, r: GatewayRoute) -> Result<()> {
     let msg = gateway_message(r)?;
     h.route()
         .add(msg)
-        .replace()
         .execute()
         .await
         .map_err(|e| Error::netlink(format!("route {r}"), e))
 }
 
-/// Deletes a route made by [`replace_gateway_route`]; a route already gone is not an error.
+/// Deletes a route made by [`add_gateway_route`]; a route already gone is not an error.
 pub async fn delete_gateway_route(h: &Handle, r: GatewayRoute) -> Result<()> {
     let msg = gateway_message(r)?;
     match h.route().del(msg).execute().await {
@@ -125,14 +123,11 @@ pub async fn delete_gateway_route(h: &Handle, r: GatewayRoute) -> Result<()> {
     }
 }
 
-/// The gateway routes of the main table carrying [`TETHER_ROUTE_PROTO`], of one family.
-pub async fn tether_gateway_routes(h: &Handle, ipv4: bool) -> Result<Vec<GatewayRoute>> {
+/// The gateway routes of the main table carrying [`TETHER_ROUTE_PROTO`], both families.
+pub async fn tether_gateway_routes(h: &Handle) -> Result<Vec<GatewayRoute>> {
     use futures::TryStreamExt;
-    let probe = if ipv4 {
-        RouteMessageBuilder::<std::net::Ipv4Addr>::new().build()
-    } else {
-        RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()
-    };
+    // An unspecified family dumps the routes of every family.
+    let probe = rtnetlink::packet_route::route::RouteMessage::default();
     let mut stream = h.route().get(probe).execute();
     let mut out = Vec::new();
     while let Some(msg) = stream
@@ -169,11 +164,7 @@ pub async fn tether_gateway_routes(h: &Handle, ipv4: bool) -> Result<Vec<Gateway
 /// them without an address per IP (the AnyIP trick).
 pub async fn replace_local_route(h: &Handle, dst: IpNet, dev: &str) -> Result<()> {
     let what = format!("local {dst} dev {dev}");
-    let dst = dst.trunc();
-    let invalid = |e| Error::Invalid(format!("route {what}: {e}"));
-    let route = RouteMessageBuilder::<IpAddr>::new()
-        .destination_prefix(dst.addr(), dst.prefix_len())
-        .map_err(invalid)?
+    let route = builder(dst, None, &what)?
         .kind(RouteType::Local)
         .table_id(255)
         .scope(RouteScope::Host)
