@@ -317,6 +317,7 @@ fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions, ApiErro
         dry_run,
         field_manager: q.get("fieldManager").cloned(),
         user_agent_manager,
+        apply: false,
     })
 }
 
@@ -839,13 +840,20 @@ async fn patch_object(
         };
         let own2 = own.clone();
         let applied3 = applied.clone();
+        // Ownership is tracked for the main resource only: an apply to a subresource
+        // (`--subresource=status`) merges without touching managedFields.
+        let main = sub.is_none();
         let f = move |cur: &Value| {
             if cur.is_null() {
                 return own(cur, applied3.clone());
             }
             let merged = patch::apply_merge(r.kind, cur, &applied3)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            own(cur, merged)
+            if main { own(cur, merged) } else { Ok(merged) }
+        };
+        let opts = &WriteOptions {
+            apply: true,
+            ..opts.clone()
         };
         match reg
             .guaranteed_update(r, ns, name, sub, None, opts, false, &f)

@@ -31,6 +31,9 @@ pub struct WriteOptions {
     /// The manager of a write without `fieldManager`: the User-Agent up to its first `/`
     /// (upstream's `prefixFromUserAgent`).
     pub user_agent_manager: String,
+    /// A server-side apply: field ownership was settled by the apply step, so the write is
+    /// not also recorded as an `Update`.
+    pub apply: bool,
 }
 
 impl WriteOptions {
@@ -399,12 +402,16 @@ impl Registry {
         set_defaults(r, &mut obj)?;
         // Field ownership as upstream's handler records it: after defaulting, before the
         // registry allocates (a Service's clusterIP is nobody's).
-        let obj = patch::managed::update_ownership(
-            &Value::Null,
-            obj,
-            opts.manager(),
-            &meta::now_rfc3339(),
-        );
+        let obj = if opts.apply {
+            obj
+        } else {
+            patch::managed::update_ownership(
+                &Value::Null,
+                obj,
+                opts.manager(),
+                &meta::now_rfc3339(),
+            )
+        };
         let generate = meta::meta_str(&obj, "generateName")
             .unwrap_or("")
             .to_owned();
@@ -578,7 +585,7 @@ impl Registry {
                 self.alloc.release_all(&reserved.taken);
                 return Ok((old, false));
             }
-            let new = if sub.is_none() {
+            let new = if sub.is_none() && !opts.apply {
                 patch::managed::update_ownership(&old, new, opts.manager(), &meta::now_rfc3339())
             } else {
                 new

@@ -327,12 +327,23 @@ pub fn display_path(path: &[Elem]) -> String {
 /// A field another manager owns with a different value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
-    /// The owning manager.
+    /// The owning manager, as upstream's `printManager` shows it: `"m"` for an Apply owner,
+    /// `"m" using v1 at 2026-12-01T10:00:00Z` for an Update owner.
     pub manager: String,
-    /// The API version it applied with.
-    pub api_version: String,
     /// The field, as [`display_path`] shows it.
     pub field: String,
+}
+
+/// Upstream's `printManager` for an entry.
+fn print_manager(e: &Entry) -> String {
+    let name = format!("{:?}", e.manager);
+    if e.apply {
+        return name;
+    }
+    match e.raw["time"].as_str() {
+        Some(t) => format!("{name} using {} at {t}", e.api_version),
+        None => format!("{name} using {}", e.api_version),
+    }
 }
 
 /// One `managedFields` entry.
@@ -359,6 +370,15 @@ fn entries(live: &Value) -> Vec<Entry> {
             set: FieldSet::from_fields_v1(&e["fieldsV1"]),
         })
         .collect()
+}
+
+/// `obj` without `metadata.managedFields`.
+fn strip_managed(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+    }
+    o
 }
 
 /// The ownership step of an apply: `merged` is the live object with `applied` merged in;
@@ -400,8 +420,7 @@ pub fn apply_ownership(
             };
             if differs {
                 conflicts.push(Conflict {
-                    manager: e.manager.clone(),
-                    api_version: e.api_version.clone(),
+                    manager: print_manager(e),
                     field: display_path(p),
                 });
                 taken.push((i, p.clone()));
@@ -436,13 +455,23 @@ pub fn apply_ownership(
     // The entries: this manager's Apply entry replaced (or appended), empty ones dropped.
     let mut out: Vec<Value> = Vec::new();
     let mut placed = false;
+    let fields = mine.to_fields_v1();
+    // An apply that changes nothing keeps its entry's time, so the write is a no-op (as
+    // upstream's managed-fields timestamp transformer makes it).
+    let unchanged = strip_managed(&merged) == strip_managed(live);
+    let time = all
+        .iter()
+        .find(|e| e.apply && e.manager == manager)
+        .filter(|e| unchanged && e.raw["fieldsV1"] == fields && e.api_version == api_version)
+        .and_then(|e| e.raw.get("time").cloned())
+        .unwrap_or_else(|| json!(now));
     let own = json!({
         "manager": manager,
         "operation": "Apply",
         "apiVersion": api_version,
-        "time": now,
+        "time": time,
         "fieldsType": "FieldsV1",
-        "fieldsV1": mine.to_fields_v1(),
+        "fieldsV1": fields,
     });
     for e in all {
         if e.apply && e.manager == manager {
@@ -563,7 +592,10 @@ pub fn update_ownership(old: &Value, mut new: Value, manager: &str, now: &str) -
             let mut set = e.set.clone();
             set.union(&changed);
             set.retain_existing(&new);
-            e.raw["time"] = json!(now);
+            // Upstream stamps the time only when the operation took fields.
+            if !changed.is_empty() {
+                e.raw["time"] = json!(now);
+            }
             e.raw["fieldsV1"] = set.to_fields_v1();
             out.push(e.raw);
             placed = true;
@@ -625,9 +657,9 @@ impl FieldSet {
 }
 
 /// Upstream's conflict message (`getConflictMessage`): `Apply failed with 1 conflict:
-/// conflict with "a" using v1: .spec.replicas`; several are grouped by manager.
+/// conflict with "a": .spec.replicas`; several are grouped by manager.
 pub fn conflict_message(conflicts: &[Conflict]) -> String {
-    let who = |c: &Conflict| format!("\"{}\" using {}", c.manager, c.api_version);
+    let who = |c: &Conflict| c.manager.clone();
     if let [c] = conflicts {
         return format!(
             "Apply failed with 1 conflict: conflict with {}: {}",
@@ -657,12 +689,7 @@ pub fn conflict_error(conflicts: &[Conflict]) -> crate::ApiError {
         conflict_message(conflicts),
         conflicts
             .iter()
-            .map(|c| {
-                (
-                    format!("conflict with \"{}\" using {}", c.manager, c.api_version),
-                    c.field.clone(),
-                )
-            })
+            .map(|c| (format!("conflict with {}", c.manager), c.field.clone()))
             .collect(),
     )
 }
@@ -727,7 +754,7 @@ mod tests {
             apply_ownership(&out, out.clone(), &third, "b", false, "t").expect_err("conflict");
         assert_eq!(
             conflict_message(&err),
-            "Apply failed with 1 conflict: conflict with \"a\" using v1: .metadata.labels.app"
+            "Apply failed with 1 conflict: conflict with \"a\": .metadata.labels.app"
         );
         let mut merged = out.clone();
         merged["metadata"]["labels"]["app"] = json!("other");
@@ -770,7 +797,7 @@ mod tests {
         // A later apply by "a" changing it back conflicts with the editor.
         let err =
             apply_ownership(&out, out.clone(), &first, "a", false, "t").expect_err("conflict");
-        assert_eq!(err[0].manager, "kubectl-edit");
+        assert_eq!(err[0].manager, "\"kubectl-edit\" using v1 at t");
         // A create owns everything it sets.
         let created = update_ownership(&Value::Null, first.clone(), "kubectl-create", "t");
         assert_eq!(

@@ -283,7 +283,7 @@ async fn kube_rs_client() {
             // The creator (an Update by this client) and "tether-e2e" (which applied the same
             // value, so shares it) both own the field.
             assert!(
-                e.message.contains(r#""tether-e2e" using v1"#)
+                e.message.contains(r#"conflicts with "tether-e2e":"#)
                     && e.message.contains(".spec.selector.app"),
                 "{e:?}"
             );
