@@ -154,7 +154,10 @@ impl Ctr {
 
     /// An init container that failed for good (its restart policy allows no more runs).
     pub fn init_failed(&self) -> bool {
-        self.init && self.done && self.last.as_ref().is_some_and(|t| t.exit_code != 0)
+        self.init
+            && !self.sidecar()
+            && self.done
+            && self.last.as_ref().is_some_and(|t| t.exit_code != 0)
     }
 
     /// The restart policy this container follows: the pod's for app containers and `Always`

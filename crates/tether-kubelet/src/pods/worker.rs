@@ -433,6 +433,7 @@ impl Worker {
         }
         self.check_exits();
         self.advance_init();
+        self.stop_sidecars_when_done();
         let now = Instant::now();
         let n = self.ctrs.len();
         let step = self.init_step();
@@ -494,6 +495,22 @@ impl Worker {
         if self.init_step().is_none() {
             self.initialized = true;
             tracing::info!(pod = %self.key(), "init containers done");
+        }
+    }
+
+    /// Sidecars serve the app containers: once those are all done for good (or an init
+    /// container failed for good, so they never run), sidecars are stopped and not
+    /// restarted, as the kubelet does for a pod that has finished.
+    fn stop_sidecars_when_done(&mut self) {
+        let apps_done = self.initialized && self.ctrs.iter().filter(|c| !c.init).all(|c| c.done);
+        if !apps_done && !self.ctrs.iter().any(Ctr::init_failed) {
+            return;
+        }
+        for c in self.ctrs.iter_mut().filter(|c| c.sidecar() && !c.done) {
+            c.done = true;
+            if let Some(p) = &c.proc {
+                runtime::signal(p.pid, Signal::SIGTERM);
+            }
         }
     }
 

@@ -942,3 +942,40 @@ fn endpoints_carry_the_nodes_zone() {
         (out.stdout == format!("zone-a/{node}")).then_some(())
     });
 }
+
+/// When the app containers of a run-to-completion pod are done, its sidecar is stopped too and
+/// the pod Succeeds (the kubelet terminates sidecars of a finished pod).
+#[test]
+fn a_sidecar_stops_when_the_app_completes() {
+    let Some(c) = cluster() else { return };
+    c.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: job-like
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: proxy
+    image: tether/host
+    restartPolicy: Always
+    command: ["sleep", "3600"]
+  containers:
+  - name: work
+    image: tether/host
+    command: ["sh", "-c", "sleep 1; echo done"]
+"#,
+    );
+    wait_for(START, "job-like Succeeded with its sidecar stopped", || {
+        let out = c.k(&[
+            "get",
+            "pod",
+            "job-like",
+            "-o",
+            "jsonpath={.status.phase} {.status.initContainerStatuses[0].state.terminated.reason}",
+        ]);
+        let mut f = out.split_whitespace();
+        (f.next() == Some("Succeeded") && f.next().is_some()).then_some(())
+    });
+}
