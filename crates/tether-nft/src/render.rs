@@ -390,15 +390,19 @@ pub fn render_port(cfg: &Config, name: &ServicePortName, sp: &ServicePort) -> Po
         && !externally_accessible
         && !info.internal_policy_local()
         && uses_cluster_chain
-        && (1..=FAST_MAX_ENDPOINTS).contains(&cat.cluster.len());
+        && cat.cluster.len() <= FAST_MAX_ENDPOINTS;
     if fast {
         let map = FAST_MAPS[cat.cluster.len() - 1];
-        for (i, e) in cat.cluster.iter().enumerate() {
-            let IpAddr::V4(ip) = e.ip else { continue };
+        // `categorize` keeps IPv4 endpoints only, so the indices have no holes.
+        let eps = cat
+            .cluster
+            .iter()
+            .filter_map(|e| Some((v4(&e.ip)?, e.port)));
+        for (i, (ip, port)) in eps.enumerate() {
             out.elements.insert(Element {
                 map,
                 key: format!("{} . {i}", key(cluster_ip)),
-                value: format!("{ip} . {}", e.port),
+                value: format!("{ip} . {port}"),
             });
             out.hairpin.insert(ip);
         }
@@ -610,20 +614,8 @@ fn render_base(cfg: &Config, s: &mut String) {
         NODEPORT_ENDPOINTS_CHECK,
         FIREWALL_CHECK,
         CLUSTER_IPS_CHECK,
-        FAST_DISPATCH,
     ] {
         let _ = writeln!(s, "add chain {t} {name}");
-    }
-    let _ = writeln!(
-        s,
-        "add set {t} {FAST_HAIRPIN} {{ type ipv4_addr . ipv4_addr ; comment \"fast-path endpoints, for hairpin masquerading\" ; }}"
-    );
-    for (i, map) in FAST_MAPS.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "add map {t} {map} {{ typeof ip daddr . meta l4proto . th dport . numgen random mod {} : ip daddr . th dport ; }}",
-            i + 1
-        );
     }
     let _ = writeln!(
         s,
@@ -690,18 +682,10 @@ fn render_base(cfg: &Config, s: &mut String) {
         ),
         ("nat-prerouting", format!("jump {SERVICES}")),
         ("nat-output", format!("jump {SERVICES}")),
-        (
-            "nat-postrouting",
-            format!("ct status dnat ip saddr . ip daddr @{FAST_HAIRPIN} jump {MARK_MASQ}"),
-        ),
         ("nat-postrouting", format!("jump {MASQUERADING}")),
         (
             SERVICES,
             format!("ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}"),
-        ),
-        (
-            SERVICES,
-            format!("ip daddr @{CLUSTER_IPS} jump {FAST_DISPATCH}"),
         ),
         (
             SERVICES,
@@ -733,22 +717,8 @@ fn render_base(cfg: &Config, s: &mut String) {
     for (chain, rule) in rules {
         let _ = writeln!(s, "add rule {t} {chain} {rule}");
     }
-    // The fast path: mark off-cluster sources (only ClusterIP traffic gets here, and only
-    // DNATed packets are masqueraded), then one DNAT lookup per endpoint count.
-    if cfg.masquerade_all {
-        let _ = writeln!(s, "add rule {t} {FAST_DISPATCH} jump {MARK_MASQ}");
-    } else if let Some(cidr) = cfg.cluster_cidr {
-        let _ = writeln!(
-            s,
-            "add rule {t} {FAST_DISPATCH} ip saddr != {cidr} jump {MARK_MASQ}"
-        );
-    }
-    for (i, map) in FAST_MAPS.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "add rule {t} {FAST_DISPATCH} meta l4proto {{ tcp, udp, sctp }} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod {} map @{map}",
-            i + 1
-        );
+    if cfg.fast_path {
+        render_fast_base(cfg, s);
     }
     if let Some(cidr) = cfg.service_cidr {
         let _ = writeln!(s, "add rule {t} {CLUSTER_IPS_CHECK} ip daddr {cidr} drop");
@@ -765,6 +735,52 @@ fn render_base(cfg: &Config, s: &mut String) {
             s,
             "add element {t} {NODEPORT_IPS} {{ {} }}",
             list.join(", ")
+        );
+    }
+}
+
+/// The fast path's fixed part: the `fast-endpoints-<n>` maps, the `fast-hairpin` set, the
+/// `fast-dispatch` chain (entered for ClusterIP destinations after the `service-ips` vmap
+/// missed), and the hairpin mark ahead of `masquerading`.
+fn render_fast_base(cfg: &Config, s: &mut String) {
+    let t = format!("ip {}", cfg.table);
+    let _ = writeln!(s, "add chain {t} {FAST_DISPATCH}");
+    let _ = writeln!(
+        s,
+        "add set {t} {FAST_HAIRPIN} {{ type ipv4_addr . ipv4_addr ; comment \"fast-path endpoints, for hairpin masquerading\" ; }}"
+    );
+    for (i, map) in FAST_MAPS.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "add map {t} {map} {{ typeof ip daddr . meta l4proto . th dport . numgen random mod {} : ip daddr . th dport ; }}",
+            i + 1
+        );
+    }
+    let _ = writeln!(
+        s,
+        "add rule {t} {SERVICES} ip daddr @{CLUSTER_IPS} jump {FAST_DISPATCH}"
+    );
+    // First in nat-postrouting, before `jump masquerading` reads the mark.
+    let _ = writeln!(
+        s,
+        "insert rule {t} nat-postrouting ct status dnat ip saddr . ip daddr @{FAST_HAIRPIN} jump {MARK_MASQ}"
+    );
+    // Off-cluster sources are marked first (as a service chain does; a packet that then
+    // matches no map is not DNATed and the filter checks reject it), then one lookup per
+    // endpoint count: a port is in exactly one map, so at most one matches.
+    if cfg.masquerade_all {
+        let _ = writeln!(s, "add rule {t} {FAST_DISPATCH} jump {MARK_MASQ}");
+    } else if let Some(cidr) = cfg.cluster_cidr {
+        let _ = writeln!(
+            s,
+            "add rule {t} {FAST_DISPATCH} ip saddr != {cidr} jump {MARK_MASQ}"
+        );
+    }
+    for (i, map) in FAST_MAPS.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "add rule {t} {FAST_DISPATCH} meta l4proto {{ tcp, udp, sctp }} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod {} map @{map}",
+            i + 1
         );
     }
 }

@@ -307,7 +307,7 @@ fn fast_path_clusterip_is_map_elements_only() {
         "add rule ip tether services ip daddr @cluster-ips jump fast-dispatch",
         "add rule ip tether fast-dispatch ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
         "add rule ip tether fast-dispatch meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @fast-endpoints-2",
-        "add rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
+        "insert rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
         "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080, 10.96.0.50 . tcp . 80 . 1 : 10.244.1.3 . 8080 }",
         "add element ip tether fast-hairpin { 10.244.1.2 . 10.244.1.2, 10.244.1.3 . 10.244.1.3 }",
         "add element ip tether cluster-ips { 10.96.0.50 }",
@@ -326,7 +326,11 @@ fn fast_path_clusterip_is_map_elements_only() {
     // hairpin mark before masquerading.
     let pos = |needle: &str| l.iter().position(|x| x.contains(needle)).expect(needle);
     assert!(pos("vmap @service-ips") < pos("jump fast-dispatch"));
-    assert!(pos("@fast-hairpin jump") < pos("nat-postrouting jump masquerading"));
+    // (`insert` puts the hairpin mark ahead of every rule already in nat-postrouting,
+    // `jump masquerading` among them, which the script adds before it.)
+    assert!(
+        pos("nat-postrouting jump masquerading") < pos("insert rule ip tether nat-postrouting")
+    );
 
     // An endpoint change is element updates only: the count moves the port between maps, and
     // the hairpin set follows with reference counts.
@@ -359,6 +363,18 @@ fn fast_path_clusterip_is_map_elements_only() {
     // 10.244.1.3 stays (still used, now by two ports): neither deleted nor added again.
     assert!(!script.contains("10.244.1.3 . 10.244.1.3"), "{script}");
     assert_eq!(st, full(&cfg(), &map2).1);
+}
+
+#[test]
+fn without_the_fast_path_no_fast_objects() {
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", "http"),
+        info([10, 96, 0, 50], 80),
+        vec![ep(2, 8080)],
+    );
+    let (script, _) = full(&kp_cfg(), &map);
+    assert!(!script.contains("fast-"), "{script}");
 }
 
 #[test]
