@@ -276,36 +276,34 @@ impl Update {
 pub fn changes(old: &ServiceMap, new: &ServiceMap) -> Vec<Update> {
     use std::cmp::Ordering;
     let mut out = Vec::new();
-    let mut a = old.ports.iter().peekable();
-    let mut b = new.ports.iter().peekable();
+    let (mut a, mut b) = (old.ports.iter().peekable(), new.ports.iter().peekable());
     loop {
-        match (a.peek(), b.peek()) {
+        // A side that ran out sorts after the other.
+        let order = match (a.peek(), b.peek()) {
             (None, None) => break,
-            (Some((na, _)), None) => {
-                out.push(Update::Remove((*na).clone()));
-                a.next();
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((na, _)), Some((nb, _))) => na.cmp(nb),
+        };
+        match order {
+            Ordering::Less => {
+                if let Some((name, _)) = a.next() {
+                    out.push(Update::Remove(name.clone()));
+                }
             }
-            (None, Some((nb, pb))) => {
-                out.push(Update::Upsert((*nb).clone(), std::sync::Arc::clone(pb)));
-                b.next();
+            Ordering::Greater => {
+                if let Some((name, port)) = b.next() {
+                    out.push(Update::Upsert(name.clone(), std::sync::Arc::clone(port)));
+                }
             }
-            (Some((na, pa)), Some((nb, pb))) => match na.cmp(nb) {
-                Ordering::Less => {
-                    out.push(Update::Remove((*na).clone()));
-                    a.next();
+            Ordering::Equal => {
+                // `Arc`'s equality compares pointers first (ServicePort is `Eq`).
+                if let (Some((_, pa)), Some((name, pb))) = (a.next(), b.next())
+                    && pa != pb
+                {
+                    out.push(Update::Upsert(name.clone(), std::sync::Arc::clone(pb)));
                 }
-                Ordering::Greater => {
-                    out.push(Update::Upsert((*nb).clone(), std::sync::Arc::clone(pb)));
-                    b.next();
-                }
-                Ordering::Equal => {
-                    if !std::sync::Arc::ptr_eq(pa, pb) && pa != pb {
-                        out.push(Update::Upsert((*nb).clone(), std::sync::Arc::clone(pb)));
-                    }
-                    a.next();
-                    b.next();
-                }
-            },
+            }
         }
     }
     out
