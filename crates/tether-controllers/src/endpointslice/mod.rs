@@ -50,6 +50,8 @@ struct Index {
     zones: reconciler::Zones,
     /// Deleted Services whose Endpoints must go (upstream's syncService on NotFound).
     gone: BTreeSet<Key>,
+    /// Service keys known when a relist began.
+    before_relist: BTreeSet<Key>,
     /// Leftover controller-written Endpoints were looked for after the first full sync.
     leftovers_checked: bool,
     synced: u8,
@@ -163,8 +165,20 @@ fn on_service(ix: &mut Index, ev: Event<Service>) {
             ix.dirty.remove(&k);
             ix.gone.insert(k);
         }
-        Event::Init => ix.services.clear(),
-        Event::InitDone => ix.synced |= 0b0001,
+        Event::Init => {
+            // Services deleted while the watch was down never send a Delete: remember what was
+            // known, and count what the relist lacks as deleted (their Endpoints go).
+            ix.before_relist = ix.services.keys().cloned().collect();
+            ix.services.clear();
+        }
+        Event::InitDone => {
+            let lost: Vec<Key> = std::mem::take(&mut ix.before_relist)
+                .into_iter()
+                .filter(|k| !ix.services.contains_key(k))
+                .collect();
+            ix.gone.extend(lost);
+            ix.synced |= 0b0001;
+        }
     }
 }
 
@@ -359,7 +373,11 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                     .collect();
                 delete_endpoints.extend(gone);
                 let keys: Vec<Key> = std::mem::take(&mut ix.dirty).into_iter().collect();
-                let zones = Arc::new(ix.zones.clone());
+                let zones = Arc::new(if keys.is_empty() {
+                    reconciler::Zones::new()
+                } else {
+                    ix.zones.clone()
+                });
                 let mut out = Vec::new();
                 for k in keys {
                     let Some(svc) = ix.services.get(&k).cloned() else {
