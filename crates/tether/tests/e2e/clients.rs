@@ -77,7 +77,7 @@ fn python_official_client() {
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let report = format!(
         "--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log (tail)\n{}",
-        tail(&s.log_text(), 60)
+        tether_testkit::node::tail(&s.log_text(), 60)
     );
     let Some(status) = status else {
         panic!("python_client.py still running after {PYTHON_DEADLINE:?}; killed\n{report}");
@@ -91,11 +91,6 @@ fn python_official_client() {
         "python_client.py exited 0 without its PASS line\n{report}"
     );
     println!("{stdout}");
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A kube-rs client from the server's admin kubeconfig, as a program would build one.
