@@ -4,8 +4,11 @@
 #   bench/nft-cost.sh                       # 1k, 10k, 50k Services x 5 endpoints, both layouts
 #   SIZES="1000 10000" LIMIT=90 LAYOUTS=tether bench/nft-cost.sh
 #
-# Layouts: `tether` (the agent's: plain ClusterIP ports on the fast path of map elements) and
-# `kube-proxy` (every port with its own chains, kube-proxy's nftables layout: the baseline).
+# Layouts: `tether` (the agent's: plain ClusterIP ports on the fast path of map elements,
+# applied through the agent's long-lived libnftables context), `tether+nft-program` (the
+# same rules, each sync a run of `nft -f -`) and `kube-proxy` (every port with its own
+# chains, kube-proxy's nftables layout, each sync a run of `nft -f -` as knftables does:
+# the baseline).
 # Per size: full load into an empty table, a forced full re-sync (flush + rewrite), then
 # CHANGES x (add one Service, replace one endpoint, delete one Service), each a Proxier::sync.
 # A size that exceeds LIMIT seconds is stopped and reported as such. Peak RSS is the largest of
@@ -17,15 +20,19 @@ BENCH=${BENCH:-target/release/tether-bench}
 SIZES=${SIZES:-1000 10000 50000}
 LIMIT=${LIMIT:-120}
 CHANGES=${CHANGES:-5}
-LAYOUTS=${LAYOUTS:-tether kube-proxy}
+LAYOUTS=${LAYOUTS:-tether tether+nft-program kube-proxy}
 NS=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')-nft
 cleanup_extra() { ip netns del "$NS" 2>/dev/null || true; }
 bench_tmp tb-nft
 echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ) $(nft --version)"
 for n in $SIZES; do
 for layout in $LAYOUTS; do
-  flag=()
-  [ "$layout" = kube-proxy ] && flag=(--kube-proxy-layout)
+  case $layout in
+    tether) flag=() ;;
+    tether+nft-program) flag=(--nft-program) ;;
+    kube-proxy) flag=(--kube-proxy-layout --nft-program) ;;
+    *) echo "unknown layout $layout" >&2; exit 2 ;;
+  esac
   wait_quiet
   ip netns add "$NS"
   start=$(date +%s.%N)

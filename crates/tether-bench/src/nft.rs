@@ -118,6 +118,10 @@ pub(crate) struct CostArgs {
     /// Program every port in kube-proxy's layout (no fast path): the baseline.
     #[arg(long)]
     kube_proxy_layout: bool,
+    /// Apply each sync by running `nft -f -` (as kube-proxy does) instead of through the
+    /// in-process libnftables context.
+    #[arg(long)]
+    nft_program: bool,
 }
 
 fn service_ip(i: usize) -> Ipv4Addr {
@@ -160,12 +164,14 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
     let n = a.services;
     let mut p = Proxier::new(Config {
         fast_path: !a.kube_proxy_layout,
+        nft_library: !a.nft_program,
         ..config(Some("10.128.0.0/9".parse()?))
     });
-    let layout = if a.kube_proxy_layout {
-        "kube-proxy"
-    } else {
-        "tether"
+    let layout = match (a.kube_proxy_layout, a.nft_program) {
+        (true, false) => "kube-proxy",
+        (true, true) => "kube-proxy+nft-program",
+        (false, false) => "tether",
+        (false, true) => "tether+nft-program",
     };
     let t = Instant::now();
     let kind = p.sync(&map)?;

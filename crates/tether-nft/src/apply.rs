@@ -1,10 +1,14 @@
-//! Applying rendered scripts with `nft -f -` inside the node's network namespace, one
-//! atomic transaction per sync, and the [`Proxier`] that decides full vs incremental.
+//! Applying rendered scripts inside the node's network namespace, one atomic transaction
+//! per sync (through an in-process libnftables context, or `nft -f -`), and the
+//! [`Proxier`] that decides full vs incremental.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+
+use tether_libnft::LibNft;
 
 use tether_netns::{NetNs, SpawnOptions, command_in};
 use tether_servicemap::{ServiceMap, apply, changes};
@@ -13,23 +17,57 @@ use crate::metrics::Metrics;
 use crate::render::{self, Rendered};
 use crate::{Config, Error, conntrack};
 
-/// Runs `nft` in a network namespace.
+/// Runs nftables scripts and commands in a network namespace.
+///
+/// Scripts ([`apply`](Self::apply)) go through a libnftables context opened on first use
+/// and kept for the life of the runner (shared by its clones): no process start per sync,
+/// and its netlink socket is never closed after a transaction that deleted something
+/// (closing waits out an RCU grace period in the kernel). Without the library, and for
+/// listings ([`run`](Self::run)), the `nft` program runs.
 #[derive(Debug, Clone)]
 pub struct Nft {
     netns: Option<PathBuf>,
     table: String,
     program: PathBuf,
+    use_library: bool,
+    /// The context, once opened; `Some(None)` after a failed open (the program is used).
+    library: Arc<OnceLock<Option<LibNft>>>,
 }
 
 impl Nft {
-    /// An `nft` runner for namespace file `netns` (`None`: the caller's namespace) and
-    /// table `ip <table>`.
+    /// A runner for namespace file `netns` (`None`: the caller's namespace) and table
+    /// `ip <table>`, using libnftables when it can be loaded.
     pub fn new(netns: Option<PathBuf>, table: &str) -> Self {
         Self {
             netns,
             table: table.to_owned(),
             program: PathBuf::from("nft"),
+            use_library: true,
+            library: Arc::default(),
         }
+    }
+
+    /// Whether scripts may go through libnftables (`false`: always the `nft` program).
+    #[must_use]
+    pub fn with_library(mut self, use_library: bool) -> Self {
+        self.use_library = use_library;
+        self
+    }
+
+    /// The libnftables context, opened on first call; `None` when disabled or unavailable.
+    fn library(&self) -> Option<&LibNft> {
+        if !self.use_library {
+            return None;
+        }
+        self.library
+            .get_or_init(|| match LibNft::open(self.netns.as_deref()) {
+                Ok(lib) => Some(lib),
+                Err(e) => {
+                    tracing::warn!(error = %e, "libnftables unavailable; running `nft -f -` per sync");
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// The namespace file this runner enters, if any.
@@ -51,8 +89,23 @@ impl Nft {
         Ok(cmd)
     }
 
-    /// Applies `script` as one transaction (`nft -f -`): all of it or nothing.
+    /// Applies `script` as one transaction: all of it or nothing.
     pub fn apply(&self, script: &str) -> Result<(), Error> {
+        if let Some(lib) = self.library() {
+            return match lib.run(script) {
+                Ok(_) => Ok(()),
+                Err(tether_libnft::Error::Rejected(stderr)) => Err(Error::Nft {
+                    status: "libnftables".to_owned(),
+                    stderr,
+                }),
+                Err(e) => Err(Error::Library(e)),
+            };
+        }
+        self.apply_with_program(script)
+    }
+
+    /// Applies `script` with `nft -f -`.
+    fn apply_with_program(&self, script: &str) -> Result<(), Error> {
         let mut cmd = self.command()?;
         cmd.args(["-f", "-"])
             .stdin(Stdio::piped())
@@ -145,7 +198,7 @@ pub struct Proxier {
 impl Proxier {
     /// A proxier for `cfg`; the first [`sync`](Self::sync) is a full one.
     pub fn new(cfg: Config) -> Self {
-        let nft = Nft::new(cfg.netns.clone(), &cfg.table);
+        let nft = Nft::new(cfg.netns.clone(), &cfg.table).with_library(cfg.nft_library);
         Self {
             cfg,
             nft,

@@ -62,6 +62,10 @@ pub struct Config {
     /// 1–16 endpoints) as map elements instead of chains (see `render`'s fast path). `false`
     /// gives kube-proxy's layout for every port (benchmarks compare the two).
     pub fast_path: bool,
+    /// Apply scripts through libnftables in this process (one long-lived context per
+    /// [`Nft`], see `tether-libnft`) instead of running the `nft` program per sync; falls
+    /// back to the program when the library cannot be loaded.
+    pub nft_library: bool,
 }
 
 impl Default for Config {
@@ -78,6 +82,7 @@ impl Default for Config {
             health_checks: true,
             sync_period: Duration::from_secs(30),
             fast_path: true,
+            nft_library: true,
         }
     }
 }
@@ -101,6 +106,9 @@ pub enum Error {
         /// What nft printed on stderr.
         stderr: String,
     },
+    /// The libnftables context failed (not a rejected script: that is [`Error::Nft`]).
+    #[error(transparent)]
+    Library(tether_libnft::Error),
     /// Entering the network namespace or a sysctl failed.
     #[error(transparent)]
     Netns(#[from] tether_netns::Error),

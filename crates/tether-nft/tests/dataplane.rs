@@ -611,8 +611,13 @@ async fn incremental_equals_full_in_the_kernel() {
         seed ^= seed << 17;
         seed % n
     };
+    // `p` applies through libnftables, `check` by running `nft -f -`: both reach the same
+    // kernel state.
     let mut p = Proxier::new(c.clone());
-    let mut check = Proxier::new(c);
+    let mut check = Proxier::new(Config {
+        nft_library: false,
+        ..c
+    });
     let mut map = ServiceMap::new();
     let mut incrementals = 0;
     for step in 0..25 {
