@@ -273,7 +273,9 @@ fn run_one(api: Api, ctx: Ctx, script: &CStr) -> Result<String, Error> {
     if rc == 0 {
         Ok(out)
     } else if err.trim().is_empty() {
-        Err(Error::Rejected(format!("nft_run_cmd_from_buffer returned {rc}")))
+        Err(Error::Rejected(format!(
+            "nft_run_cmd_from_buffer returned {rc}"
+        )))
     } else {
         Err(Error::Rejected(err.trim().to_owned()))
     }

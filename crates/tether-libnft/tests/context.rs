@@ -33,7 +33,10 @@ fn scripts_run_as_transactions_inside_the_namespace() {
     let err = in_a
         .run("add chain ip t d\nadd rule ip t nosuchchain accept\n")
         .expect_err("rejected");
-    assert!(matches!(&err, Error::Rejected(m) if m.contains("Error:")), "{err}");
+    assert!(
+        matches!(&err, Error::Rejected(m) if m.contains("Error:")),
+        "{err}"
+    );
     let listed = in_a.run("list table ip t\n").expect("list");
     assert!(!listed.contains("chain d"), "{listed}");
 

@@ -7,9 +7,11 @@
 //! Field sets use the `FieldsV1` format: `f:<field>` for struct fields and map keys,
 //! `k:<json of the key fields>` for items of associative lists (`x-kubernetes-list-type:
 //! map`), `v:<json>` for items of sets, `.` marking a list item itself; other lists are
-//! atomic (owned as a whole). The associative lists and their keys are upstream's
-//! `x-kubernetes-list-map-keys` for the kinds served here (table below); key fields missing
-//! from an item take their schema default (`protocol: TCP`).
+//! atomic (owned as a whole). Which lists are associative, and by which keys, follows the
+//! kinds' patch schema (`schema.rs`, the same one strategic merge patch uses) walked with the
+//! object: upstream's `x-kubernetes-list-map-keys` are the `patchMergeKey`s except where
+//! [`list_kind`] says; key fields missing from an item take their schema default
+//! (`protocol: TCP`).
 //!
 //! Other writes (create, replace, patch) are `Update` operations ([`update_ownership`]): the
 //! fields they change become their manager's and leave every other manager's set, without
@@ -19,6 +21,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
+
+use super::schema::{self, FieldMeta, Strategy, Ty};
 
 /// One path element, rendered as in `FieldsV1` (`f:spec`, `k:{"port":80,"protocol":"TCP"}`).
 type Elem = String;
@@ -31,45 +35,81 @@ pub struct FieldSet {
     children: BTreeMap<Elem, Self>,
 }
 
-/// Associative lists: path of field names (from the object root, list items transparent) →
-/// key fields with their defaults.
-fn list_keys(path: &[&str]) -> Option<&'static [(&'static str, Option<&'static str>)]> {
-    const PORT: &[(&str, Option<&str>)] = &[("port", None), ("protocol", Some("TCP"))];
-    const NAME: &[(&str, Option<&str>)] = &[("name", None)];
-    const CPORT: &[(&str, Option<&str>)] = &[("containerPort", None), ("protocol", Some("TCP"))];
-    const UID: &[(&str, Option<&str>)] = &[("uid", None)];
-    const MOUNT: &[(&str, Option<&str>)] = &[("mountPath", None)];
-    const TYPE: &[(&str, Option<&str>)] = &[("type", None)];
-    let last = *path.last()?;
-    let pod_spec = |p: &[&str]| p == ["spec"] || p == ["spec", "template", "spec"];
-    let parent = &path[..path.len() - 1];
-    match last {
-        "ports" if parent == ["spec"] => Some(PORT),
-        "ownerReferences" if parent == ["metadata"] => Some(UID),
-        "conditions" if parent == ["status"] => Some(TYPE),
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" if pod_spec(parent) => {
-            Some(NAME)
-        }
-        "ports" | "env" | "volumeMounts"
-            if parent.len() >= 2
-                && matches!(
-                    parent[parent.len() - 1],
-                    "containers" | "initContainers" | "ephemeralContainers"
-                ) =>
-        {
-            match last {
-                "ports" => Some(CPORT),
-                "env" => Some(NAME),
-                _ => Some(MOUNT),
-            }
-        }
-        _ => None,
+/// Key fields of an associative list item, each with its schema default.
+type Keys = &'static [(&'static str, Option<&'static str>)];
+
+/// How a list is owned (`x-kubernetes-list-type`).
+#[derive(Clone, Copy, Debug)]
+enum ListKind {
+    /// Owned as a whole (the default for lists).
+    Atomic,
+    /// `set`: item by item (`v:<json>`).
+    Set,
+    /// `map`: item by item, by these key fields (`k:<json>`).
+    Map(Keys),
+}
+
+/// The list kind of field `field` of `ty`, whose patch tags are `meta`. Upstream declares
+/// `x-kubernetes-list-map-keys` beside every `patchMergeKey` of the kinds served here, and
+/// they are the merge key except where a second key was added (ports by protocol, topology
+/// spread constraints by `whenUnsatisfiable`); merge lists of scalars are sets.
+fn list_kind(ty: Ty, field: &str, meta: FieldMeta) -> ListKind {
+    const PORT: Keys = &[("port", None), ("protocol", Some("TCP"))];
+    const CPORT: Keys = &[("containerPort", None), ("protocol", Some("TCP"))];
+    const TOPOLOGY: Keys = &[("topologyKey", None), ("whenUnsatisfiable", None)];
+    const NAME: Keys = &[("name", None)];
+    const UID: Keys = &[("uid", None)];
+    const TYPE: Keys = &[("type", None)];
+    const IP: Keys = &[("ip", None)];
+    const MOUNT: Keys = &[("mountPath", None)];
+    const DEVICE: Keys = &[("devicePath", None)];
+    const CLAIM: Keys = &[("resourceClaimName", None)];
+    if meta.strategy != Strategy::Merge {
+        return ListKind::Atomic;
+    }
+    match (ty, field) {
+        (Ty::ServiceSpec, "ports") => return ListKind::Map(PORT),
+        (Ty::Container, "ports") => return ListKind::Map(CPORT),
+        (Ty::PodSpec, "topologySpreadConstraints") => return ListKind::Map(TOPOLOGY),
+        _ => {}
+    }
+    match meta.merge_key {
+        "" => ListKind::Set,
+        "name" => ListKind::Map(NAME),
+        "uid" => ListKind::Map(UID),
+        "type" => ListKind::Map(TYPE),
+        "ip" => ListKind::Map(IP),
+        "mountPath" => ListKind::Map(MOUNT),
+        "devicePath" => ListKind::Map(DEVICE),
+        "resourceClaimName" => ListKind::Map(CLAIM),
+        _ => ListKind::Atomic,
     }
 }
 
-/// Sets (`x-kubernetes-list-type: set`): owned item by item.
-fn is_set(path: &[&str]) -> bool {
-    path == ["metadata", "finalizers"]
+/// Where a value sits: its type (for a list, its items' type) and, for a list, its kind.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    ty: Ty,
+    list: ListKind,
+}
+
+impl Place {
+    /// The root of an object of `obj`'s kind.
+    fn root(obj: &Value) -> Self {
+        Self {
+            ty: schema::root(obj["kind"].as_str().unwrap_or_default()),
+            list: ListKind::Atomic,
+        }
+    }
+
+    /// Field `name` of this (struct) place.
+    fn field(self, name: &str) -> Self {
+        let (meta, ty) = schema::lookup(self.ty, name);
+        Self {
+            ty,
+            list: list_kind(self.ty, name, meta),
+        }
+    }
 }
 
 /// Fields no manager owns.
@@ -94,7 +134,7 @@ fn ignored(path: &[&str], key: &str) -> bool {
 }
 
 /// The `k:` element of an associative list item, or `None` when a key field is missing.
-fn item_key(item: &Value, keys: &[(&str, Option<&str>)]) -> Option<Elem> {
+fn item_key(item: &Value, keys: Keys) -> Option<Elem> {
     let mut m = Map::new();
     for (k, default) in keys {
         let v = match (item.get(*k), default) {
@@ -111,12 +151,12 @@ impl FieldSet {
     /// The fields `obj` sets.
     pub fn of(obj: &Value) -> Self {
         let mut s = Self::default();
-        s.fill(obj, &mut Vec::new());
+        s.fill(obj, &mut Vec::new(), Place::root(obj));
         s.owned = false;
         s
     }
 
-    fn fill<'a>(&mut self, v: &'a Value, path: &mut Vec<&'a str>) {
+    fn fill<'a>(&mut self, v: &'a Value, path: &mut Vec<&'a str>, at: Place) {
         match v {
             Value::Object(m) if !m.is_empty() => {
                 for (k, child) in m {
@@ -125,7 +165,7 @@ impl FieldSet {
                     }
                     path.push(k);
                     let mut node = Self::default();
-                    node.fill(child, path);
+                    node.fill(child, path, at.field(k));
                     path.pop();
                     // A struct with only ignored fields (`metadata: {name: x}`) owns nothing.
                     if !node.is_empty() {
@@ -133,8 +173,12 @@ impl FieldSet {
                     }
                 }
             }
-            Value::Array(items) if !items.is_empty() => {
-                if let Some(keys) = list_keys(path) {
+            Value::Array(items) if !items.is_empty() => match at.list {
+                ListKind::Map(keys) => {
+                    let item_at = Place {
+                        ty: at.ty,
+                        list: ListKind::Atomic,
+                    };
                     for item in items {
                         let Some(k) = item_key(item, keys) else {
                             // An item without its key cannot be tracked: own the list.
@@ -143,17 +187,17 @@ impl FieldSet {
                             return;
                         };
                         let node = self.children.entry(k).or_default();
-                        node.fill(item, path);
+                        node.fill(item, path, item_at);
                         node.owned = true;
                     }
-                } else if is_set(path) {
+                }
+                ListKind::Set => {
                     for item in items {
                         self.children.entry(format!("v:{item}")).or_default().owned = true;
                     }
-                } else {
-                    self.owned = true;
                 }
-            }
+                ListKind::Atomic => self.owned = true,
+            },
             _ => self.owned = true,
         }
     }
@@ -508,14 +552,25 @@ impl FieldSet {
     /// `old` is `Null`).
     pub fn changed(old: &Value, new: &Value) -> Self {
         let mut s = Self::default();
-        s.fill_diff(Some(old).filter(|o| !o.is_null()), new, &mut Vec::new());
+        s.fill_diff(
+            Some(old).filter(|o| !o.is_null()),
+            new,
+            &mut Vec::new(),
+            Place::root(new),
+        );
         s.owned = false;
         s
     }
 
-    fn fill_diff<'a>(&mut self, old: Option<&Value>, new: &'a Value, path: &mut Vec<&'a str>) {
+    fn fill_diff<'a>(
+        &mut self,
+        old: Option<&Value>,
+        new: &'a Value,
+        path: &mut Vec<&'a str>,
+        at: Place,
+    ) {
         let Some(old) = old else {
-            self.fill(new, path);
+            self.fill(new, path, at);
             return;
         };
         match new {
@@ -526,7 +581,12 @@ impl FieldSet {
                     }
                     path.push(k);
                     let mut node = Self::default();
-                    node.fill_diff(old.get(k).filter(|v| !v.is_null()), child, path);
+                    node.fill_diff(
+                        old.get(k).filter(|v| !v.is_null()),
+                        child,
+                        path,
+                        at.field(k),
+                    );
                     path.pop();
                     if !node.is_empty() {
                         self.children.insert(format!("f:{k}"), node);
@@ -534,9 +594,15 @@ impl FieldSet {
                 }
             }
             Value::Array(items)
-                if !items.is_empty() && old.is_array() && list_keys(path).is_some() =>
+                if !items.is_empty() && old.is_array() && matches!(at.list, ListKind::Map(_)) =>
             {
-                let keys = list_keys(path).unwrap_or_default();
+                let ListKind::Map(keys) = at.list else {
+                    return;
+                };
+                let item_at = Place {
+                    ty: at.ty,
+                    list: ListKind::Atomic,
+                };
                 let olds = old.as_array().map(Vec::as_slice).unwrap_or_default();
                 for item in items {
                     let Some(k) = item_key(item, keys) else {
@@ -550,7 +616,7 @@ impl FieldSet {
                         .strip_prefix("k:")
                         .and_then(|kj| olds.iter().find(|o| matches_key(o, kj)));
                     let mut node = Self::default();
-                    node.fill_diff(before, item, path);
+                    node.fill_diff(before, item, path, item_at);
                     if before.is_none() {
                         node.owned = true;
                     }
@@ -559,7 +625,7 @@ impl FieldSet {
                     }
                 }
             }
-            Value::Array(items) if is_set(path) => {
+            Value::Array(items) if matches!(at.list, ListKind::Set) => {
                 let olds = old.as_array().map(Vec::as_slice).unwrap_or_default();
                 for item in items.iter().filter(|i| !olds.contains(i)) {
                     self.children.entry(format!("v:{item}")).or_default().owned = true;
@@ -567,7 +633,7 @@ impl FieldSet {
             }
             _ => {
                 if old != new {
-                    self.fill(new, path);
+                    self.fill(new, path, at);
                 }
             }
         }
@@ -803,6 +869,91 @@ mod tests {
         assert_eq!(
             created["metadata"]["managedFields"][0]["fieldsV1"],
             FieldSet::of(&first).to_fields_v1()
+        );
+    }
+
+    fn deployment(containers: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+               "spec": {"template": {"spec": {"containers": containers}}}})
+    }
+
+    #[test]
+    fn list_keys_follow_the_schema_of_every_kind() {
+        let d = deployment(json!([{"name": "app", "image": "x",
+            "ports": [{"containerPort": 80}], "volumeDevices": [{"devicePath": "/d", "name": "v"}]}]));
+        let f = FieldSet::of(&d).to_fields_v1();
+        let c = &f["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+        assert!(
+            !c["f:ports"]["k:{\"containerPort\":80,\"protocol\":\"TCP\"}"].is_null(),
+            "{f}"
+        );
+        assert!(
+            !c["f:volumeDevices"]["k:{\"devicePath\":\"/d\"}"].is_null(),
+            "{f}"
+        );
+        // A CronJob's pod template, pod-level lists keyed by their own keys.
+        let cj = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+                "containers": [{"name": "job", "image": "x"}],
+                "imagePullSecrets": [{"name": "reg"}],
+                "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["a"]}],
+                "topologySpreadConstraints": [{"topologyKey": "zone",
+                    "whenUnsatisfiable": "DoNotSchedule", "maxSkew": 1}]}}}}}});
+        let f = FieldSet::of(&cj).to_fields_v1();
+        let pod = &f["f:spec"]["f:jobTemplate"]["f:spec"]["f:template"]["f:spec"];
+        assert!(
+            !pod["f:containers"]["k:{\"name\":\"job\"}"].is_null(),
+            "{f}"
+        );
+        assert!(
+            !pod["f:imagePullSecrets"]["k:{\"name\":\"reg\"}"].is_null(),
+            "{f}"
+        );
+        // hostnames is an atomic list inside a keyed item.
+        assert_eq!(
+            pod["f:hostAliases"]["k:{\"ip\":\"10.0.0.1\"}"]["f:hostnames"],
+            json!({}),
+            "{f}"
+        );
+        assert!(
+            !pod["f:topologySpreadConstraints"]
+                ["k:{\"topologyKey\":\"zone\",\"whenUnsatisfiable\":\"DoNotSchedule\"}"]
+                .is_null(),
+            "{f}"
+        );
+        // A kind without list metadata: lists are atomic.
+        let es = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "e"}, "endpoints": [{"addresses": ["10.0.0.1"]}]});
+        assert_eq!(FieldSet::of(&es).to_fields_v1(), json!({"f:endpoints": {}}));
+    }
+
+    #[test]
+    fn two_appliers_own_their_own_containers() {
+        let a = deployment(json!([{"name": "app", "image": "app:1"}]));
+        let live = apply_ownership(&Value::Null, a.clone(), &a, "a", false, "t").expect("a");
+        // "b" adds a sidecar: no conflict, and both containers stay.
+        let b = deployment(json!([{"name": "sidecar", "image": "side:1"}]));
+        let mut merged = live.clone();
+        merged["spec"]["template"]["spec"]["containers"] = json!([
+            {"name": "app", "image": "app:1"}, {"name": "sidecar", "image": "side:1"}]);
+        let live = apply_ownership(&live, merged, &b, "b", false, "t").expect("b");
+        // "a" applies a new image of its own container: still no conflict, and the
+        // sidecar "a" never applied is not removed.
+        let a2 = deployment(json!([{"name": "app", "image": "app:2"}]));
+        let mut merged = live.clone();
+        merged["spec"]["template"]["spec"]["containers"][0]["image"] = json!("app:2");
+        let out = apply_ownership(&live, merged, &a2, "a", false, "t").expect("a again");
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "app", "image": "app:2"}, {"name": "sidecar", "image": "side:1"}])
+        );
+        // "b" changing "a"'s image conflicts, naming the keyed path.
+        let b2 = deployment(json!([{"name": "app", "image": "app:3"}]));
+        let err = apply_ownership(&out, out.clone(), &b2, "b", false, "t").expect_err("conflict");
+        assert_eq!(
+            conflict_message(&err),
+            "Apply failed with 1 conflict: conflict with \"a\": \
+             .spec.template.spec.containers[name=\"app\"].image"
         );
     }
 }
