@@ -896,8 +896,8 @@ pub fn incremental(
     let planned: Vec<(&ServicePortName, Option<PortRules>)> = updates
         .iter()
         .map(|u| match u {
-            Update::Upsert(name, sp) => (name, Some(render_port(cfg, name, sp))),
-            Update::Remove(name) => (name, None),
+            Update::Upsert(name, sp) => (&**name, Some(render_port(cfg, name, sp))),
+            Update::Remove(name) => (&**name, None),
         })
         .collect();
     let mut claimed = BTreeSet::new();

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::Service;
@@ -243,22 +244,23 @@ pub struct ServicePort {
     pub endpoints: Vec<Endpoint>,
 }
 
-/// Every proxied Service port on this node, with its endpoints. Entries are shared
-/// (`Arc`): a map advanced with [`apply`] shares the unchanged ones with the map the
-/// updates came from, so [`changes`] between the two skips them by pointer.
+/// Every proxied Service port on this node, with its endpoints. Names and entries are
+/// shared (`Arc`): cloning a map copies pointers only, and a map advanced with [`apply`]
+/// shares the unchanged names and entries with the map the updates came from, so
+/// [`changes`] between the two skips them by pointer without comparing strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceMap {
     /// The entries, ordered by name.
-    pub ports: BTreeMap<ServicePortName, std::sync::Arc<ServicePort>>,
+    pub ports: BTreeMap<Arc<ServicePortName>, Arc<ServicePort>>,
 }
 
 /// One change between two maps, per Service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     /// The port is new or changed; carries its new state.
-    Upsert(ServicePortName, std::sync::Arc<ServicePort>),
+    Upsert(Arc<ServicePortName>, Arc<ServicePort>),
     /// The port is gone.
-    Remove(ServicePortName),
+    Remove(Arc<ServicePortName>),
 }
 
 impl Update {
@@ -283,17 +285,18 @@ pub fn changes(old: &ServiceMap, new: &ServiceMap) -> Vec<Update> {
             (None, None) => break,
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
+            (Some((na, _)), Some((nb, _))) if Arc::ptr_eq(na, nb) => Ordering::Equal,
             (Some((na, _)), Some((nb, _))) => na.cmp(nb),
         };
         match order {
             Ordering::Less => {
                 if let Some((name, _)) = a.next() {
-                    out.push(Update::Remove(name.clone()));
+                    out.push(Update::Remove(Arc::clone(name)));
                 }
             }
             Ordering::Greater => {
                 if let Some((name, port)) = b.next() {
-                    out.push(Update::Upsert(name.clone(), std::sync::Arc::clone(port)));
+                    out.push(Update::Upsert(Arc::clone(name), Arc::clone(port)));
                 }
             }
             Ordering::Equal => {
@@ -301,7 +304,7 @@ pub fn changes(old: &ServiceMap, new: &ServiceMap) -> Vec<Update> {
                 if let (Some((_, pa)), Some((name, pb))) = (a.next(), b.next())
                     && pa != pb
                 {
-                    out.push(Update::Upsert(name.clone(), std::sync::Arc::clone(pb)));
+                    out.push(Update::Upsert(Arc::clone(name), Arc::clone(pb)));
                 }
             }
         }
@@ -314,7 +317,7 @@ pub fn apply(map: &mut ServiceMap, updates: &[Update]) {
     for u in updates {
         match u {
             Update::Upsert(name, port) => {
-                map.ports.insert(name.clone(), std::sync::Arc::clone(port));
+                map.ports.insert(Arc::clone(name), Arc::clone(port));
             }
             Update::Remove(name) => {
                 map.ports.remove(name);
@@ -344,11 +347,72 @@ impl ServiceMap {
         self.ports.get(name).map(|v| &**v)
     }
 
+    /// Replaces every port of Service `namespace/name` with the ports of `fresh` (a map
+    /// built from that Service alone; empty when it is gone or not proxied). Names and
+    /// entries that did not change keep their `Arc`s, so [`changes`] against an earlier
+    /// snapshot skips them by pointer. Returns whether anything changed. Work is
+    /// proportional to the Service's ports, not to the map.
+    pub fn replace_service(&mut self, namespace: &str, name: &str, fresh: Self) -> bool {
+        let start = ServicePortName::new(namespace, name, "", Protocol::Tcp);
+        let old: Vec<Arc<ServicePortName>> = self
+            .ports
+            .range::<ServicePortName, _>(&start..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.namespace == namespace && k.name == name)
+            .cloned()
+            .collect();
+        let mut changed = false;
+        for k in &old {
+            if !fresh.ports.contains_key(&**k) {
+                self.ports.remove(&**k);
+                changed = true;
+            }
+        }
+        for (k, v) in fresh.ports {
+            match self.ports.get_key_value(&*k) {
+                Some((_, cur)) if **cur == *v => {}
+                Some((cur_k, _)) => {
+                    let key = Arc::clone(cur_k);
+                    self.ports.insert(key, v);
+                    changed = true;
+                }
+                None => {
+                    self.ports.insert(k, v);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Makes the entries of this (freshly built) map that equal `prev`'s share `prev`'s
+    /// `Arc`s (names and entries); returns whether the maps differ.
+    pub fn adopt_unchanged(&mut self, prev: &Self) -> bool {
+        let mut changed = self.len() != prev.len();
+        let fresh = std::mem::take(&mut self.ports);
+        for (k, v) in fresh {
+            match prev.ports.get_key_value(&*k) {
+                Some((pk, pv)) if **pv == *v => {
+                    self.ports.insert(Arc::clone(pk), Arc::clone(pv));
+                }
+                Some((pk, _)) => {
+                    self.ports.insert(Arc::clone(pk), v);
+                    changed = true;
+                }
+                None => {
+                    self.ports.insert(k, v);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
     /// Inserts or replaces one Service port; endpoints are sorted and deduplicated.
     pub fn insert(&mut self, name: ServicePortName, info: ServiceInfo, endpoints: Vec<Endpoint>) {
         self.ports.insert(
-            name,
-            std::sync::Arc::new(ServicePort {
+            Arc::new(name),
+            Arc::new(ServicePort {
                 info,
                 endpoints: normalize_endpoints(endpoints),
             }),

@@ -2,6 +2,7 @@
 //! EndpointSlices in all namespaces, and a fresh snapshot published after each burst of
 //! changes. The only I/O in this crate.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,12 +10,13 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::ServiceMap;
+use crate::model::LABEL_SERVICE_NAME;
 
 /// How long changes are coalesced after the first one before a snapshot is published:
 /// kube-proxy's `minSyncPeriod` idea (its default is 1 s; a few ms already folds the
@@ -29,11 +31,111 @@ pub enum Error {
     StreamEnded(&'static str),
 }
 
-/// Which stream an event came from, and whether it completed an initial list.
-#[derive(Debug, Clone, Copy)]
-enum Tick {
-    Services { init_done: bool },
-    Slices { init_done: bool },
+/// What one watch event touched.
+#[derive(Debug)]
+enum Touch {
+    /// A Service was added, changed or deleted.
+    Service { namespace: String, name: String },
+    /// An EndpointSlice was added, changed (`service`: its `kubernetes.io/service-name`)
+    /// or deleted.
+    Slice {
+        namespace: String,
+        slice: String,
+        service: Option<String>,
+        deleted: bool,
+    },
+    /// A (re)list of Services completed.
+    ServicesListed,
+    /// A (re)list of EndpointSlices completed.
+    SlicesListed,
+    /// Part of a list still in progress (applied to the store at its end).
+    Nothing,
+}
+
+fn service_touch(ev: &watcher::Event<Service>) -> Touch {
+    match ev {
+        watcher::Event::Apply(s) | watcher::Event::Delete(s) => Touch::Service {
+            namespace: s.metadata.namespace.clone().unwrap_or_default(),
+            name: s.metadata.name.clone().unwrap_or_default(),
+        },
+        watcher::Event::InitDone => Touch::ServicesListed,
+        watcher::Event::Init | watcher::Event::InitApply(_) => Touch::Nothing,
+    }
+}
+
+fn slice_touch(ev: &watcher::Event<EndpointSlice>) -> Touch {
+    match ev {
+        watcher::Event::Apply(s) | watcher::Event::Delete(s) => Touch::Slice {
+            namespace: s.metadata.namespace.clone().unwrap_or_default(),
+            slice: s.metadata.name.clone().unwrap_or_default(),
+            service: service_label(s),
+            deleted: matches!(ev, watcher::Event::Delete(_)),
+        },
+        watcher::Event::InitDone => Touch::SlicesListed,
+        watcher::Event::Init | watcher::Event::InitApply(_) => Touch::Nothing,
+    }
+}
+
+fn service_label(s: &EndpointSlice) -> Option<String> {
+    s.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_SERVICE_NAME))
+        .cloned()
+}
+
+/// `(namespace, name)`.
+type Key = (String, String);
+
+/// Which EndpointSlices belong to which Service, kept from the slice events so that a
+/// changed Service finds its slices without a scan of the store.
+#[derive(Debug, Default)]
+struct SliceIndex {
+    /// (namespace, slice) → the Service it was labelled for.
+    owner: HashMap<Key, String>,
+    /// (namespace, Service) → its slices.
+    by_service: HashMap<Key, BTreeSet<String>>,
+}
+
+impl SliceIndex {
+    /// Records `slice`'s owner (`None`: deleted or unlabelled); returns the Services
+    /// whose slices changed (the old owner and the new).
+    fn set(&mut self, namespace: &str, slice: &str, service: Option<String>) -> Vec<Key> {
+        let mut touched = Vec::new();
+        let key = (namespace.to_owned(), slice.to_owned());
+        if let Some(old) = self.owner.remove(&key) {
+            let svc = (namespace.to_owned(), old);
+            if let Some(set) = self.by_service.get_mut(&svc) {
+                set.remove(slice);
+                if set.is_empty() {
+                    self.by_service.remove(&svc);
+                }
+            }
+            touched.push(svc);
+        }
+        if let Some(service) = service {
+            let svc = (namespace.to_owned(), service.clone());
+            self.by_service
+                .entry(svc.clone())
+                .or_default()
+                .insert(slice.to_owned());
+            self.owner.insert(key, service);
+            if !touched.contains(&svc) {
+                touched.push(svc);
+            }
+        }
+        touched
+    }
+
+    /// Rebuilds the index from a complete list.
+    fn rebuild<'a>(&mut self, slices: impl IntoIterator<Item = &'a EndpointSlice>) {
+        *self = Self::default();
+        for s in slices {
+            let ns = s.metadata.namespace.as_deref().unwrap_or_default();
+            let name = s.metadata.name.as_deref().unwrap_or_default();
+            self.set(ns, name, service_label(s));
+        }
+    }
 }
 
 /// Watches Services and EndpointSlices in all namespaces and publishes the map as node
@@ -45,22 +147,29 @@ enum Tick {
 /// consumers should wait for the first `changed()` before acting. Later snapshots are
 /// sent only when the map actually changed, at most once per [`COALESCE`] window. Watch
 /// errors are logged and retried with back-off.
+///
+/// After the first snapshot, a burst recomputes only the Services its events touched
+/// (a Service event, or an event of one of its EndpointSlices), so one change costs work
+/// proportional to that Service plus one copy of the map's pointers; a relist rebuilds
+/// everything. Unchanged entries keep their `Arc`s across snapshots, so consumers'
+/// [`changes`](crate::changes) skip them by pointer.
 pub async fn run(
     client: kube::Client,
     node_name: String,
     tx: watch::Sender<Arc<ServiceMap>>,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
-    let (services, svc_stream) = reflect::<Service>(&client);
-    let (slices, slice_stream) = reflect::<EndpointSlice>(&client);
-    let svc_stream = svc_stream.map_ok(|init_done| Tick::Services { init_done });
-    let slice_stream = slice_stream.map_ok(|init_done| Tick::Slices { init_done });
+    let (services, svc_stream) = reflect::<Service>(&client, service_touch);
+    let (slices, slice_stream) = reflect::<EndpointSlice>(&client, slice_touch);
     let mut events = std::pin::pin!(futures::stream::select(svc_stream, slice_stream));
 
     let (mut svc_synced, mut slices_synced, mut published) = (false, false, false);
+    let mut index = SliceIndex::default();
+    let mut current = ServiceMap::new();
+    let mut dirty: BTreeSet<Key> = BTreeSet::new();
+    let mut full = true;
     loop {
         // Wait for the first event of a burst, then fold in everything within COALESCE.
-        let mut dirty = false;
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
             let sleep = async {
@@ -74,12 +183,26 @@ pub async fn run(
                 () = tx.closed() => return Ok(()),
                 () = sleep => break,
                 ev = events.next() => match ev {
-                    Some(Ok(tick)) => {
-                        match tick {
-                            Tick::Services { init_done } => svc_synced |= init_done,
-                            Tick::Slices { init_done } => slices_synced |= init_done,
+                    Some(Ok(touch)) => {
+                        match touch {
+                            Touch::Service { namespace, name } => {
+                                dirty.insert((namespace, name));
+                            }
+                            Touch::Slice { namespace, slice, service, deleted } => {
+                                let owner = if deleted { None } else { service };
+                                dirty.extend(index.set(&namespace, &slice, owner));
+                            }
+                            Touch::ServicesListed => {
+                                svc_synced = true;
+                                full = true;
+                            }
+                            Touch::SlicesListed => {
+                                slices_synced = true;
+                                index.rebuild(slices.state().iter().map(AsRef::as_ref));
+                                full = true;
+                            }
+                            Touch::Nothing => continue,
                         }
-                        dirty = true;
                         deadline.get_or_insert_with(|| tokio::time::Instant::now() + COALESCE);
                     }
                     Some(Err(e)) => tracing::warn!(error = %e, "service map watch error (retrying)"),
@@ -87,51 +210,61 @@ pub async fn run(
                 },
             }
         }
-        if !dirty || !svc_synced || !slices_synced {
+        if !svc_synced || !slices_synced || (!full && dirty.is_empty()) {
             continue;
         }
-        let svcs = services.state();
-        let eps = slices.state();
-        let map = ServiceMap::from_object_refs(
-            svcs.iter().map(AsRef::as_ref),
-            eps.iter().map(AsRef::as_ref),
-            &node_name,
-        );
-        if !published {
-            tracing::info!(ports = map.len(), "service map initially synced");
-            tx.send_replace(Arc::new(map));
-            published = true;
+        let changed = if full {
+            let svcs = services.state();
+            let eps = slices.state();
+            let mut map = ServiceMap::from_object_refs(
+                svcs.iter().map(AsRef::as_ref),
+                eps.iter().map(AsRef::as_ref),
+                &node_name,
+            );
+            let changed = map.adopt_unchanged(&current);
+            current = map;
+            changed
         } else {
-            let mut map = map;
-            tx.send_if_modified(|cur| {
-                // Unchanged entries take the previous snapshot's `Arc`s, so consumers'
-                // `changes()` skip them by pointer.
-                let mut changed = map.len() != cur.len();
-                for (name, port) in &mut map.ports {
-                    match cur.ports.get(name) {
-                        Some(old) if **old == **port => *port = Arc::clone(old),
-                        _ => changed = true,
-                    }
-                }
-                if !changed {
-                    false
-                } else {
-                    tracing::debug!(ports = map.len(), "service map changed");
-                    *cur = Arc::new(map);
-                    true
-                }
-            });
+            let mut changed = false;
+            for (ns, name) in &dirty {
+                let svc = services.get(&ObjectRef::new(name).within(ns));
+                let svc_slices: Vec<Arc<EndpointSlice>> = index
+                    .by_service
+                    .get(&(ns.clone(), name.clone()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| slices.get(&ObjectRef::new(s).within(ns)))
+                    .collect();
+                let fresh = ServiceMap::from_object_refs(
+                    svc.iter().map(AsRef::as_ref),
+                    svc_slices.iter().map(AsRef::as_ref),
+                    &node_name,
+                );
+                changed |= current.replace_service(ns, name, fresh);
+            }
+            changed
+        };
+        full = false;
+        dirty.clear();
+        if !published {
+            tracing::info!(ports = current.len(), "service map initially synced");
+            tx.send_replace(Arc::new(current.clone()));
+            published = true;
+        } else if changed {
+            tracing::debug!(ports = current.len(), "service map changed");
+            tx.send_replace(Arc::new(current.clone()));
         }
     }
 }
 
-/// A reflector over all objects of kind `K`: the store and a stream of "event applied"
-/// ticks, `true` when the tick completed a (re)list.
+/// A reflector over all objects of kind `K`: the store and a stream of what each event,
+/// once applied to the store, touched.
 fn reflect<K>(
     client: &kube::Client,
+    touch: fn(&watcher::Event<K>) -> Touch,
 ) -> (
     Store<K>,
-    impl Stream<Item = Result<bool, watcher::Error>> + Send + use<K>,
+    impl Stream<Item = Result<Touch, watcher::Error>> + Send + use<K>,
 )
 where
     K: kube::Resource<DynamicType = ()>
@@ -148,11 +281,43 @@ where
         writer,
         watcher(api, watcher::Config::default()).default_backoff(),
     )
-    .map_ok(|ev| matches!(ev, watcher::Event::InitDone));
+    .map_ok(move |ev| touch(&ev));
     (reader, stream)
 }
 
 /// `serde::de::DeserializeOwned` without a direct serde dependency.
 mod serde_like {
     pub(super) use k8s_openapi::serde::de::DeserializeOwned;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(ns: &str, svc: &str) -> Key {
+        (ns.to_owned(), svc.to_owned())
+    }
+
+    #[test]
+    fn slice_index_follows_relabels_and_deletes() {
+        let mut ix = SliceIndex::default();
+        assert_eq!(
+            ix.set("a", "web-1", Some("web".into())),
+            vec![key("a", "web")]
+        );
+        ix.set("a", "web-2", Some("web".into()));
+        // Relabelled to another Service: both are touched.
+        assert_eq!(
+            ix.set("a", "web-2", Some("api".into())),
+            vec![key("a", "web"), key("a", "api")]
+        );
+        assert_eq!(ix.by_service[&key("a", "web")].len(), 1);
+        // Deleted: its Service is touched and forgets it.
+        assert_eq!(ix.set("a", "web-1", None), vec![key("a", "web")]);
+        assert!(!ix.by_service.contains_key(&key("a", "web")));
+        // Same names in another namespace are other slices.
+        ix.set("b", "web-2", Some("api".into()));
+        assert_eq!(ix.by_service[&key("a", "api")].len(), 1);
+        assert_eq!(ix.owner.len(), 2);
+    }
 }

@@ -209,3 +209,57 @@ proptest! {
         prop_assert!(changes(&b, &b).is_empty());
     }
 }
+
+/// The ports of Service `ns/s<svc>` in `m`, as a map of their own.
+fn only(m: &ServiceMap, svc: &str) -> ServiceMap {
+    ServiceMap {
+        ports: m
+            .ports
+            .iter()
+            .filter(|(k, _)| k.name == svc)
+            .map(|(k, v)| (Arc::clone(k), Arc::clone(v)))
+            .collect(),
+    }
+}
+
+proptest! {
+    /// Replacing Service by Service reaches the new map; the names and entries that did
+    /// not change keep their `Arc`s.
+    #[test]
+    fn replacing_services_one_by_one_reaches_the_new_map(a in arb_map(), b in arb_map()) {
+        let mut m = a.clone();
+        let mut any = false;
+        for i in 0..6 {
+            let s = format!("s{i}");
+            // A fresh build of the Service: new allocations, equal values.
+            let fresh = ServiceMap {
+                ports: only(&b, &s).ports.iter()
+                    .map(|(k, v)| (Arc::new((**k).clone()), Arc::new((**v).clone())))
+                    .collect(),
+            };
+            any |= m.replace_service("ns", &s, fresh);
+        }
+        prop_assert_eq!(&m, &b);
+        prop_assert_eq!(any, a != b);
+        for (k, v) in &m.ports {
+            if let Some((ak, av)) = a.ports.get_key_value(&**k) {
+                prop_assert!(Arc::ptr_eq(k, ak));
+                if av == v {
+                    prop_assert!(Arc::ptr_eq(v, av));
+                }
+            }
+        }
+        // A full rebuild adopting the previous map's Arcs reports the same.
+        let mut rebuilt = b.clone();
+        rebuilt.ports = rebuilt.ports.iter()
+            .map(|(k, v)| (Arc::new((**k).clone()), Arc::new((**v).clone())))
+            .collect();
+        prop_assert_eq!(rebuilt.adopt_unchanged(&a), a != b);
+        prop_assert_eq!(&rebuilt, &b);
+        let only_real = changes(&a, &rebuilt).iter().all(|u| match u {
+            Update::Upsert(n, v) => a.get(n) != Some(&**v),
+            Update::Remove(_) => true,
+        });
+        prop_assert!(only_real);
+    }
+}
