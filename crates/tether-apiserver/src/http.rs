@@ -318,6 +318,7 @@ fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions, ApiErro
         field_manager: q.get("fieldManager").cloned(),
         user_agent_manager,
         apply: false,
+        scale: false,
     })
 }
 
@@ -558,6 +559,10 @@ async fn resource(
                         let mut new = cur.clone();
                         new["spec"]["replicas"] = replicas.clone();
                         Ok(new)
+                    };
+                    let opts = WriteOptions {
+                        scale: true,
+                        ..opts.clone()
                     };
                     let (v, _) = reg
                         .guaranteed_update(r, &ns, name, None, precondition, &opts, false, &f)
@@ -915,6 +920,16 @@ async fn patch_object(
         Ok(patched)
     };
     let real_sub = if scale { None } else { sub };
+    let scale_opts;
+    let opts = if scale {
+        scale_opts = WriteOptions {
+            scale: true,
+            ..opts.clone()
+        };
+        &scale_opts
+    } else {
+        opts
+    };
     let (v, _) = reg
         .guaranteed_update(r, ns, name, real_sub, precondition, opts, false, &f)
         .await?;

@@ -34,6 +34,8 @@ pub struct WriteOptions {
     /// A server-side apply: field ownership was settled by the apply step, so the write is
     /// not also recorded as an `Update`.
     pub apply: bool,
+    /// A write through the `/scale` subresource (recorded with `subresource: scale`).
+    pub scale: bool,
 }
 
 impl WriteOptions {
@@ -410,6 +412,7 @@ impl Registry {
                 obj,
                 opts.manager(),
                 &meta::now_rfc3339(),
+                None,
             )
         };
         let generate = meta::meta_str(&obj, "generateName")
@@ -586,7 +589,13 @@ impl Registry {
                 return Ok((old, false));
             }
             let new = if sub.is_none() && !opts.apply {
-                patch::managed::update_ownership(&old, new, opts.manager(), &meta::now_rfc3339())
+                patch::managed::update_ownership(
+                    &old,
+                    new,
+                    opts.manager(),
+                    &meta::now_rfc3339(),
+                    opts.scale.then_some("scale"),
+                )
             } else {
                 new
             };

@@ -16,7 +16,8 @@
 //! Other writes (create, replace, patch) are `Update` operations ([`update_ownership`]): the
 //! fields they change become their manager's and leave every other manager's set, without
 //! conflicts; so a field last written by `kubectl edit` conflicts with a later apply that
-//! changes it, as upstream. Writes to subresources (`status`, `scale`) are not tracked.
+//! changes it, as upstream. Writes through `/scale` are recorded as `Update`s with
+//! `subresource: scale`; writes to `status` are not tracked.
 
 use std::collections::BTreeMap;
 
@@ -380,7 +381,10 @@ pub struct Conflict {
 
 /// Upstream's `printManager` for an entry.
 fn print_manager(e: &Entry) -> String {
-    let name = format!("{:?}", e.manager);
+    let mut name = format!("{:?}", e.manager);
+    if !e.subresource.is_empty() {
+        name = format!("{name} with subresource {:?}", e.subresource);
+    }
     if e.apply {
         return name;
     }
@@ -397,18 +401,31 @@ struct Entry {
     manager: String,
     apply: bool,
     api_version: String,
+    /// `""` for the main resource, `scale`.
+    subresource: String,
     set: FieldSet,
 }
 
+/// Whether ownership is tracked for `entry`'s subresource: the main resource's and
+/// `scale`'s (both own fields of the object itself), not `status`'s.
+fn tracked(entry: &Value) -> bool {
+    matches!(
+        entry["subresource"].as_str().unwrap_or_default(),
+        "" | "scale"
+    )
+}
+
+/// The tracked entries of `live`.
 fn entries(live: &Value) -> Vec<Entry> {
     live.pointer("/metadata/managedFields")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
+        .filter(|e| tracked(e))
         .map(|e| Entry {
             raw: e.clone(),
             manager: e["manager"].as_str().unwrap_or_default().to_owned(),
+            subresource: e["subresource"].as_str().unwrap_or_default().to_owned(),
             apply: e["operation"] == "Apply",
             api_version: e["apiVersion"].as_str().unwrap_or_default().to_owned(),
             set: FieldSet::from_fields_v1(&e["fieldsV1"]),
@@ -530,16 +547,12 @@ pub fn apply_ownership(
     if !placed {
         out.push(own);
     }
-    // Entries of subresources (status) are kept as they were.
+    // Entries of untracked subresources (status) are kept as they were.
     if let Some(subs) = live
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)
     {
-        out.extend(
-            subs.iter()
-                .filter(|e| e.get("subresource").is_some_and(|s| s.as_str() != Some("")))
-                .cloned(),
-        );
+        out.extend(subs.iter().filter(|e| !tracked(e)).cloned());
     }
     if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
         m.insert("managedFields".into(), Value::Array(out));
@@ -641,58 +654,77 @@ impl FieldSet {
 }
 
 /// The ownership step of an `Update` (create, replace, patch) by `manager`: the fields it
-/// changed become its own and leave the other managers' sets; fields that no longer exist
-/// leave every set. A request that sets `managedFields` itself keeps what it sent.
-pub fn update_ownership(old: &Value, mut new: Value, manager: &str, now: &str) -> Value {
+/// changed become its own and leave every other entry's set (other managers, and its own
+/// entries of other operations, versions or subresources); fields that no longer exist
+/// leave every set. `subresource` is `Some("scale")` for a write through `/scale`: its
+/// entry carries `subresource: scale` (upstream's scale handler since 1.22), so a later
+/// apply of `spec.replicas` conflicts with `kubectl scale`. A request that sets
+/// `managedFields` itself keeps what it sent.
+pub fn update_ownership(
+    old: &Value,
+    mut new: Value,
+    manager: &str,
+    now: &str,
+    subresource: Option<&str>,
+) -> Value {
     let sent = new.pointer("/metadata/managedFields");
     let before = old.pointer("/metadata/managedFields");
     if sent.is_some_and(|s| !s.is_null() && Some(s) != before) {
         return new;
     }
+    let sub = subresource.unwrap_or_default();
     let changed = FieldSet::changed(old, &new);
+    let changed_paths = changed.paths();
     let api_version = new["apiVersion"].as_str().unwrap_or_default().to_owned();
     let mut out: Vec<Value> = Vec::new();
     let mut placed = false;
-    for mut e in entries(old) {
-        if !e.apply && e.manager == manager && e.api_version == api_version {
-            let mut set = e.set.clone();
+    for raw in before.and_then(Value::as_array).into_iter().flatten() {
+        // Status entries are not tracked (status writes record nothing): kept as is.
+        if !tracked(raw) {
+            out.push(raw.clone());
+            continue;
+        }
+        let entry_sub = raw["subresource"].as_str().unwrap_or_default();
+        let mut raw = raw.clone();
+        let mut set = FieldSet::from_fields_v1(&raw["fieldsV1"]);
+        let own = raw["operation"] == "Update"
+            && raw["manager"] == manager
+            && raw["apiVersion"] == api_version.as_str()
+            && entry_sub == sub;
+        if own {
             set.union(&changed);
             set.retain_existing(&new);
             // Upstream stamps the time only when the operation took fields.
             if !changed.is_empty() {
-                e.raw["time"] = json!(now);
+                raw["time"] = json!(now);
             }
-            e.raw["fieldsV1"] = set.to_fields_v1();
-            out.push(e.raw);
+            raw["fieldsV1"] = set.to_fields_v1();
+            out.push(raw);
             placed = true;
             continue;
         }
-        let mut set = e.set;
-        for p in changed.paths() {
-            set.remove(&p);
+        for p in &changed_paths {
+            set.remove(p);
         }
         set.retain_existing(&new);
         if !set.is_empty() {
-            e.raw["fieldsV1"] = set.to_fields_v1();
-            out.push(e.raw);
+            raw["fieldsV1"] = set.to_fields_v1();
+            out.push(raw);
         }
     }
     if !placed && !changed.is_empty() {
-        out.push(json!({
+        let mut e = json!({
             "manager": manager,
             "operation": "Update",
             "apiVersion": api_version,
             "time": now,
             "fieldsType": "FieldsV1",
             "fieldsV1": changed.to_fields_v1(),
-        }));
-    }
-    if let Some(subs) = before.and_then(Value::as_array) {
-        out.extend(
-            subs.iter()
-                .filter(|e| e.get("subresource").is_some_and(|s| s.as_str() != Some("")))
-                .cloned(),
-        );
+        });
+        if !sub.is_empty() {
+            e["subresource"] = json!(sub);
+        }
+        out.push(e);
     }
     if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
         if out.is_empty() {
@@ -845,7 +877,7 @@ mod tests {
             .as_object_mut()
             .map(|m| m.remove("managedFields"));
         edited["spec"]["selector"]["app"] = json!("other");
-        let out = update_ownership(&live, edited, "kubectl-edit", "t");
+        let out = update_ownership(&live, edited, "kubectl-edit", "t", None);
         let mf = out["metadata"]["managedFields"]
             .as_array()
             .expect("entries");
@@ -865,7 +897,7 @@ mod tests {
             apply_ownership(&out, out.clone(), &first, "a", false, "t").expect_err("conflict");
         assert_eq!(err[0].manager, "\"kubectl-edit\" using v1 at t");
         // A create owns everything it sets.
-        let created = update_ownership(&Value::Null, first.clone(), "kubectl-create", "t");
+        let created = update_ownership(&Value::Null, first.clone(), "kubectl-create", "t", None);
         assert_eq!(
             created["metadata"]["managedFields"][0]["fieldsV1"],
             FieldSet::of(&first).to_fields_v1()
@@ -955,5 +987,58 @@ mod tests {
             "Apply failed with 1 conflict: conflict with \"a\": \
              .spec.template.spec.containers[name=\"app\"].image"
         );
+    }
+
+    #[test]
+    fn scale_writes_own_replicas_under_the_scale_subresource() {
+        let mut d = deployment(json!([{"name": "app", "image": "app:1"}]));
+        d["spec"]["replicas"] = json!(1);
+        let live = apply_ownership(&Value::Null, d.clone(), &d, "a", false, "t0").expect("a");
+        // `kubectl scale --replicas=3` (a write through /scale).
+        let mut scaled = live.clone();
+        scaled["spec"]["replicas"] = json!(3);
+        let scaled = update_ownership(&live, scaled, "kubectl", "t1", Some("scale"));
+        let mf = scaled["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(mf.len(), 2, "{mf:?}");
+        assert!(
+            mf[0]["fieldsV1"]["f:spec"]["f:replicas"].is_null(),
+            "{mf:?}"
+        );
+        assert_eq!(
+            mf[1],
+            json!({"manager": "kubectl", "operation": "Update", "apiVersion": "apps/v1",
+                   "time": "t1", "fieldsType": "FieldsV1", "subresource": "scale",
+                   "fieldsV1": {"f:spec": {"f:replicas": {}}}})
+        );
+        // Applying the old replica count again conflicts with the scale.
+        let err =
+            apply_ownership(&scaled, scaled.clone(), &d, "a", false, "t2").expect_err("conflict");
+        assert_eq!(
+            conflict_message(&err),
+            "Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" \
+             using apps/v1 at t1: .spec.replicas"
+        );
+        // Forced, the applier takes replicas back and the scale entry goes away.
+        let mut merged = scaled.clone();
+        merged["spec"]["replicas"] = json!(1);
+        let forced = apply_ownership(&scaled, merged, &d, "a", true, "t3").expect("forced");
+        let mf = forced["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(mf.len(), 1, "{mf:?}");
+        // A second scale by the same manager updates its entry.
+        let mut again = forced.clone();
+        again["spec"]["replicas"] = json!(5);
+        let again = update_ownership(&forced, again, "kubectl", "t4", Some("scale"));
+        let mut twice = again.clone();
+        twice["spec"]["replicas"] = json!(6);
+        let twice = update_ownership(&again, twice, "kubectl", "t5", Some("scale"));
+        let mf = twice["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(mf.len(), 2, "{mf:?}");
+        assert_eq!(mf[1]["time"], "t5");
     }
 }

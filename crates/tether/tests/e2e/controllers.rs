@@ -303,6 +303,28 @@ fn deployments_roll_out_scale_and_roll_back() {
     assert_eq!(&crate::row(&t, "web")[1..4], ["3/3", "3", "3"]);
     // Scale.
     k.run(&["scale", "deploy", "web", "--replicas=5"]).ok();
+    // The scale's field ownership is recorded under the scale subresource, as upstream.
+    let out = k.run(&[
+        "get",
+        "deploy",
+        "web",
+        "--show-managed-fields",
+        "-o",
+        "json",
+    ]);
+    let d: serde_json::Value = serde_json::from_str(out.ok()).expect("deployment json");
+    let scale_owner = d["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["subresource"] == "scale")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(scale_owner["manager"], "kubectl", "{}", out.stdout);
+    assert_eq!(
+        scale_owner["fieldsV1"],
+        serde_json::json!({"f:spec": {"f:replicas": {}}})
+    );
     drive("scale to 5");
     assert_eq!(
         k.run(&["get", "pods", "-l", "app=web", "-o", "name"])
