@@ -9,6 +9,7 @@
 #   nft        client -> ClusterIP 10.96.0.10:80, tether_nft::Proxier rules in the node netns
 #              (cluster CIDR 10.244.0.0/16 set, so this off-cluster client is masqueraded)
 #   nft-nomasq the same rules without a cluster CIDR (no masquerade; diagnostic)
+#   nft-random the agent's rules but masquerading `fully-random`, as kube-proxy does
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
 #   haproxy    client -> 10.96.0.20:80, HAProxy (Debian, TCP mode, nbthread 2, roundrobin)
 # HTTP backends: `tether agnhost netexec --http-port=8080` in each pod, path /hostname.
@@ -111,7 +112,7 @@ sleep 0.5
 target() {
   case $1 in
     direct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    nft|nft-nomasq|nft-random) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
   esac
@@ -133,8 +134,9 @@ for r in $(seq "$ROUNDS"); do
     case $m in
       nft) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
+      nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
-    if [ "${m%-nomasq}" = nft ]; then
+    if [ "${m%-*}" = nft ] || [ "$m" = nft ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
         "${masq[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
@@ -150,6 +152,6 @@ for r in $(seq "$ROUNDS"); do
       echo "$m iperf3 gbit_s=$g"
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
-    if [ "${m%-nomasq}" = nft ]; then inn "$N" nft delete table ip tether; fi
+    if [ "${m%-*}" = nft ] || [ "$m" = nft ]; then inn "$N" nft delete table ip tether; fi
   done
 done

@@ -45,6 +45,10 @@ pub struct Config {
     pub anonymous: bool,
     /// `host:port` clients reach the server at (discovery's serverAddressByClientCIDRs).
     pub advertise: SocketAddr,
+    /// Where Pods reach the API server, published as the `kubernetes` Service's Endpoints
+    /// and EndpointSlice (upstream's `--advertise-address` with the secure port). `None`:
+    /// `advertise` unless it is a loopback or unspecified address (no endpoints then).
+    pub service_endpoint: Option<SocketAddr>,
     /// Compact store history older than this (upstream compacts every 5 minutes).
     pub compaction_interval: Duration,
 }
@@ -60,7 +64,11 @@ impl ApiServer {
     /// Opens the registry over `store`, creates the system namespaces and `default/kubernetes`.
     pub async fn new(store: Arc<dyn Backend>, cfg: Config) -> Result<Self, ApiError> {
         let registry = Arc::new(Registry::new(store, &cfg.registry).await?);
-        bootstrap::ensure(&registry, cfg.advertise.port()).await?;
+        let endpoint = cfg.service_endpoint.or_else(|| {
+            let ip = cfg.advertise.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(cfg.advertise)
+        });
+        bootstrap::ensure(&registry, cfg.advertise.port(), endpoint).await?;
         let state = Arc::new(http::AppState {
             registry,
             tokens: cfg.tokens,

@@ -50,6 +50,9 @@ pub(crate) struct ServiceArgs {
     /// Also program a UDP port with the same endpoints.
     #[arg(long)]
     udp: bool,
+    /// Masquerade with `fully-random` source ports (kube-proxy's rule).
+    #[arg(long)]
+    fully_random: bool,
     /// An extra port `PORT=BACKEND` with a single endpoint (for iperf3, whose control and
     /// data connections must reach the same server).
     #[arg(long)]
@@ -90,7 +93,10 @@ pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
             vec![endpoint(backend)],
         );
     }
-    let mut p = Proxier::new(config(a.cluster_cidr));
+    let mut p = Proxier::new(Config {
+        masquerade_fully_random: a.fully_random,
+        ..config(a.cluster_cidr)
+    });
     let t = Instant::now();
     let kind = p.sync(&map)?;
     println!(

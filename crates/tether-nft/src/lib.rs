@@ -51,6 +51,14 @@ pub struct Config {
     pub masquerade_all: bool,
     /// Packet mark bit used to flag connections for masquerading (upstream default 14).
     pub masquerade_bit: u8,
+    /// Masquerade with `fully-random` source ports, as kube-proxy does. Off by default:
+    /// with random ports a masqueraded client's new connection lands on a 4-tuple whose
+    /// previous connection the pod still holds in TIME_WAIT, with an unrelated initial
+    /// sequence number, and half of those SYNs are answered with a stale ACK (a 1 s
+    /// retransmit for the client). Keeping the client's port when it is free keeps the
+    /// client's per-tuple sequence numbers increasing, which TIME_WAIT accepts
+    /// (BENCHMARKS.md § 2).
+    pub masquerade_fully_random: bool,
     /// Also accept NodePorts on 127.0.0.1 (sets `route_localnet=1`, CVE-2020-8558; off by
     /// default, and upstream's nftables mode never does it).
     pub localhost_nodeports: bool,
@@ -78,6 +86,7 @@ impl Default for Config {
             service_cidr: None,
             masquerade_all: false,
             masquerade_bit: 14,
+            masquerade_fully_random: false,
             localhost_nodeports: false,
             health_checks: true,
             sync_period: Duration::from_secs(30),

@@ -706,7 +706,14 @@ fn render_base(cfg: &Config, s: &mut String) {
         (MARK_MASQ, format!("meta mark set meta mark | {mark}")),
         (MASQUERADING, format!("meta mark & {mark} == 0 return")),
         (MASQUERADING, format!("meta mark set meta mark ^ {mark}")),
-        (MASQUERADING, "masquerade fully-random".to_owned()),
+        (
+            MASQUERADING,
+            if cfg.masquerade_fully_random {
+                "masquerade fully-random".to_owned()
+            } else {
+                "masquerade".to_owned()
+            },
+        ),
         (
             REJECT_CHAIN,
             "meta l4proto tcp reject with tcp reset".to_owned(),

@@ -17,6 +17,9 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
     /// Extra arguments.
     pub args: Vec<String>,
+    /// Run `tether up` (the whole single-node cluster, node namespace `tether-node`)
+    /// instead of `tether server`.
+    pub up: bool,
 }
 
 /// A running `tether server`.
@@ -31,10 +34,13 @@ pub struct TetherServer {
     pub bin: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     log: PathBuf,
+    /// Started as `tether up`: stopped with SIGTERM even on drop, so that it removes its
+    /// node namespace and pods.
+    up: bool,
 }
 
 impl TetherServer {
-    /// Starts `bin server` and waits until it answers `/healthz`.
+    /// Starts `bin server` (or `bin up`) and waits until it accepts connections.
     pub fn start(bin: &Path, opts: ServerOptions) -> Self {
         let (tmp, data_dir) = match &opts.data_dir {
             Some(d) => (None, d.clone()),
@@ -49,7 +55,7 @@ impl TetherServer {
         let addr = format!("127.0.0.1:{port}");
         let log = data_dir.join(format!("server-{port}.log"));
         let mut cmd = Command::new(bin);
-        cmd.arg("server")
+        cmd.arg(if opts.up { "up" } else { "server" })
             .arg("--data-dir")
             .arg(&data_dir)
             .arg("--listen")
@@ -78,6 +84,7 @@ impl TetherServer {
             bin: bin.to_path_buf(),
             _tmp: tmp,
             log,
+            up: opts.up,
         };
         s.wait_ready();
         s
@@ -140,6 +147,10 @@ impl TetherServer {
 
 impl Drop for TetherServer {
     fn drop(&mut self) {
-        self.kill9();
+        if self.up {
+            self.stop();
+        } else {
+            self.kill9();
+        }
     }
 }

@@ -15,6 +15,50 @@ pub(crate) const NODE_NETNS: &str = "tether-node";
 /// The default node address inside it.
 pub(crate) const NODE_IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 0, 2));
 
+/// Where `tether up` lets Pods reach the API server: the node address, port 6443, in the
+/// node namespace (the `kubernetes` Service's endpoint).
+pub(crate) const API_FORWARD: SocketAddr = SocketAddr::new(NODE_IP, 6443);
+
+/// Relays TCP connections accepted on `listen` inside namespace `netns` to the API server
+/// at `upstream` (reached from this process's namespace), until `shutdown`. TLS passes
+/// through untouched: Pods talk to the API server itself, whose certificate names the
+/// `kubernetes` Service's ClusterIP and DNS names.
+pub(crate) async fn forward_api(
+    netns: &str,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let ns = NetNs::open(netns)?;
+    let std_listener = ns
+        .run(|| std::net::TcpListener::bind(listen))?
+        .with_context(|| format!("binding {listen} in {netns}"))?;
+    std_listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(std_listener)?;
+    tracing::info!(%listen, netns, %upstream, "forwarding the kubernetes Service's endpoint to the API server");
+    loop {
+        let (mut inbound, peer) = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting an API connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        tokio::spawn(async move {
+            match tokio::net::TcpStream::connect(upstream).await {
+                Ok(mut out) => {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                }
+                Err(e) => tracing::debug!(%peer, error = %e, "connecting to the API server failed"),
+            }
+        });
+    }
+}
+
 /// Creates the node's network namespace if it does not exist: `lo` up, the node address on
 /// `lo` (a /32: reachable from the node's pods and the node itself), forwarding on. Nothing
 /// outside the namespace changes.

@@ -101,6 +101,12 @@ pub(crate) struct ServerArgs {
     /// Address the API server listens on.
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub(crate) listen: SocketAddr,
+    /// The address Pods reach the API server at, published (with the listen port) as the
+    /// `kubernetes` Service's Endpoints and EndpointSlice. Default: the listen address
+    /// unless it is loopback or unspecified; `tether up` publishes its node forwarder
+    /// (10.255.0.2:6443 in the node namespace).
+    #[arg(long)]
+    pub(crate) advertise_address: Option<std::net::IpAddr>,
     /// etcd v3 endpoints (comma-separated); without it the embedded store under the data dir.
     #[arg(long, value_delimiter = ',')]
     pub(crate) etcd_endpoints: Vec<String>,

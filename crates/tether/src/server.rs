@@ -1,5 +1,6 @@
 //! `tether server` / `tether up`: open the store, start the API server, write the kubeconfig.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,6 +143,14 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     } else {
         vec![admin_token(&args.data_dir)?]
     };
+    // Where Pods reach the API server: an explicit --advertise-address, else under `up`
+    // the forwarder in the node namespace.
+    let forward_api = up && args.advertise_address.is_none();
+    let service_endpoint = match args.advertise_address {
+        Some(ip) => Some(SocketAddr::new(ip, addr.port())),
+        None if up => Some(crate::agent::API_FORWARD),
+        None => None,
+    };
     let cfg = Config {
         registry: RegistryConfig {
             service_cidrs: args.service_cluster_ip_range.clone(),
@@ -150,6 +159,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         tokens,
         anonymous: args.insecure_plain_http,
         advertise: addr,
+        service_endpoint,
         compaction_interval: Duration::from_secs(args.compaction_interval_seconds.max(1)),
     };
     let server = ApiServer::new(store, cfg)
@@ -202,6 +212,26 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
             metrics_listen: None,
         };
         crate::agent::ensure_node_netns(crate::agent::NODE_NETNS, crate::agent::NODE_IP).await?;
+        if forward_api {
+            let upstream = if addr.ip().is_unspecified() {
+                SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            } else {
+                addr
+            };
+            let sd = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::agent::forward_api(
+                    crate::agent::NODE_NETNS,
+                    crate::agent::API_FORWARD,
+                    upstream,
+                    sd,
+                )
+                .await
+                {
+                    tracing::error!(error = %format!("{e:#}"), "the API forwarder for Pods failed");
+                }
+            });
+        }
         let client = kube_client(&kubeconfig).await?;
         let sd = shutdown.clone();
         Some(tokio::spawn(async move {

@@ -17,6 +17,7 @@
 //!   ClusterIP, NodePort and LoadBalancer from a client namespace, UDP, affinity, no endpoints.
 //! - `multinode`: two agents on a shared fabric: pod routes, Services and DNS across nodes.
 //! - `dns`: cluster DNS answered to `dig` and `getent` inside pods, forwarding, following changes.
+//! - `up`: `tether up` as a user runs it: the `kubernetes` Service's endpoint and its traffic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
@@ -28,6 +29,7 @@ mod kubectl;
 mod multinode;
 mod pods;
 mod store;
+mod up;
 mod versions;
 
 use std::path::{Path, PathBuf};

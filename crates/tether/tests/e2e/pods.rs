@@ -742,7 +742,7 @@ spec:
   initContainers:
   - name: first
     image: tether/host
-    command: ["sh", "-c", "echo first done"]
+    command: ["sh", "-c", "sleep 2; echo first done"]
   - name: second
     image: tether/host
     command: ["sh", "-c", "sleep 3; echo second done"]
@@ -767,6 +767,20 @@ spec:
     );
     assert_eq!(init(0)["ready"], true, "{during}");
     assert!(init(1)["state"]["running"].is_object(), "{during}");
+    // In order: the second started only after the first (which takes 2 s) finished.
+    let (finished, started) = (
+        init(0)["state"]["terminated"]["finishedAt"]
+            .as_str()
+            .unwrap_or_default(),
+        init(1)["state"]["running"]["startedAt"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    assert!(!finished.is_empty() && started >= finished, "{during}");
+    let first_started = init(0)["state"]["terminated"]["startedAt"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(first_started < finished, "{during}");
     assert_eq!(
         v["status"]["containerStatuses"][0]["state"]["waiting"]["reason"], "PodInitializing",
         "{during}"
