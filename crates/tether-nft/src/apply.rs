@@ -17,13 +17,17 @@ use crate::metrics::Metrics;
 use crate::render::{self, Rendered};
 use crate::{Config, Error, conntrack};
 
+/// Scripts at least this large go to the `nft` program even when the library is loaded.
+pub const LARGE_SCRIPT: usize = 1 << 20;
+
 /// Runs nftables scripts and commands in a network namespace.
 ///
 /// Scripts ([`apply`](Self::apply)) go through a libnftables context opened on first use
 /// and kept for the life of the runner (shared by its clones): no process start per sync,
 /// and its netlink socket is never closed after a transaction that deleted something
-/// (closing waits out an RCU grace period in the kernel). Without the library, and for
-/// listings ([`run`](Self::run)), the `nft` program runs.
+/// (closing waits out an RCU grace period in the kernel). Without the library, for scripts
+/// of [`LARGE_SCRIPT`] bytes or more, and for listings ([`run`](Self::run)), the `nft`
+/// program runs.
 #[derive(Debug, Clone)]
 pub struct Nft {
     netns: Option<PathBuf>,
@@ -89,9 +93,14 @@ impl Nft {
         Ok(cmd)
     }
 
-    /// Applies `script` as one transaction: all of it or nothing.
+    /// Applies `script` as one transaction: all of it or nothing. Scripts of
+    /// [`LARGE_SCRIPT`] bytes or more (full syncs of big tables) run in a fresh `nft`
+    /// process: measured faster than in this process at 50k Services (7.1 s against 10.2 s),
+    /// and the hundreds of MB libnftables allocates for them go back with the process.
     pub fn apply(&self, script: &str) -> Result<(), Error> {
-        if let Some(lib) = self.library() {
+        if script.len() < LARGE_SCRIPT
+            && let Some(lib) = self.library()
+        {
             return match lib.run(script) {
                 Ok(_) => Ok(()),
                 Err(tether_libnft::Error::Rejected(stderr)) => Err(Error::Nft {
