@@ -3,14 +3,19 @@
 //! Cluster-zone questions are answered inline from one snapshot load (no lock, no await);
 //! forwarded questions and ExternalName chases run in their own task.
 
+use std::io::{IoSlice, IoSliceMut};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record};
+use nix::sys::socket::{
+    ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg,
+};
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +32,10 @@ const OUR_EDNS_PAYLOAD: u16 = 1232;
 const MAX_UDP: usize = 4096;
 /// Idle time after which a TCP connection is closed.
 const TCP_IDLE: Duration = Duration::from_secs(10);
+/// Datagrams taken per `recvmmsg`.
+const UDP_BATCH: usize = 32;
+/// Receive buffer per datagram: any UDP payload fits (a query is never near it).
+const UDP_BUF: usize = 65535;
 
 /// Transport a request arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,35 +348,75 @@ impl DnsServer {
         Ok(())
     }
 
+    /// One receive loop: on each readiness it takes up to [`UDP_BATCH`] datagrams with one
+    /// `recvmmsg` and sends the answers with one `sendmmsg` (a busy server spends most of
+    /// its time in per-packet system calls otherwise); forwarded questions are answered
+    /// from their own task.
     async fn udp_loop(self: Arc<Self>, sock: Arc<UdpSocket>, shutdown: CancellationToken) {
-        let mut buf = vec![0u8; 65535];
+        let mut bufs = vec![vec![0u8; UDP_BUF]; UDP_BATCH];
+        let mut got: Vec<(usize, usize, SocketAddr)> = Vec::with_capacity(UDP_BATCH);
+        let mut replies: Vec<(Vec<u8>, SocketAddr)> = Vec::with_capacity(UDP_BATCH);
+        let fd = sock.as_raw_fd();
         loop {
-            let (n, peer) = tokio::select! {
+            tokio::select! {
                 () = shutdown.cancelled() => return,
-                r = sock.recv_from(&mut buf) => match r {
-                    Ok(v) => v,
-                    Err(e) => {
-                        // ICMP errors from earlier sends surface here on some systems; keep going.
-                        tracing::debug!(error = %e, "dns: udp recv");
-                        continue;
-                    }
+                r = sock.readable() => if let Err(e) = r {
+                    tracing::debug!(error = %e, "dns: udp readiness");
+                    continue;
                 },
-            };
-            let Some(packet) = buf.get(..n) else {
-                continue;
-            };
-            match self.handle_sync(packet, Transport::Udp) {
-                Step::Reply(out) => send_udp(&sock, &out, peer).await,
-                Step::Drop => {}
-                Step::Pending(p) => {
-                    let this = Arc::clone(&self);
-                    let sock = Arc::clone(&sock);
-                    tokio::spawn(async move {
-                        let out = this.finish(*p, Transport::Udp).await;
-                        send_udp(&sock, &out, peer).await;
-                    });
+            }
+            got.clear();
+            let received = sock.try_io(Interest::READABLE, || {
+                // Built per batch: the headers hold raw pointers, which must not live
+                // across an `.await` of this (`Send`) task.
+                let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(UDP_BATCH, None);
+                let mut iovs: Vec<[IoSliceMut<'_>; 1]> = bufs
+                    .iter_mut()
+                    .map(|b| [IoSliceMut::new(b.as_mut_slice())])
+                    .collect();
+                let msgs = recvmmsg(
+                    fd,
+                    &mut headers,
+                    iovs.iter_mut(),
+                    MsgFlags::MSG_DONTWAIT,
+                    None,
+                )
+                .map_err(std::io::Error::from)?;
+                for (i, m) in msgs.enumerate() {
+                    if let Some(peer) = m.address.as_ref().and_then(socket_addr) {
+                        got.push((i, m.bytes, peer));
+                    }
+                }
+                Ok(())
+            });
+            match received {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => {
+                    // ICMP errors from earlier sends surface here on some systems; keep going.
+                    tracing::debug!(error = %e, "dns: udp recv");
+                    continue;
                 }
             }
+            replies.clear();
+            for &(i, n, peer) in &got {
+                let Some(packet) = bufs.get(i).and_then(|b| b.get(..n)) else {
+                    continue;
+                };
+                match self.handle_sync(packet, Transport::Udp) {
+                    Step::Reply(out) => replies.push((out, peer)),
+                    Step::Drop => {}
+                    Step::Pending(p) => {
+                        let this = Arc::clone(&self);
+                        let sock = Arc::clone(&sock);
+                        tokio::spawn(async move {
+                            let out = this.finish(*p, Transport::Udp).await;
+                            send_udp(&sock, &out, peer).await;
+                        });
+                    }
+                }
+            }
+            send_batch(&sock, &replies).await;
         }
     }
 
@@ -437,6 +486,48 @@ impl DnsServer {
             stream.write_all(&frame).await?;
         }
     }
+}
+
+/// Sends `replies` with one `sendmmsg` when the socket takes them all at once; the rest (or
+/// all, if that fails) one by one.
+async fn send_batch(sock: &UdpSocket, replies: &[(Vec<u8>, SocketAddr)]) {
+    if replies.is_empty() {
+        return;
+    }
+    let fd = sock.as_raw_fd();
+    let sent = sock
+        .try_io(Interest::WRITABLE, || {
+            let iovs: Vec<[IoSlice<'_>; 1]> =
+                replies.iter().map(|(out, _)| [IoSlice::new(out)]).collect();
+            let addrs: Vec<Option<SockaddrStorage>> = replies
+                .iter()
+                .map(|(_, peer)| Some(SockaddrStorage::from(*peer)))
+                .collect();
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(replies.len(), None);
+            let no_cmsgs: [ControlMessage<'_>; 0] = [];
+            let results = sendmmsg(
+                fd,
+                &mut headers,
+                &iovs,
+                &addrs,
+                no_cmsgs,
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map_err(std::io::Error::from)?;
+            Ok(results.count())
+        })
+        .unwrap_or(0);
+    for (out, peer) in replies.iter().skip(sent) {
+        send_udp(sock, out, *peer).await;
+    }
+}
+
+/// A datagram's source address.
+fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::V4((*v4).into()));
+    }
+    a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
 }
 
 async fn send_udp(sock: &UdpSocket, out: &[u8], peer: SocketAddr) {

@@ -454,3 +454,72 @@ async fn dig_against_tether_dns() {
     }
     shutdown.cancel();
 }
+
+/// Bursts of queries from several sockets at once (the server takes them in batches): every
+/// query gets exactly its own answer, cluster names and forwarded ones alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_from_many_clients_each_get_their_answer() {
+    let shutdown = CancellationToken::new();
+    let upstream = fake_upstream(shutdown.clone()).await;
+    let port = start(vec![upstream], &shutdown);
+    let server: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut clients = Vec::new();
+    for c in 0..4u16 {
+        clients.push(tokio::spawn(async move {
+            let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let mut want = BTreeMap::new();
+            for q in 0..50u16 {
+                let id = c * 100 + q;
+                // Every fifth one is forwarded upstream; one in seven does not exist.
+                let name = match q {
+                    q if q % 5 == 0 => format!("h{q}.example.test."),
+                    q if q % 7 == 0 => format!("nx{q}.default.svc.cluster.local."),
+                    _ => "web.default.svc.cluster.local.".to_owned(),
+                };
+                let mut m = Message::query();
+                m.metadata.id = id;
+                m.metadata.recursion_desired = true;
+                m.add_query(hickory_proto::op::Query::query(
+                    name.parse().expect("name"),
+                    RecordType::A,
+                ));
+                sock.send_to(&m.to_vec().expect("encode"), server)
+                    .await
+                    .expect("send");
+                want.insert(id, name);
+            }
+            let mut buf = vec![0u8; 4096];
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !want.is_empty() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let (n, _) = tokio::time::timeout(left, sock.recv_from(&mut buf))
+                    .await
+                    .unwrap_or_else(|_| panic!("unanswered: {want:?}"))
+                    .expect("recv");
+                let r = Message::from_vec(&buf[..n]).expect("decode");
+                let name = want.remove(&r.metadata.id).expect("an answer per query");
+                assert_eq!(
+                    r.queries[0].name().to_ascii(),
+                    name,
+                    "answer {} belongs to its query",
+                    r.metadata.id
+                );
+                let expect = if name.starts_with("nx") {
+                    ResponseCode::NXDomain
+                } else {
+                    ResponseCode::NoError
+                };
+                assert_eq!(r.metadata.response_code, expect, "{name}");
+                if expect == ResponseCode::NoError {
+                    assert_eq!(r.answers.len(), 1, "{name}");
+                }
+            }
+        }));
+    }
+    for c in clients {
+        c.await.expect("client");
+    }
+    shutdown.cancel();
+}
