@@ -696,11 +696,17 @@ impl Registry {
             }
             m.remove("selfLink");
             // A request without managedFields keeps the stored ones (upstream's field
-            // manager resets them to the live object's when the request has none).
-            if m.get("managedFields").is_none_or(Value::is_null)
-                && let Some(mf) = old.pointer("/metadata/managedFields")
-            {
-                m.insert("managedFields".into(), mf.clone());
+            // manager resets them to the live object's when the request has none); a
+            // subresource write never changes them (`ignoreManagedFieldsFromRequestObject`).
+            if sub.is_some() || m.get("managedFields").is_none_or(Value::is_null) {
+                match old.pointer("/metadata/managedFields") {
+                    Some(mf) => {
+                        m.insert("managedFields".into(), mf.clone());
+                    }
+                    None => {
+                        m.remove("managedFields");
+                    }
+                }
             }
         }
         if sub == Some("binding") {

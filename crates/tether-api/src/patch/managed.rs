@@ -19,7 +19,7 @@
 //! changes it, as upstream. Writes through `/scale` are recorded as `Update`s with
 //! `subresource: scale`; writes to `status` are not tracked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 
@@ -616,7 +616,14 @@ impl FieldSet {
                     ty: at.ty,
                     list: ListKind::Atomic,
                 };
-                let olds = old.as_array().map(Vec::as_slice).unwrap_or_default();
+                // The old items by key, computed once (a lookup per new item, not a scan).
+                let mut olds: HashMap<Elem, &Value> = HashMap::new();
+                for o in old.as_array().into_iter().flatten() {
+                    if let Some(k) = item_key(o, keys) {
+                        // Duplicated keys: the first item counts, as a scan would find it.
+                        olds.entry(k).or_insert(o);
+                    }
+                }
                 for item in items {
                     let Some(k) = item_key(item, keys) else {
                         if old != new {
@@ -625,9 +632,7 @@ impl FieldSet {
                         }
                         return;
                     };
-                    let before = k
-                        .strip_prefix("k:")
-                        .and_then(|kj| olds.iter().find(|o| matches_key(o, kj)));
+                    let before = olds.get(&k).copied();
                     let mut node = Self::default();
                     node.fill_diff(before, item, path, item_at);
                     if before.is_none() {
@@ -658,8 +663,13 @@ impl FieldSet {
 /// entries of other operations, versions or subresources); fields that no longer exist
 /// leave every set. `subresource` is `Some("scale")` for a write through `/scale`: its
 /// entry carries `subresource: scale` (upstream's scale handler since 1.22), so a later
-/// apply of `spec.replicas` conflicts with `kubectl scale`. A request that sets
-/// `managedFields` itself keeps what it sent.
+/// apply of `spec.replicas` conflicts with `kubectl scale`.
+///
+/// `managedFields` in the request itself, as upstream's field manager reads it
+/// (`decodeLiveOrNew`): absent or `null` keeps the live entries; an empty list or a list of
+/// one empty entry (`[{}]`) resets them (the object ends up with only this write's own
+/// entry, or none when it changed nothing else); any other list replaces them, and this
+/// write's changes are recorded on top.
 pub fn update_ownership(
     old: &Value,
     mut new: Value,
@@ -667,18 +677,22 @@ pub fn update_ownership(
     now: &str,
     subresource: Option<&str>,
 ) -> Value {
-    let sent = new.pointer("/metadata/managedFields");
-    let before = old.pointer("/metadata/managedFields");
-    if sent.is_some_and(|s| !s.is_null() && Some(s) != before) {
-        return new;
-    }
+    let base: Vec<Value> = match new.pointer("/metadata/managedFields") {
+        Some(Value::Array(sent)) if is_reset(sent) => Vec::new(),
+        Some(Value::Array(sent)) => sent.clone(),
+        _ => old
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+    };
     let sub = subresource.unwrap_or_default();
     let changed = FieldSet::changed(old, &new);
     let changed_paths = changed.paths();
     let api_version = new["apiVersion"].as_str().unwrap_or_default().to_owned();
     let mut out: Vec<Value> = Vec::new();
     let mut placed = false;
-    for raw in before.and_then(Value::as_array).into_iter().flatten() {
+    for raw in &base {
         // Status entries are not tracked (status writes record nothing): kept as is.
         if !tracked(raw) {
             out.push(raw.clone());
@@ -751,6 +765,15 @@ impl FieldSet {
                 self.remove(&p);
             }
         }
+    }
+}
+
+/// Upstream's `isResetManagedFields`: a present but empty list, or one empty entry.
+fn is_reset(sent: &[Value]) -> bool {
+    match sent {
+        [] => true,
+        [only] => only.as_object().is_some_and(Map::is_empty),
+        _ => false,
     }
 }
 
@@ -1040,5 +1063,68 @@ mod tests {
             .expect("entries");
         assert_eq!(mf.len(), 2, "{mf:?}");
         assert_eq!(mf[1]["time"], "t5");
+    }
+
+    #[test]
+    fn managed_fields_sent_in_a_request_as_upstream_reads_them() {
+        let first = svc(json!([{"port": 80}]), json!({"app": "web"}));
+        let live = update_ownership(&Value::Null, first, "creator", "t0", None);
+        assert_eq!(
+            live["metadata"]["managedFields"].as_array().map(Vec::len),
+            Some(1)
+        );
+        // Absent: the live entries stay (a label change adds the editor's entry).
+        let mut edit = live.clone();
+        edit["metadata"]
+            .as_object_mut()
+            .expect("meta")
+            .remove("managedFields");
+        edit["metadata"]["labels"]["tier"] = json!("x");
+        let out = update_ownership(&live, edit, "editor", "t1", None);
+        let managers: Vec<&str> = out["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|e| e["manager"].as_str())
+            .collect();
+        assert_eq!(managers, ["creator", "editor"]);
+        // `[{}]` and `[]` reset: with no other change nothing is left.
+        for reset in [json!([{}]), json!([])] {
+            let mut r = live.clone();
+            r["metadata"]["managedFields"] = reset.clone();
+            let out = update_ownership(&live, r, "resetter", "t2", None);
+            assert!(
+                out["metadata"].get("managedFields").is_none(),
+                "{reset}: {out}"
+            );
+        }
+        // A reset with a change keeps only this write's own entry.
+        let mut r = live.clone();
+        r["metadata"]["managedFields"] = json!([{}]);
+        r["metadata"]["labels"]["app"] = json!("other");
+        let out = update_ownership(&live, r, "resetter", "t3", None);
+        let mf = out["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(mf.len(), 1);
+        assert_eq!(mf[0]["manager"], "resetter");
+        assert_eq!(
+            mf[0]["fieldsV1"],
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}})
+        );
+        // An explicit list replaces the live one, and this write's changes go on top.
+        let mut x = live.clone();
+        x["metadata"]["managedFields"] = json!([{"manager": "someone", "operation": "Update",
+            "apiVersion": "v1", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:selector": {"f:app": {}}}}}]);
+        x["metadata"]["labels"]["app"] = json!("third");
+        let out = update_ownership(&live, x, "writer", "t4", None);
+        let managers: Vec<&str> = out["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|e| e["manager"].as_str())
+            .collect();
+        assert_eq!(managers, ["someone", "writer"]);
     }
 }
