@@ -46,7 +46,7 @@ struct Index {
     /// Services that counted each pod at their last reconcile.
     members: HashMap<Key, BTreeSet<Key>>,
     dirty: BTreeSet<Key>,
-    /// Node → zone label, for the endpoints' `zone`.
+    /// The known Nodes → zone label (pods on other Nodes are left out).
     zones: reconciler::Zones,
     /// Deleted Services whose Endpoints must go (upstream's syncService on NotFound).
     gone: BTreeSet<Key>,
@@ -87,7 +87,7 @@ struct Shared {
     wake: Arc<Notify>,
 }
 
-const SYNCED_ALL: u8 = 0b1111;
+const SYNCED_ALL: u8 = 0b1_1111;
 
 /// Runs the controllers until `shutdown`.
 pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Error> {
@@ -182,25 +182,32 @@ fn on_service(ix: &mut Index, ev: Event<Service>) {
     }
 }
 
-/// Nodes matter only for their zone label: a change of zone re-plans every Service.
+/// Nodes matter for existing (pods on a missing Node are left out) and for their zone
+/// label: a Node appearing, going or changing zone re-plans every Service.
 fn on_node(ix: &mut Index, ev: Event<k8s_openapi::api::core::v1::Node>) {
-    let (name, zone) = match ev {
+    let (name, node) = match ev {
         Event::Apply(n) | Event::InitApply(n) => (
             n.metadata.name.clone().unwrap_or_default(),
-            n.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(reconciler::ZONE_LABEL))
-                .cloned(),
+            Some(
+                n.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(reconciler::ZONE_LABEL))
+                    .cloned(),
+            ),
         ),
         Event::Delete(n) => (n.metadata.name.unwrap_or_default(), None),
-        Event::Init | Event::InitDone => return,
+        Event::InitDone => {
+            ix.synced |= 0b1_0000;
+            return;
+        }
+        Event::Init => return,
     };
-    let old = match &zone {
-        Some(z) => ix.zones.insert(name, z.clone()),
+    let old = match &node {
+        Some(zone) => ix.zones.insert(name, zone.clone()),
         None => ix.zones.remove(&name),
     };
-    if old != zone {
+    if old != node {
         let keys: Vec<Key> = ix.services.keys().cloned().collect();
         ix.dirty.extend(keys);
     }
@@ -497,7 +504,7 @@ async fn reconcile(client: &Client, w: &Work) -> Result<(), kube::Error> {
     apply_ops(
         client,
         ns,
-        reconciler::plan_in_zones(&w.svc, &pods, &w.slices, &now, &w.zones),
+        reconciler::plan_in_zones(&w.svc, &pods, &w.slices, &now, Some(&w.zones)),
     )
     .await?;
     let eps: Api<Endpoints> = Api::namespaced(client.clone(), ns);

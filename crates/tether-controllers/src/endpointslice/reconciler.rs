@@ -340,24 +340,32 @@ type GroupKey = (String, String);
 /// Plans the writes that bring `existing` (the slices this controller manages for `svc`) to
 /// the state the selected `pods` call for. `now` stamps the trigger-time annotation.
 pub fn plan(svc: &Service, pods: &[&Pod], existing: &[EndpointSlice], now: &str) -> Vec<Op> {
-    plan_in_zones(svc, pods, existing, now, &Zones::new())
+    plan_in_zones(svc, pods, existing, now, None)
 }
 
-/// Node name → its `topology.kubernetes.io/zone` label.
-pub type Zones = std::collections::HashMap<String, String>;
+/// The known Nodes: name → its `topology.kubernetes.io/zone` label, if any.
+pub type Zones = std::collections::HashMap<String, Option<String>>;
 
 /// The Node label upstream copies into each endpoint's `zone`.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
-/// [`plan`], with each endpoint's `zone` taken from its pod's Node (as upstream's
-/// `podToEndpoint` does).
+/// [`plan`], knowing the cluster's Nodes (`None`: not known, no Node checks): each
+/// endpoint's `zone` is taken from its pod's Node (as upstream's `podToEndpoint` does),
+/// and a pod whose Node does not exist is left out unless the Service publishes
+/// not-ready addresses (upstream's reconciler: "skipping Pod for Service, Node not found",
+/// so that a pod bound to a vanished Node cannot keep a stale endpoint).
 pub fn plan_in_zones(
     svc: &Service,
     pods: &[&Pod],
     existing: &[EndpointSlice],
     now: &str,
-    zones: &Zones,
+    nodes: Option<&Zones>,
 ) -> Vec<Op> {
+    let publish_not_ready = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.publish_not_ready_addresses)
+        .unwrap_or(false);
     let mut ops = Vec::new();
     // Desired endpoints grouped by (address type, port mapping).
     let mut groups: BTreeMap<GroupKey, (Vec<EndpointPort>, BTreeMap<String, Endpoint>)> =
@@ -370,7 +378,13 @@ pub fn plan_in_zones(
             let Some(mut ep) = pod_to_endpoint(svc, pod, at == "IPv6") else {
                 continue;
             };
-            ep.zone = ep.node_name.as_ref().and_then(|n| zones.get(n)).cloned();
+            if let (Some(nodes), Some(node)) = (nodes, ep.node_name.as_ref()) {
+                match nodes.get(node) {
+                    Some(zone) => ep.zone.clone_from(zone),
+                    None if publish_not_ready => {}
+                    None => continue,
+                }
+            }
             let ports = endpoint_ports(svc, pod);
             let g = groups
                 .entry((at.to_owned(), ports_key(&ports)))
@@ -505,8 +519,12 @@ mod tests {
         let s = web();
         let p1 = pod("a", "10.244.0.5", true, json!({}));
         let p2 = pod("b", "10.244.0.6", true, json!({"spec": {"nodeName": "n2"}}));
-        let zones: Zones = [("n1".to_owned(), "zone-a".to_owned())].into();
-        let ops = plan_in_zones(&s, &[&p1, &p2], &[], "t", &zones);
+        let zones: Zones = [
+            ("n1".to_owned(), Some("zone-a".to_owned())),
+            ("n2".to_owned(), None),
+        ]
+        .into();
+        let ops = plan_in_zones(&s, &[&p1, &p2], &[], "t", Some(&zones));
         let Op::Create(sl) = &ops[0] else { panic!() };
         let got: Vec<(Option<&str>, Option<&str>)> = sl
             .endpoints
@@ -514,6 +532,36 @@ mod tests {
             .map(|e| (e.node_name.as_deref(), e.zone.as_deref()))
             .collect();
         assert_eq!(got, [(Some("n1"), Some("zone-a")), (Some("n2"), None)]);
+    }
+
+    #[test]
+    fn pods_on_a_missing_node_are_left_out_unless_not_ready_ones_are_published() {
+        let p1 = pod("a", "10.244.0.5", true, json!({}));
+        let gone = pod(
+            "b",
+            "10.244.0.6",
+            true,
+            json!({"spec": {"nodeName": "gone"}}),
+        );
+        let nodes: Zones = [("n1".to_owned(), None)].into();
+        let ips = |s: &Service| -> Vec<String> {
+            let ops = plan_in_zones(s, &[&p1, &gone], &[], "t", Some(&nodes));
+            let Op::Create(sl) = &ops[0] else { panic!() };
+            sl.endpoints
+                .iter()
+                .flat_map(|e| e.addresses.clone())
+                .collect()
+        };
+        assert_eq!(ips(&web()), ["10.244.0.5"]);
+        let mut publish = web();
+        if let Some(spec) = publish.spec.as_mut() {
+            spec.publish_not_ready_addresses = Some(true);
+        }
+        assert_eq!(ips(&publish), ["10.244.0.5", "10.244.0.6"]);
+        // Without Node knowledge (plain `plan`) nobody is left out.
+        let ops = plan(&web(), &[&p1, &gone], &[], "t");
+        let Op::Create(sl) = &ops[0] else { panic!() };
+        assert_eq!(sl.endpoints.len(), 2);
     }
 
     #[test]
