@@ -25,6 +25,12 @@ $BENCH dns-gen --services "$SERVICES" --out "$TMP" >/dev/null
 TP=$(free_port)
 $BENCH dns-serve --services "$SERVICES" --addr "127.0.0.1:$TP" >"$TMP/tether.out" 2>&1 &
 TPID=$!; PIDS+=("$TPID")
+# SINGLE=1 adds tether's earlier one-datagram-per-syscall loop as a third server.
+if [ -n "${SINGLE:-}" ]; then
+  SP=$(free_port)
+  $BENCH dns-serve --services "$SERVICES" --addr "127.0.0.1:$SP" --udp-single >"$TMP/single.out" 2>&1 &
+  SPID=$!; PIDS+=("$SPID")
+fi
 
 UP=$(free_port)
 cat >"$TMP/unbound.conf" <<EOF
@@ -54,7 +60,8 @@ unbound -d -c "$TMP/unbound.conf" >"$TMP/unbound.out" 2>&1 &
 UPID=$!; PIDS+=("$UPID")
 
 for _ in $(seq 100); do
-  grep -q dns_ready "$TMP/tether.out" 2>/dev/null && dig +short +time=1 +tries=1 -p "$UP" @127.0.0.1 svc-1.ns-1.svc.cluster.local >/dev/null 2>&1 && break
+  grep -q dns_ready "$TMP/tether.out" 2>/dev/null &&
+    { [ -z "${SINGLE:-}" ] || grep -q dns_ready "$TMP/single.out" 2>/dev/null; } && dig +short +time=1 +tries=1 -p "$UP" @127.0.0.1 svc-1.ns-1.svc.cluster.local >/dev/null 2>&1 && break
   sleep 0.2
 done
 grep dns_ready "$TMP/tether.out"
@@ -71,14 +78,19 @@ for r in $(seq "$ROUNDS"); do
   echo "## round $r"
   wait_quiet
   perf tether "$TP"
+  [ -n "${SINGLE:-}" ] && perf tether_single "$SP"
   perf unbound "$UP"
   $BENCH dns-load --server "127.0.0.1:$TP" --names "$TMP/queries.txt" --clients "$CLIENTS" --duration "$DURATION" --label "load_tether" | tr '\n' ' '; echo
+  if [ -n "${SINGLE:-}" ]; then
+    $BENCH dns-load --server "127.0.0.1:$SP" --names "$TMP/queries.txt" --clients "$CLIENTS" --duration "$DURATION" --label "load_tether_single" | tr '\n' ' '; echo
+  fi
   $BENCH dns-load --server "127.0.0.1:$UP" --names "$TMP/queries.txt" --clients "$CLIENTS" --duration "$DURATION" --label "load_unbound" | tr '\n' ' '; echo
   $BENCH dns-load --server "127.0.0.1:$TP" --names "$TMP/queries.txt" --clients 1 --duration 3 --label "rtt1_tether" | grep -E 'qps|p50|p99_' | tr '\n' ' '; echo
   $BENCH dns-load --server "127.0.0.1:$UP" --names "$TMP/queries.txt" --clients 1 --duration 3 --label "rtt1_unbound" | grep -E 'qps|p50|p99_' | tr '\n' ' '; echo
 done
 echo "rss_after_load_kib tether=$(rss "$TPID") unbound=$(rss "$UPID")"
-kill "$TPID" "$UPID"; wait "$TPID" 2>/dev/null || true; wait "$UPID" 2>/dev/null || true
+kill "$TPID" "$UPID" ${SPID:+"$SPID"}; wait "$TPID" 2>/dev/null || true; wait "$UPID" 2>/dev/null || true
+[ -n "${SPID:-}" ] && { wait "$SPID" 2>/dev/null || true; }
 PIDS=()
 
 # RSS at other sizes (index only, no load).

@@ -110,6 +110,9 @@ pub(crate) struct ServeArgs {
     /// Tokio worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// One datagram per system call instead of batches (the earlier server loop).
+    #[arg(long)]
+    udp_single: bool,
 }
 
 fn services(n: usize) -> Vec<Service> {
@@ -154,7 +157,10 @@ pub(crate) fn serve(a: &ServeArgs) -> anyhow::Result<()> {
     drop(svcs);
     let build = start.elapsed();
     let server = Arc::new(tether_dns::DnsServer::new(
-        tether_dns::Config::default(),
+        tether_dns::Config {
+            udp_batch: !a.udp_single,
+            ..tether_dns::Config::default()
+        },
         index,
     )?);
     let udp = UdpSocket::bind(a.addr).context("bind udp")?;

@@ -353,6 +353,9 @@ impl DnsServer {
     /// its time in per-packet system calls otherwise); forwarded questions are answered
     /// from their own task.
     async fn udp_loop(self: Arc<Self>, sock: Arc<UdpSocket>, shutdown: CancellationToken) {
+        if !self.cfg.cfg.udp_batch {
+            return self.udp_loop_single(sock, shutdown).await;
+        }
         let mut bufs = vec![vec![0u8; UDP_BUF]; UDP_BATCH];
         let mut got: Vec<(usize, usize, SocketAddr)> = Vec::with_capacity(UDP_BATCH);
         let mut replies: Vec<(Vec<u8>, SocketAddr)> = Vec::with_capacity(UDP_BATCH);
@@ -403,20 +406,57 @@ impl DnsServer {
                 let Some(packet) = bufs.get(i).and_then(|b| b.get(..n)) else {
                     continue;
                 };
-                match self.handle_sync(packet, Transport::Udp) {
-                    Step::Reply(out) => replies.push((out, peer)),
-                    Step::Drop => {}
-                    Step::Pending(p) => {
-                        let this = Arc::clone(&self);
-                        let sock = Arc::clone(&sock);
-                        tokio::spawn(async move {
-                            let out = this.finish(*p, Transport::Udp).await;
-                            send_udp(&sock, &out, peer).await;
-                        });
-                    }
-                }
+                self.answer_udp(packet, peer, &sock, Some(&mut replies))
+                    .await;
             }
             send_batch(&sock, &replies).await;
+        }
+    }
+
+    /// One receive loop taking one datagram per system call (`Config::udp_batch = false`).
+    async fn udp_loop_single(self: Arc<Self>, sock: Arc<UdpSocket>, shutdown: CancellationToken) {
+        let mut buf = vec![0u8; UDP_BUF];
+        loop {
+            let (n, peer) = tokio::select! {
+                () = shutdown.cancelled() => return,
+                r = sock.recv_from(&mut buf) => match r {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "dns: udp recv");
+                        continue;
+                    }
+                },
+            };
+            let Some(packet) = buf.get(..n) else {
+                continue;
+            };
+            self.answer_udp(packet, peer, &sock, None).await;
+        }
+    }
+
+    /// Answers one datagram: the reply goes to `batch` when given, else straight out;
+    /// forwarded questions are answered from their own task.
+    async fn answer_udp(
+        self: &Arc<Self>,
+        packet: &[u8],
+        peer: SocketAddr,
+        sock: &Arc<UdpSocket>,
+        batch: Option<&mut Vec<(Vec<u8>, SocketAddr)>>,
+    ) {
+        match self.handle_sync(packet, Transport::Udp) {
+            Step::Reply(out) => match batch {
+                Some(b) => b.push((out, peer)),
+                None => send_udp(sock, &out, peer).await,
+            },
+            Step::Drop => {}
+            Step::Pending(p) => {
+                let this = Arc::clone(self);
+                let sock = Arc::clone(sock);
+                tokio::spawn(async move {
+                    let out = this.finish(*p, Transport::Udp).await;
+                    send_udp(&sock, &out, peer).await;
+                });
+            }
         }
     }
 
