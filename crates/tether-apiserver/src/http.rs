@@ -387,7 +387,8 @@ fn encode_continue(rev: i64, key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&t).unwrap_or_default())
 }
 
-fn decode_continue(s: &str) -> Result<String, ApiError> {
+/// The revision and last key of a continue token.
+fn decode_continue(s: &str) -> Result<(i64, String), ApiError> {
     let bad =
         || ApiError::bad_request("continue key is not valid: illegal base64 data at input byte 0");
     let raw = base64::engine::general_purpose::URL_SAFE
@@ -395,7 +396,7 @@ fn decode_continue(s: &str) -> Result<String, ApiError> {
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s))
         .map_err(|_| bad())?;
     let t: ContinueToken = serde_json::from_slice(&raw).map_err(|_| bad())?;
-    Ok(t.start)
+    Ok((t.rv, t.start))
 }
 
 async fn resource(
@@ -444,13 +445,19 @@ async fn resource(
                 .get("limit")
                 .and_then(|s| s.parse::<usize>().ok())
                 .unwrap_or(0);
-            let start = q
+            let token = q
                 .get("continue")
                 .filter(|c| !c.is_empty())
                 .map(|c| decode_continue(c))
                 .transpose()?;
+            // A token pins its list's revision (a non-positive one, as upstream's
+            // inconsistent-continue tokens carry, reads the latest).
+            let (at, start) = match token {
+                Some((rv, key)) => ((rv > 0).then_some(rv), Some(key)),
+                None => (None, None),
+            };
             let page = reg
-                .list(r, t.ns.as_deref(), start, limit, &|v| {
+                .list(r, t.ns.as_deref(), start, at, limit, &|v| {
                     watch::matches(filter.as_ref(), v)
                 })
                 .await?;
@@ -495,7 +502,7 @@ async fn resource(
         (Method::DELETE, None, None) => {
             let filter = selector_filter(r, &q)?;
             let page = reg
-                .list(r, t.ns.as_deref(), None, 0, &|v| {
+                .list(r, t.ns.as_deref(), None, None, 0, &|v| {
                     watch::matches(filter.as_ref(), v)
                 })
                 .await?;

@@ -18,6 +18,14 @@ use tether_store::{Backend, Compare, KeyValue, ListOptions, Op, Revision, Txn, T
 use crate::alloc::{Allocators, Reservation, Reserved};
 use crate::error::store_error;
 
+/// Upstream's message for a continue token whose revision was compacted
+/// (`storage.NewResourceExpired` in the etcd3 store's list).
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a \
+consistent list result. You can start a new list without the continue parameter, or use the \
+continue token in this response to retrieve the remainder of the results. Continuing with the \
+provided token results in an inconsistent list - objects that were created, modified, or \
+deleted between the time the first chunk was returned and now may show up in the list.";
+
 /// How many times a write retries after losing a compare-and-swap race.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -265,19 +273,24 @@ impl Registry {
         self.store.get(&key(r, ns, name)).await.map_err(store_error)
     }
 
-    /// Lists objects passing `filter`, at most `limit` (0 = all), starting after key `start`.
+    /// Lists objects passing `filter`, at most `limit` (0 = all), starting after key `start`,
+    /// as they were at revision `at` (a continue token's; `None`: the latest). Every chunk
+    /// read for one call reads at the first chunk's revision, so a page is one snapshot and
+    /// the pages of one list are the same snapshot, as upstream's etcd3 store serves them.
+    /// A compacted `at` is upstream's 410 `Expired` for a too-old continue token.
     pub async fn list(
         &self,
         r: &Resource,
         ns: Option<&str>,
         start: Option<String>,
+        at: Option<Revision>,
         limit: usize,
         filter: &(dyn Fn(&Value) -> bool + Sync),
     ) -> Result<Page, ApiError> {
         let prefix = prefix(r, ns);
         let mut items = Vec::new();
         let mut start_after = start;
-        let mut revision = 0;
+        let mut revision = at.unwrap_or(0);
         loop {
             // Read in chunks so a selective filter over a large collection stays bounded.
             let want = if limit == 0 {
@@ -292,10 +305,16 @@ impl Registry {
                     ListOptions {
                         start_after: start_after.clone(),
                         limit: want,
+                        revision: (revision != 0).then_some(revision),
                     },
                 )
                 .await
-                .map_err(store_error)?;
+                .map_err(|e| match e {
+                    tether_store::Error::Compacted { .. } if at.is_some() => {
+                        ApiError::expired(CONTINUE_EXPIRED)
+                    }
+                    other => store_error(other),
+                })?;
             if revision == 0 {
                 revision = page.revision;
             }

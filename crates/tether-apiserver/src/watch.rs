@@ -122,7 +122,7 @@ pub(crate) async fn serve(reg: Arc<Registry>, w: WatchRequest) -> Result<Respons
     let (initial, start) = if legacy_initial || w.send_initial_events {
         let filter = w.filter.clone();
         let page = reg
-            .list(r, w.namespace.as_deref(), None, 0, &|v| {
+            .list(r, w.namespace.as_deref(), None, None, 0, &|v| {
                 matches(filter.as_ref(), v)
             })
             .await?;

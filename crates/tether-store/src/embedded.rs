@@ -150,6 +150,20 @@ impl Backend for Embedded {
                     .map_err(db_err)?
                     .map_or(1, |g| g.value());
                 let kv = r.open_table(KV).map_err(db_err)?;
+                if let Some(at) = opts.revision.filter(|at| *at < revision) {
+                    let compacted = meta
+                        .get("compacted")
+                        .map_err(db_err)?
+                        .map_or(0, |g| g.value());
+                    if at < compacted {
+                        return Err(Error::Compacted {
+                            requested: at,
+                            compacted,
+                        });
+                    }
+                    let log = r.open_table(LOG).map_err(db_err)?;
+                    return list_at(&kv, &log, &prefix, &opts, at);
+                }
                 let start = match &opts.start_after {
                     Some(s) if s.as_str() >= prefix.as_str() => s.clone(),
                     _ => prefix.clone(),
@@ -278,6 +292,100 @@ impl Backend for Embedded {
     fn current_revision(&self) -> BoxFuture<'_, Result<Revision>> {
         Box::pin(async move { Ok(self.revision.load(Ordering::Acquire)) })
     }
+}
+
+/// The keys under `prefix` as they were at revision `at` (older than the latest, not
+/// compacted): the latest values, with every key changed after `at` put back to the value
+/// its first later change replaced (`prev`; absent when that change created it). Work is
+/// proportional to the keys listed plus the changes since `at`.
+fn list_at(
+    kv: &impl ReadableTable<&'static str, &'static [u8]>,
+    log: &impl ReadableTable<(i64, u32), &'static [u8]>,
+    prefix: &str,
+    opts: &ListOptions,
+    at: Revision,
+) -> Result<ListResult> {
+    use std::collections::BTreeMap;
+    // Key → its value at `at` (None: absent then), for the keys changed since.
+    let mut then: BTreeMap<String, Option<KeyValue>> = BTreeMap::new();
+    for item in log.range((at + 1, 0)..).map_err(db_err)? {
+        let (_, v) = item.map_err(db_err)?;
+        let ev = decode_event(v.value())?;
+        if ev.kv.key.starts_with(prefix) && !then.contains_key(&ev.kv.key) {
+            then.insert(ev.kv.key.clone(), ev.prev);
+        }
+    }
+    let after = |k: &str| match &opts.start_after {
+        Some(s) => k > s.as_str(),
+        None => true,
+    };
+    let start = match &opts.start_after {
+        Some(s) if s.as_str() >= prefix => s.clone(),
+        _ => prefix.to_owned(),
+    };
+    // Merge the latest keys that did not change with the old values of those that did.
+    let mut restored = then
+        .range::<str, _>((
+            std::ops::Bound::Included(start.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
+        .filter(|(k, _)| after(k))
+        .filter_map(|(_, v)| v.clone())
+        .peekable();
+    let mut kvs = Vec::new();
+    let mut more = false;
+    let mut latest = kv.range(start.as_str()..).map_err(db_err)?.peekable();
+    loop {
+        let next_latest = match latest.peek() {
+            Some(Ok((k, _))) => {
+                let k = k.value();
+                if !k.starts_with(prefix) {
+                    None
+                } else {
+                    Some(k.to_owned())
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(Err(e)) = latest.next() {
+                    return Err(db_err(e));
+                }
+                None
+            }
+            None => None,
+        };
+        let next_restored = restored.peek().map(|kv| kv.key.clone());
+        let take_latest = match (&next_latest, &next_restored) {
+            (None, None) => break,
+            (Some(l), Some(r)) => l < r,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        let item = if take_latest {
+            let Some(Ok((k, v))) = latest.next() else {
+                break;
+            };
+            let key = k.value();
+            if then.contains_key(key) || !after(key) {
+                continue;
+            }
+            decode_kv(key, v.value())?
+        } else {
+            let Some(r) = restored.next() else {
+                break;
+            };
+            r
+        };
+        if opts.limit > 0 && kvs.len() == opts.limit {
+            more = true;
+            break;
+        }
+        kvs.push(item);
+    }
+    Ok(ListResult {
+        kvs,
+        revision: at,
+        more,
+    })
 }
 
 /// Every logged change under `prefix` after revision `after`, in order.

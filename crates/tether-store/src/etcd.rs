@@ -90,8 +90,24 @@ impl Backend for Etcd {
             if opts.limit > 0 {
                 o = o.with_limit(i64::try_from(opts.limit).unwrap_or(i64::MAX));
             }
-            let resp = self.kv.clone().get(start, Some(o)).await?;
-            let revision = resp.header().map_or(0, |h| h.revision());
+            if let Some(rev) = opts.revision {
+                o = o.with_revision(rev);
+            }
+            let resp = match self.kv.clone().get(start, Some(o)).await {
+                Ok(r) => r,
+                Err(e) if opts.revision.is_some() && e.to_string().contains("compacted") => {
+                    return Err(Error::Compacted {
+                        requested: opts.revision.unwrap_or_default(),
+                        compacted: opts.revision.unwrap_or_default(),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            // The header carries the store's current revision; a read at a revision is a
+            // snapshot of that one.
+            let revision = opts
+                .revision
+                .unwrap_or_else(|| resp.header().map_or(0, |h| h.revision()));
             Ok(ListResult {
                 kvs: resp.kvs().iter().map(to_kv).collect(),
                 revision,

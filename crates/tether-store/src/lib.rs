@@ -154,6 +154,10 @@ pub struct ListOptions {
     pub start_after: Option<String>,
     /// At most this many keys (0 = no limit).
     pub limit: usize,
+    /// Read the keys as they were at this revision (the pages of one paginated list all
+    /// read at the first page's revision); `None` reads the latest. A revision older than
+    /// the last compaction fails with [`Error::Compacted`].
+    pub revision: Option<Revision>,
 }
 
 /// Errors of the store.

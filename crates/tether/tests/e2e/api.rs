@@ -166,3 +166,104 @@ fn watch_from_a_compacted_revision_is_410() {
     assert!(resp.contains(r#""code":410"#), "{resp}");
     assert!(resp.contains("too old resource version: 2"), "{resp}");
 }
+
+/// The pages of a paginated list are one snapshot: objects created, changed or deleted
+/// after the first page do not show on the next ones, every page reports the first page's
+/// resourceVersion, and a token whose revision was compacted is upstream's 410 Expired.
+#[test]
+fn paginated_lists_are_one_snapshot() {
+    let s = TetherServer::start(
+        bin(),
+        ServerOptions {
+            plain_http: true,
+            args: vec!["--compaction-interval-seconds".into(), "1".into()],
+            ..Default::default()
+        },
+    );
+    let post = |name: &str, v: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"{v}"}}}}"#
+        );
+        let req = format!(
+            "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        assert!(http(&s.addr, &req).starts_with("HTTP/1.1 201"));
+    };
+    let get = |query: &str| -> serde_json::Value {
+        let resp = http(
+            &s.addr,
+            &format!(
+                "GET /api/v1/namespaces/default/configmaps?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {resp}"))
+    };
+    for i in 0..5 {
+        post(&format!("c{i}"), "old");
+    }
+    let first = get("limit=2");
+    let rv = first["metadata"]["resourceVersion"].clone();
+    let mut token = first["metadata"]["continue"]
+        .as_str()
+        .expect("continue")
+        .to_owned();
+    // Changes after the first page.
+    post("c2a", "new");
+    post("c9", "new");
+    let del = http(
+        &s.addr,
+        "DELETE /api/v1/namespaces/default/configmaps/c3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(del.starts_with("HTTP/1.1 200"), "{del}");
+    let mut names: Vec<String> = first["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            i["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    loop {
+        let page = get(&format!("limit=2&continue={token}"));
+        assert_eq!(page["metadata"]["resourceVersion"], rv, "{page}");
+        names.extend(page["items"].as_array().expect("items").iter().map(|i| {
+            i["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }));
+        match page["metadata"]["continue"].as_str() {
+            Some(t) if !t.is_empty() => token = t.to_owned(),
+            _ => break,
+        }
+    }
+    assert_eq!(names, ["c0", "c1", "c2", "c3", "c4"]);
+    // A fresh list sees the changes.
+    let now = get("");
+    let names: Vec<&str> = now["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["c0", "c1", "c2", "c2a", "c4", "c9"]);
+    // After two compaction periods the first token's revision is gone: 410 Expired.
+    std::thread::sleep(Duration::from_millis(2600));
+    let expired = get(&format!(
+        "limit=2&continue={}",
+        first["metadata"]["continue"].as_str().unwrap_or_default()
+    ));
+    assert_eq!(expired["code"], 410, "{expired}");
+    assert_eq!(expired["reason"], "Expired", "{expired}");
+    assert!(
+        expired["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("The provided continue parameter is too old")),
+        "{expired}"
+    );
+}
