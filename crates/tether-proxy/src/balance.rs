@@ -65,9 +65,15 @@ pub(crate) fn order<R: Rng + ?Sized>(
             if n >= 2 && loads[order[1]] < loads[order[0]] {
                 order.swap(0, 1);
             }
-            // The rest are only retry candidates: least loaded first.
+            // The rest are only retry candidates: least loaded first, ties in an order
+            // rotated per pick (a stable sort alone would send every retry among equally
+            // loaded backends to the lowest index).
             if n > 2 {
-                order[2..].sort_by_key(|&i| loads[i]);
+                let tail = &mut order[2..];
+                tail.sort_unstable();
+                let len = tail.len();
+                tail.rotate_left(turn % len);
+                tail.sort_by_key(|&i| loads[i]);
             }
             order
         }
@@ -156,5 +162,25 @@ mod tests {
             counts.iter().all(|&c| (800..1200).contains(&c)),
             "{counts:?}"
         );
+    }
+
+    #[test]
+    fn p2c_retry_candidates_spread_over_equally_loaded_backends() {
+        let mut rng = rand::rng();
+        let mut third = [0usize; 6];
+        for turn in 0..600 {
+            let o = order(Algorithm::PowerOfTwoChoices, &[0; 6], turn, &mut rng);
+            third[o[2]] += 1;
+        }
+        // Every backend is sometimes the first retry, none almost always.
+        assert!(third.iter().all(|&c| c > 30 && c < 250), "{third:?}");
+        // Loads still decide before the rotation does.
+        let o = order(
+            Algorithm::PowerOfTwoChoices,
+            &[5, 5, 5, 0, 5, 5],
+            1,
+            &mut rng,
+        );
+        assert!(o[..3].contains(&3), "{o:?}");
     }
 }
