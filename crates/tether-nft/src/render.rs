@@ -135,8 +135,44 @@ pub struct Rendered {
     /// Keys wanted by more than one port (the first in name order wins, like a full
     /// render); touching one forces a full render.
     contested: BTreeSet<(&'static str, String)>,
-    cluster_ip_refs: BTreeMap<Ipv4Addr, usize>,
-    hairpin_refs: BTreeMap<Ipv4Addr, usize>,
+    cluster_ip_refs: RefCounts,
+    hairpin_refs: RefCounts,
+}
+
+/// How many rendered ports want each address in a shared set (`cluster-ips`,
+/// `fast-hairpin`): the element exists while the count is above zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct RefCounts(BTreeMap<Ipv4Addr, usize>);
+
+impl RefCounts {
+    fn add(&mut self, ip: Ipv4Addr) {
+        *self.0.entry(ip).or_default() += 1;
+    }
+
+    fn remove(&mut self, ip: Ipv4Addr) {
+        if let Some(n) = self.0.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.0.remove(&ip);
+            }
+        }
+    }
+
+    /// The addresses whose element appears (0 → n) and disappears (n → 0) when `delta`
+    /// is applied.
+    fn edges(&self, delta: &BTreeMap<Ipv4Addr, isize>) -> (Vec<Ipv4Addr>, Vec<Ipv4Addr>) {
+        let (mut appear, mut vanish) = (Vec::new(), Vec::new());
+        for (ip, d) in delta {
+            let before = self.0.get(ip).copied().unwrap_or(0);
+            let after = before.saturating_add_signed(*d);
+            if before == 0 && after > 0 {
+                appear.push(*ip);
+            } else if before > 0 && after == 0 {
+                vanish.push(*ip);
+            }
+        }
+        (appear, vanish)
+    }
 }
 
 impl Rendered {
@@ -172,10 +208,10 @@ impl Rendered {
             }
         }
         if let Some(ip) = rules.cluster_ip {
-            *self.cluster_ip_refs.entry(ip).or_default() += 1;
+            self.cluster_ip_refs.add(ip);
         }
         for ip in &rules.hairpin {
-            *self.hairpin_refs.entry(*ip).or_default() += 1;
+            self.hairpin_refs.add(*ip);
         }
         self.ports.insert(name.clone(), rules);
     }
@@ -855,17 +891,19 @@ pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
         batch.push(format!("{key} : {value}"));
     }
     flush(&mut s, batch_map, &mut batch);
-    if !state.cluster_ip_refs.is_empty() {
+    if !state.cluster_ip_refs.0.is_empty() {
         let ips: Vec<String> = state
             .cluster_ip_refs
+            .0
             .keys()
             .map(ToString::to_string)
             .collect();
         let _ = writeln!(s, "add element {t} {CLUSTER_IPS} {{ {} }}", ips.join(", "));
     }
-    if !state.hairpin_refs.is_empty() {
+    if !state.hairpin_refs.0.is_empty() {
         let pairs: Vec<String> = state
             .hairpin_refs
+            .0
             .keys()
             .map(|ip| format!("{ip} . {ip}"))
             .collect();
@@ -1008,30 +1046,26 @@ pub fn incremental(
             *hairpin_delta.entry(*ip).or_default() += 1;
         }
     }
-    // cluster-ips: add on 0 → n, delete on n → 0.
-    for (ip, delta) in &cluster_ip_delta {
-        let before = state.cluster_ip_refs.get(ip).copied().unwrap_or(0);
-        let after = before.saturating_add_signed(*delta);
-        if before == 0 && after > 0 {
-            let _ = writeln!(add_elements, "add element {t} {CLUSTER_IPS} {{ {ip} }}");
-        } else if before > 0 && after == 0 {
-            let _ = writeln!(del_elements, "delete element {t} {CLUSTER_IPS} {{ {ip} }}");
-        }
+    // The shared sets: an element is added on 0 → n references, deleted on n → 0.
+    let (appear, vanish) = state.cluster_ip_refs.edges(&cluster_ip_delta);
+    for ip in appear {
+        let _ = writeln!(add_elements, "add element {t} {CLUSTER_IPS} {{ {ip} }}");
     }
-    for (ip, delta) in &hairpin_delta {
-        let before = state.hairpin_refs.get(ip).copied().unwrap_or(0);
-        let after = before.saturating_add_signed(*delta);
-        if before == 0 && after > 0 {
-            let _ = writeln!(
-                add_elements,
-                "add element {t} {FAST_HAIRPIN} {{ {ip} . {ip} }}"
-            );
-        } else if before > 0 && after == 0 {
-            let _ = writeln!(
-                del_elements,
-                "delete element {t} {FAST_HAIRPIN} {{ {ip} . {ip} }}"
-            );
-        }
+    for ip in vanish {
+        let _ = writeln!(del_elements, "delete element {t} {CLUSTER_IPS} {{ {ip} }}");
+    }
+    let (appear, vanish) = state.hairpin_refs.edges(&hairpin_delta);
+    for ip in appear {
+        let _ = writeln!(
+            add_elements,
+            "add element {t} {FAST_HAIRPIN} {{ {ip} . {ip} }}"
+        );
+    }
+    for ip in vanish {
+        let _ = writeln!(
+            del_elements,
+            "delete element {t} {FAST_HAIRPIN} {{ {ip} . {ip} }}"
+        );
     }
 
     // Advance the bookkeeping: drop every old claim first, then add the new ones.
@@ -1041,21 +1075,11 @@ pub fn incremental(
             for e in &old.elements {
                 state.owners.remove(&(e.map, e.key.clone()));
             }
-            if let Some(ip) = old.cluster_ip
-                && let Some(n) = state.cluster_ip_refs.get_mut(&ip)
-            {
-                *n -= 1;
-                if *n == 0 {
-                    state.cluster_ip_refs.remove(&ip);
-                }
+            if let Some(ip) = old.cluster_ip {
+                state.cluster_ip_refs.remove(ip);
             }
             for ip in &old.hairpin {
-                if let Some(n) = state.hairpin_refs.get_mut(ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        state.hairpin_refs.remove(ip);
-                    }
-                }
+                state.hairpin_refs.remove(*ip);
             }
         }
         news.push((name, new));
