@@ -21,7 +21,23 @@ CHURN_PODS=${CHURN_PODS:-500}
 WAVE=${WAVE:-100}
 NETNS=tb-pods-$$
 bench_tmp tb-pods
-cleanup_extra() { ip netns del "$NETNS" 2>/dev/null || true; }
+# After the agent stops it has removed its pods. If it died instead, the pods it left are
+# the directories under its data dir (one per pod UID): their namespaces are tp-<first 12
+# alphanumerics of the UID> (tether-kubelet's netns_name); their processes (started by our
+# agent) are stopped by PID and the namespaces deleted.
+cleanup_extra() {
+  local d uid ns pid
+  for d in "$TMP"/agent/pods/*/; do
+    [ -d "$d" ] || continue
+    uid=$(basename "$d")
+    ns="tp-$(printf '%s' "$uid" | tr -cd 'A-Za-z0-9' | cut -c1-12)"
+    [ -e "/run/netns/$ns" ] || continue
+    echo "# cleaning up pod namespace $ns left by the agent" >&2
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  ip netns del "$NETNS" 2>/dev/null || true
+}
 mem() { awk '/^VmRSS|^VmHWM/{printf "%s=%s ", $1, $2}' "/proc/$1/status"; }
 
 echo "# machine: nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ)"
