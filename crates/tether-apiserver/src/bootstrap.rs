@@ -63,7 +63,13 @@ pub(crate) async fn ensure(
         }
     }
     match endpoint {
-        Some(ep) => publish_endpoint(reg, ep).await?,
+        // Not fatal: a server whose advertised address the Endpoints refuse (a loopback
+        // `--advertise-address`) still serves; only in-cluster clients lack the endpoint.
+        Some(ep) => {
+            if let Err(e) = publish_endpoint(reg, ep).await {
+                tracing::warn!(endpoint = %ep, error = %e.message, "could not publish the API server's endpoint for the kubernetes service");
+            }
+        }
         None => tracing::info!(
             "no address for Pods to reach the API server (it listens on loopback or on every \
              address); the kubernetes Service gets no endpoints"

@@ -86,6 +86,37 @@ fn the_kubernetes_service_reaches_the_api_server() {
         },
     );
     assert!(code == "200" || code == "401", "HTTP {code}");
+    // And from a pod, by the Service's DNS name, as in-cluster clients reach it.
+    let pod = k.run_stdin(
+        &["apply", "-f", "-"],
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: api-client
+spec:
+  restartPolicy: Never
+  containers:
+  - name: curl
+    image: tether/host
+    command: ["sh", "-c", "curl -sk -m 5 -o /dev/null -w '%{http_code}' https://kubernetes.default.svc/version"]
+"#,
+    );
+    pod.ok();
+    eventually(
+        "the api-client pod to finish",
+        Duration::from_secs(90),
+        || {
+            let phase = k.run(&["get", "pod", "api-client", "-o", "jsonpath={.status.phase}"]);
+            matches!(phase.stdout.as_str(), "Succeeded" | "Failed").then(|| phase.stdout.clone())
+        },
+    );
+    let logs = k.run(&["logs", "api-client"]);
+    let from_pod = logs.ok().trim();
+    assert!(
+        from_pod == "200" || from_pod == "401",
+        "HTTP {from_pod} from the pod"
+    );
+    k.run(&["delete", "pod", "api-client", "--wait=false"]).ok();
     drop(k);
     let mut s = s;
     s.stop();
