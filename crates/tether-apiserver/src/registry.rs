@@ -108,8 +108,6 @@ pub struct Registry {
     store: Arc<dyn Backend>,
     alloc: Allocators,
     ip_config: service::ClusterIpConfig,
-    /// Watch event lines encoded once for every plain watcher of the same store.
-    watch_lines: crate::watch::LineCache,
 }
 
 /// The store key of an object: `/registry/<group|core>/<plural>[/<namespace>]/<name>`.
@@ -224,15 +222,9 @@ impl Registry {
             store,
             alloc,
             ip_config: service::ClusterIpConfig { families },
-            watch_lines: crate::watch::LineCache::default(),
         };
         reg.load_reservations().await?;
         Ok(reg)
-    }
-
-    /// The watch lines shared by plain watchers.
-    pub(crate) fn watch_lines(&self) -> &crate::watch::LineCache {
-        &self.watch_lines
     }
 
     /// The store.

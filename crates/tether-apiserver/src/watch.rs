@@ -49,54 +49,6 @@ pub(crate) struct WatchRequest {
 /// Interval between bookmarks when the client allows them.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(30);
 
-/// Revisions whose encoded lines [`LineCache`] keeps.
-const LINE_CACHE_REVISIONS: usize = 4096;
-
-/// Watch event lines (`{"type":…,"object":…}\n`) of recent changes, encoded once and shared
-/// by every watcher that sends them unchanged (no selector, no Table): N watchers of a
-/// resource cost one decode and one encode per change instead of N (upstream's watch cache
-/// serializes each event once for all watchers, `cachingObject`). Keyed by revision, key and
-/// event type; the oldest revisions are dropped first.
-#[derive(Debug, Default)]
-pub(crate) struct LineCache {
-    inner: std::sync::Mutex<LineCacheInner>,
-}
-
-#[derive(Debug, Default)]
-struct LineCacheInner {
-    lines: std::collections::HashMap<Revision, Vec<(String, &'static str, Bytes)>>,
-    order: std::collections::VecDeque<Revision>,
-}
-
-impl LineCache {
-    fn get(&self, rev: Revision, key: &str, ty: &str) -> Option<Bytes> {
-        let g = self.inner.lock().ok()?;
-        g.lines
-            .get(&rev)?
-            .iter()
-            .find(|(k, t, _)| k == key && *t == ty)
-            .map(|(_, _, b)| b.clone())
-    }
-
-    fn put(&self, rev: Revision, key: &str, ty: &'static str, line: Bytes) {
-        let Ok(mut g) = self.inner.lock() else {
-            return;
-        };
-        if !g.lines.contains_key(&rev) {
-            g.order.push_back(rev);
-            while g.order.len() > LINE_CACHE_REVISIONS {
-                if let Some(old) = g.order.pop_front() {
-                    g.lines.remove(&old);
-                }
-            }
-        }
-        let entry = g.lines.entry(rev).or_default();
-        if !entry.iter().any(|(k, t, _)| k == key && *t == ty) {
-            entry.push((key.to_owned(), ty, line));
-        }
-    }
-}
-
 fn line(v: &Value) -> Bytes {
     let mut out = serde_json::to_vec(v).unwrap_or_default();
     out.push(b'\n');
@@ -235,19 +187,6 @@ pub(crate) async fn serve(reg: Arc<Registry>, w: WatchRequest) -> Result<Respons
                     };
                     let rev = ev.kv.mod_revision;
                     last = rev;
-                    // A plain watcher sends what every plain watcher sends: shared lines.
-                    let plain = filter.is_none() && enc.table.is_none();
-                    let plain_type = match (ev.kind, ev.prev.is_some()) {
-                        (EventKind::Put, false) => "ADDED",
-                        (EventKind::Put, true) => "MODIFIED",
-                        (EventKind::Delete, _) => "DELETED",
-                    };
-                    if plain
-                        && let Some(b) = reg.watch_lines().get(rev, &ev.kv.key, plain_type)
-                    {
-                        yield Ok(b);
-                        continue;
-                    }
                     let cur = match ev.kind {
                         EventKind::Put => registry::decode(&ev.kv).ok(),
                         EventKind::Delete => None,
@@ -264,60 +203,20 @@ pub(crate) async fn serve(reg: Arc<Registry>, w: WatchRequest) -> Result<Respons
                         None if cur_pass => ev.prev.is_some(),
                         _ => prev.as_ref().is_some_and(|p| matches(filter.as_ref(), p)),
                     };
-                    let out = match (cur, cur_pass, prev_pass) {
-                        (Some(c), true, false) => Some(("ADDED", enc.event("ADDED", c))),
-                        (Some(c), true, true) => Some(("MODIFIED", enc.event("MODIFIED", c))),
-                        (_, false, true) => prev.map(|mut p| {
-                            registry::set_rv(&mut p, rev);
-                            ("DELETED", enc.event("DELETED", p))
-                        }),
-                        _ => None,
-                    };
-                    if let Some((ty, b)) = out {
-                        if plain && ty == plain_type {
-                            reg.watch_lines().put(rev, &ev.kv.key, ty, b.clone());
+                    match (cur, cur_pass, prev_pass) {
+                        (Some(c), true, false) => yield Ok(enc.event("ADDED", c)),
+                        (Some(c), true, true) => yield Ok(enc.event("MODIFIED", c)),
+                        (_, false, true) => {
+                            if let Some(mut p) = prev {
+                                registry::set_rv(&mut p, rev);
+                                yield Ok(enc.event("DELETED", p));
+                            }
                         }
-                        yield Ok(b);
+                        _ => {}
                     }
                 }
             }
         }
     };
     Ok(streaming(Body::from_stream(stream)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_cache_keys_by_revision_key_and_type_and_drops_the_oldest() {
-        let c = LineCache::default();
-        c.put(
-            5,
-            "/registry/core/services/a/x",
-            "ADDED",
-            Bytes::from_static(b"x\n"),
-        );
-        c.put(
-            5,
-            "/registry/core/services/a/y",
-            "ADDED",
-            Bytes::from_static(b"y\n"),
-        );
-        assert_eq!(
-            c.get(5, "/registry/core/services/a/x", "ADDED").as_deref(),
-            Some(&b"x\n"[..])
-        );
-        assert!(
-            c.get(5, "/registry/core/services/a/x", "MODIFIED")
-                .is_none()
-        );
-        assert!(c.get(6, "/registry/core/services/a/x", "ADDED").is_none());
-        for rev in 10..(10 + LINE_CACHE_REVISIONS as i64) {
-            c.put(rev, "/k", "ADDED", Bytes::from_static(b"k\n"));
-        }
-        assert!(c.get(5, "/registry/core/services/a/y", "ADDED").is_none());
-        assert!(c.get(10, "/k", "ADDED").is_some());
-    }
 }
