@@ -68,11 +68,6 @@ struct Api {
     run_cmd_from_buffer: unsafe extern "C" fn(Ctx, *const c_char) -> c_int,
 }
 
-/// Whether libnftables can be loaded in this process (it is loaded once, on first use).
-pub fn available() -> bool {
-    api().is_ok()
-}
-
 fn api() -> Result<Api, Error> {
     static API: OnceLock<Result<Api, String>> = OnceLock::new();
     API.get_or_init(load).clone().map_err(Error::Unavailable)

@@ -415,6 +415,20 @@ fn tracked(entry: &Value) -> bool {
     )
 }
 
+impl Entry {
+    /// One raw `managedFields` entry, parsed (unknown shapes read as empty).
+    fn parse(e: &Value) -> Self {
+        Self {
+            raw: e.clone(),
+            manager: e["manager"].as_str().unwrap_or_default().to_owned(),
+            subresource: e["subresource"].as_str().unwrap_or_default().to_owned(),
+            apply: e["operation"] == "Apply",
+            api_version: e["apiVersion"].as_str().unwrap_or_default().to_owned(),
+            set: FieldSet::from_fields_v1(&e["fieldsV1"]),
+        }
+    }
+}
+
 /// The tracked entries of `live`.
 fn entries(live: &Value) -> Vec<Entry> {
     live.pointer("/metadata/managedFields")
@@ -422,14 +436,7 @@ fn entries(live: &Value) -> Vec<Entry> {
         .into_iter()
         .flatten()
         .filter(|e| tracked(e))
-        .map(|e| Entry {
-            raw: e.clone(),
-            manager: e["manager"].as_str().unwrap_or_default().to_owned(),
-            subresource: e["subresource"].as_str().unwrap_or_default().to_owned(),
-            apply: e["operation"] == "Apply",
-            api_version: e["apiVersion"].as_str().unwrap_or_default().to_owned(),
-            set: FieldSet::from_fields_v1(&e["fieldsV1"]),
-        })
+        .map(Entry::parse)
         .collect()
 }
 
@@ -698,13 +705,14 @@ pub fn update_ownership(
             out.push(raw.clone());
             continue;
         }
-        let entry_sub = raw["subresource"].as_str().unwrap_or_default();
-        let mut raw = raw.clone();
-        let mut set = FieldSet::from_fields_v1(&raw["fieldsV1"]);
-        let own = raw["operation"] == "Update"
-            && raw["manager"] == manager
-            && raw["apiVersion"] == api_version.as_str()
-            && entry_sub == sub;
+        let e = Entry::parse(raw);
+        let own = !e.apply
+            && e.manager == manager
+            && e.api_version == api_version
+            && e.subresource == sub;
+        let Entry {
+            mut raw, mut set, ..
+        } = e;
         if own {
             set.union(&changed);
             set.retain_existing(&new);
