@@ -208,16 +208,16 @@ pub async fn list_at_a_revision(s: &dyn Backend, p: &str) {
         .collect();
     assert_eq!(seen, want);
     // The same revision whole, and the latest.
-    let whole = s
-        .list(
+    let at_rev = || {
+        s.list(
             &prefix,
             ListOptions {
                 revision: Some(at),
                 ..ListOptions::default()
             },
         )
-        .await
-        .unwrap();
+    };
+    let whole = at_rev().await.unwrap();
     assert_eq!(whole.kvs.len(), 6);
     assert!(whole.kvs.iter().all(|k| k.mod_revision <= at));
     let now = s.list(&prefix, ListOptions::default()).await.unwrap();
@@ -225,16 +225,7 @@ pub async fn list_at_a_revision(s: &dyn Backend, p: &str) {
     assert_eq!(keys, ["0", "1", "2", "2a", "3", "5", "9"]);
     // Once compacted past it, the revision is gone.
     s.compact(now.revision).await.unwrap();
-    match s
-        .list(
-            &prefix,
-            ListOptions {
-                revision: Some(at),
-                ..ListOptions::default()
-            },
-        )
-        .await
-    {
+    match at_rev().await {
         Err(Error::Compacted { .. }) => {}
         other => panic!("expected Compacted, got {other:?}"),
     }

@@ -137,6 +137,18 @@ fn aggregated_and_legacy_discovery() {
     assert!(resp.contains(r#""categories":["all"]"#), "{resp}");
 }
 
+/// Creates ConfigMap `default/<name>` with `data.v = v` over plain HTTP (201 expected).
+fn create_configmap(addr: &str, name: &str, v: &str) {
+    let body = format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"{v}"}}}}"#
+    );
+    let req = format!(
+        "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    assert!(http(addr, &req).starts_with("HTTP/1.1 201"));
+}
+
 #[test]
 fn watch_from_a_compacted_revision_is_410() {
     let s = TetherServer::start(
@@ -148,13 +160,7 @@ fn watch_from_a_compacted_revision_is_410() {
         },
     );
     for i in 0..3 {
-        let body =
-            format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c{i}"}}}}"#);
-        let req = format!(
-            "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        assert!(http(&s.addr, &req).starts_with("HTTP/1.1 201"));
+        create_configmap(&s.addr, &format!("c{i}"), "v");
     }
     // Two compaction periods: history before the writes is gone.
     std::thread::sleep(Duration::from_millis(2600));
@@ -180,16 +186,7 @@ fn paginated_lists_are_one_snapshot() {
             ..Default::default()
         },
     );
-    let post = |name: &str, v: &str| {
-        let body = format!(
-            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"{v}"}}}}"#
-        );
-        let req = format!(
-            "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        assert!(http(&s.addr, &req).starts_with("HTTP/1.1 201"));
-    };
+    let post = |name: &str, v: &str| create_configmap(&s.addr, name, v);
     let get = |query: &str| -> serde_json::Value {
         let resp = http(
             &s.addr,
