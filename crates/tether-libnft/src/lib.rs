@@ -29,10 +29,6 @@ use tether_netns::NetNs;
 const LIBRARY: &CStr = c"libnftables.so.1";
 /// `NFT_CTX_DEFAULT`: a context with its own netlink socket.
 const NFT_CTX_DEFAULT: u32 = 0;
-/// After a run of a script this large, give freed heap back to the system (a full sync
-/// of 50k Services makes libnftables allocate hundreds of MB for a moment).
-const TRIM_AFTER_BYTES: usize = 1 << 20;
-
 /// Errors of the library context.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -260,11 +256,6 @@ fn run_one(api: Api, ctx: Ctx, script: &CStr) -> Result<String, Error> {
             copy((api.get_error_buffer)(ctx)),
         )
     };
-    #[cfg(target_env = "gnu")]
-    if script.count_bytes() >= TRIM_AFTER_BYTES {
-        // SAFETY: malloc_trim only releases free heap pages.
-        unsafe { libc::malloc_trim(0) };
-    }
     if rc == 0 {
         Ok(out)
     } else if err.trim().is_empty() {

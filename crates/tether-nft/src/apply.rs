@@ -18,7 +18,7 @@ use crate::render::{self, Rendered};
 use crate::{Config, Error, conntrack};
 
 /// Scripts at least this large go to the `nft` program even when the library is loaded.
-pub const LARGE_SCRIPT: usize = 1 << 20;
+const LARGE_SCRIPT: usize = 1 << 20;
 
 /// Runs nftables scripts and commands in a network namespace.
 ///
