@@ -95,10 +95,11 @@ impl Backend for Etcd {
             }
             let resp = match self.kv.clone().get(start, Some(o)).await {
                 Ok(r) => r,
-                Err(e) if opts.revision.is_some() && e.to_string().contains("compacted") => {
+                Err(e) if is_compacted(&e) => {
+                    // etcd does not say up to which revision; 0 reads as unknown.
                     return Err(Error::Compacted {
                         requested: opts.revision.unwrap_or_default(),
-                        compacted: opts.revision.unwrap_or_default(),
+                        compacted: 0,
                     });
                 }
                 Err(e) => return Err(e.into()),
