@@ -356,7 +356,9 @@ impl DnsServer {
         if !self.cfg.cfg.udp_batch {
             return self.udp_loop_single(sock, shutdown).await;
         }
-        let mut bufs = vec![vec![0u8; UDP_BUF]; UDP_BATCH];
+        // Each buffer allocated zeroed on its own (pages untouched until a datagram lands;
+        // `vec![v; n]` would copy the first into the others and touch every page).
+        let mut bufs: Vec<Vec<u8>> = (0..UDP_BATCH).map(|_| vec![0u8; UDP_BUF]).collect();
         let mut got: Vec<(usize, usize, SocketAddr)> = Vec::with_capacity(UDP_BATCH);
         let mut replies: Vec<(Vec<u8>, SocketAddr)> = Vec::with_capacity(UDP_BATCH);
         let fd = sock.as_raw_fd();
