@@ -167,8 +167,9 @@ fn on_service(ix: &mut Index, ev: Event<Service>) {
         }
         Event::Init => {
             // Services deleted while the watch was down never send a Delete: remember what was
-            // known, and count what the relist lacks as deleted (their Endpoints go).
-            ix.before_relist = ix.services.keys().cloned().collect();
+            // known, and count what the relist lacks as deleted (their Endpoints go). A relist
+            // that restarts (a list error halfway) adds to what was known, never replaces it.
+            ix.before_relist.extend(ix.services.keys().cloned());
             ix.services.clear();
         }
         Event::InitDone => {
