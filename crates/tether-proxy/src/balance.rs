@@ -65,15 +65,15 @@ pub(crate) fn order<R: Rng + ?Sized>(
             if n >= 2 && loads[order[1]] < loads[order[0]] {
                 order.swap(0, 1);
             }
-            // The rest are only retry candidates: least loaded first, ties in an order
-            // rotated per pick (a stable sort alone would send every retry among equally
-            // loaded backends to the lowest index).
+            // The rest are only retry candidates: least loaded first, ties in the rotated
+            // (round robin) order, as LeastConnections breaks them, so retries among equally
+            // loaded backends do not all go to the lowest index.
             if n > 2 {
-                let tail = &mut order[2..];
-                tail.sort_unstable();
-                let len = tail.len();
-                tail.rotate_left(turn % len);
+                let (a, b) = (order[0], order[1]);
+                let mut tail: Vec<usize> = rotated.filter(|&i| i != a && i != b).collect();
                 tail.sort_by_key(|&i| loads[i]);
+                order.truncate(2);
+                order.extend(tail);
             }
             order
         }
@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn p2c_retry_candidates_spread_over_equally_loaded_backends() {
-        let mut rng = rand::rng();
+        let mut rng = StdRng::seed_from_u64(7);
         let mut third = [0usize; 6];
         for turn in 0..600 {
             let o = order(Algorithm::PowerOfTwoChoices, &[0; 6], turn, &mut rng);
