@@ -272,6 +272,20 @@ impl Update {
     }
 }
 
+/// Entry `k → v` with `prev`'s `Arc`s where they hold the same: `prev`'s name when it has
+/// the port, and its entry too when equal (then `false`: nothing changed).
+fn adopt(
+    prev: &BTreeMap<Arc<ServicePortName>, Arc<ServicePort>>,
+    k: Arc<ServicePortName>,
+    v: Arc<ServicePort>,
+) -> (Arc<ServicePortName>, Arc<ServicePort>, bool) {
+    match prev.get_key_value(&*k) {
+        Some((pk, pv)) if **pv == *v => (Arc::clone(pk), Arc::clone(pv), false),
+        Some((pk, _)) => (Arc::clone(pk), v, true),
+        None => (k, v, true),
+    }
+}
+
 /// The updates that turn `old` into `new`, in name order: one walk over both maps in
 /// order, no lookups; entries shared by the two maps are skipped by pointer, others
 /// compared by value.
@@ -369,17 +383,10 @@ impl ServiceMap {
             }
         }
         for (k, v) in fresh.ports {
-            match self.ports.get_key_value(&*k) {
-                Some((_, cur)) if **cur == *v => {}
-                Some((cur_k, _)) => {
-                    let key = Arc::clone(cur_k);
-                    self.ports.insert(key, v);
-                    changed = true;
-                }
-                None => {
-                    self.ports.insert(k, v);
-                    changed = true;
-                }
+            let (k, v, differs) = adopt(&self.ports, k, v);
+            if differs {
+                self.ports.insert(k, v);
+                changed = true;
             }
         }
         changed
@@ -391,19 +398,9 @@ impl ServiceMap {
         let mut changed = self.len() != prev.len();
         let fresh = std::mem::take(&mut self.ports);
         for (k, v) in fresh {
-            match prev.ports.get_key_value(&*k) {
-                Some((pk, pv)) if **pv == *v => {
-                    self.ports.insert(Arc::clone(pk), Arc::clone(pv));
-                }
-                Some((pk, _)) => {
-                    self.ports.insert(Arc::clone(pk), v);
-                    changed = true;
-                }
-                None => {
-                    self.ports.insert(k, v);
-                    changed = true;
-                }
-            }
+            let (k, v, differs) = adopt(&prev.ports, k, v);
+            changed |= differs;
+            self.ports.insert(k, v);
         }
         changed
     }

@@ -261,5 +261,14 @@ proptest! {
             Update::Remove(_) => true,
         });
         prop_assert!(only_real);
+        // And unchanged entries are shared by pointer (what `changes` relies on to skip).
+        for (k, v) in &rebuilt.ports {
+            if let Some((ak, av)) = a.ports.get_key_value(&**k) {
+                prop_assert!(Arc::ptr_eq(k, ak));
+                if av == v {
+                    prop_assert!(Arc::ptr_eq(v, av));
+                }
+            }
+        }
     }
 }
