@@ -757,11 +757,40 @@ fn render_base(cfg: &Config, s: &mut String) {
         (REJECT_CHAIN, "reject".to_owned()),
         (CLUSTER_IPS_CHECK, format!("ip daddr @{CLUSTER_IPS} reject")),
     ];
+    let mut rules = rules;
+    if cfg.fast_path {
+        render_fast_objects(cfg, s);
+        // The fast path's two entry rules, in place: its jump right after the service-ips
+        // vmap (ahead of the NodePort match, whose `fib` lookup a ClusterIP connection
+        // should not pay), its hairpin mark ahead of `jump masquerading`.
+        let after_vmap = rules
+            .iter()
+            .position(|(c, r)| *c == SERVICES && r.ends_with(&format!("vmap @{SERVICE_IPS}")))
+            .map_or(rules.len(), |i| i + 1);
+        rules.insert(
+            after_vmap,
+            (
+                SERVICES,
+                format!("ip daddr @{CLUSTER_IPS} jump {FAST_DISPATCH}"),
+            ),
+        );
+        let before_masq = rules
+            .iter()
+            .position(|(c, _)| *c == "nat-postrouting")
+            .unwrap_or(rules.len());
+        rules.insert(
+            before_masq,
+            (
+                "nat-postrouting",
+                format!("ct status dnat ip saddr . ip daddr @{FAST_HAIRPIN} jump {MARK_MASQ}"),
+            ),
+        );
+    }
     for (chain, rule) in rules {
         let _ = writeln!(s, "add rule {t} {chain} {rule}");
     }
     if cfg.fast_path {
-        render_fast_base(cfg, s);
+        render_fast_dispatch(cfg, s);
     }
     if let Some(cidr) = cfg.service_cidr {
         let _ = writeln!(s, "add rule {t} {CLUSTER_IPS_CHECK} ip daddr {cidr} drop");
@@ -782,10 +811,10 @@ fn render_base(cfg: &Config, s: &mut String) {
     }
 }
 
-/// The fast path's fixed part: the `fast-endpoints-<n>` maps, the `fast-hairpin` set, the
+/// The fast path's objects: the `fast-endpoints-<n>` maps, the `fast-hairpin` set and the
 /// `fast-dispatch` chain (entered for ClusterIP destinations after the `service-ips` vmap
-/// missed), and the hairpin mark ahead of `masquerading`.
-fn render_fast_base(cfg: &Config, s: &mut String) {
+/// missed; the entry rules are placed among the base rules).
+fn render_fast_objects(cfg: &Config, s: &mut String) {
     let t = format!("ip {}", cfg.table);
     let _ = writeln!(s, "add chain {t} {FAST_DISPATCH}");
     let _ = writeln!(
@@ -799,15 +828,11 @@ fn render_fast_base(cfg: &Config, s: &mut String) {
             i + 1
         );
     }
-    let _ = writeln!(
-        s,
-        "add rule {t} {SERVICES} ip daddr @{CLUSTER_IPS} jump {FAST_DISPATCH}"
-    );
-    // First in nat-postrouting, before `jump masquerading` reads the mark.
-    let _ = writeln!(
-        s,
-        "insert rule {t} nat-postrouting ct status dnat ip saddr . ip daddr @{FAST_HAIRPIN} jump {MARK_MASQ}"
-    );
+}
+
+/// The `fast-dispatch` chain's rules.
+fn render_fast_dispatch(cfg: &Config, s: &mut String) {
+    let t = format!("ip {}", cfg.table);
     // Off-cluster sources are marked first (as a service chain does; a packet that then
     // matches no map is not DNATed and the filter checks reject it), then one lookup per
     // endpoint count: a port is in exactly one map, so at most one matches.

@@ -307,7 +307,7 @@ fn fast_path_clusterip_is_map_elements_only() {
         "add rule ip tether services ip daddr @cluster-ips jump fast-dispatch",
         "add rule ip tether fast-dispatch ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
         "add rule ip tether fast-dispatch meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @fast-endpoints-2",
-        "insert rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
+        "add rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
         "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080, 10.96.0.50 . tcp . 80 . 1 : 10.244.1.3 . 8080 }",
         "add element ip tether fast-hairpin { 10.244.1.2 . 10.244.1.2, 10.244.1.3 . 10.244.1.3 }",
         "add element ip tether cluster-ips { 10.96.0.50 }",
@@ -322,14 +322,14 @@ fn fast_path_clusterip_is_map_elements_only() {
         !script.contains("add element ip tether service-ips"),
         "{script}"
     );
-    // The rule order matters: the service-ips vmap (chains of the other ports) first, the
-    // hairpin mark before masquerading.
+    // The rule order matters: the service-ips vmap (chains of the other ports) first, then
+    // the fast path, ahead of the NodePort match (a `fib` lookup per new connection); the
+    // hairpin mark before masquerading (rules run in the order added).
     let pos = |needle: &str| l.iter().position(|x| x.contains(needle)).expect(needle);
     assert!(pos("vmap @service-ips") < pos("jump fast-dispatch"));
-    // (`insert` puts the hairpin mark ahead of every rule already in nat-postrouting,
-    // `jump masquerading` among them, which the script adds before it.)
+    assert!(pos("jump fast-dispatch") < pos("vmap @service-nodeports"));
     assert!(
-        pos("nat-postrouting jump masquerading") < pos("insert rule ip tether nat-postrouting")
+        pos("@fast-hairpin jump mark-for-masquerade") < pos("nat-postrouting jump masquerading")
     );
 
     // An endpoint change is element updates only: the count moves the port between maps, and
