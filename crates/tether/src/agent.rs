@@ -20,43 +20,41 @@ pub(crate) const NODE_IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 0
 pub(crate) const API_FORWARD: SocketAddr = SocketAddr::new(NODE_IP, 6443);
 
 /// Relays TCP connections accepted on `listen` inside namespace `netns` to the API server
-/// at `upstream` (reached from this process's namespace), until `shutdown`. TLS passes
-/// through untouched: Pods talk to the API server itself, whose certificate names the
-/// `kubernetes` Service's ClusterIP and DNS names.
+/// at `upstream` (reached from this process's namespace), until `shutdown`: one frontend of
+/// the userspace proxy (`tether-proxy`, the same forwarding the `userspace` mode uses),
+/// whose listener is bound inside the node namespace. TLS passes through untouched: Pods
+/// talk to the API server itself, whose certificate names the `kubernetes` Service's
+/// ClusterIP and DNS names.
 pub(crate) async fn forward_api(
     netns: &str,
     listen: SocketAddr,
     upstream: SocketAddr,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let ns = NetNs::open(netns)?;
-    let std_listener = ns
-        .run(|| std::net::TcpListener::bind(listen))?
-        .with_context(|| format!("binding {listen} in {netns}"))?;
-    std_listener.set_nonblocking(true)?;
-    let listener = tokio::net::TcpListener::from_std(std_listener)?;
-    tracing::info!(%listen, netns, %upstream, "forwarding the kubernetes Service's endpoint to the API server");
-    loop {
-        let (mut inbound, peer) = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting an API connection failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        tokio::spawn(async move {
-            match tokio::net::TcpStream::connect(upstream).await {
-                Ok(mut out) => {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                }
-                Err(e) => tracing::debug!(%peer, error = %e, "connecting to the API server failed"),
-            }
+    let ns = std::sync::Arc::new(NetNs::open(netns)?);
+    let bind: tether_proxy::BindFn =
+        std::sync::Arc::new(move |addr: SocketAddr, p: tether_proxy::Protocol| {
+            ns.run(|| tether_proxy::default_bind(addr, p))
+                .map_err(std::io::Error::other)?
         });
-    }
+    let proxy = tether_proxy::Proxy::new(tether_proxy::Config {
+        bind,
+        ..tether_proxy::Config::default()
+    });
+    proxy
+        .sync(vec![tether_proxy::Frontend {
+            listen,
+            protocol: tether_proxy::Protocol::Tcp,
+            backends: vec![tether_proxy::Backend::new(upstream)],
+            affinity: None,
+            name: "default/kubernetes:https".to_owned(),
+        }])
+        .await
+        .with_context(|| format!("serving {listen} in {netns}"))?;
+    tracing::info!(%listen, netns, %upstream, "forwarding the kubernetes Service's endpoint to the API server");
+    shutdown.cancelled().await;
+    proxy.shutdown().await;
+    Ok(())
 }
 
 /// Creates the node's network namespace if it does not exist: `lo` up, the node address on

@@ -103,6 +103,12 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    // Where this machine's own clients reach the listener (kubeconfig, the API forwarder).
+    let local = if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
     let service_range = tether_ipam::IpRange::new(
         *args
             .service_cluster_ip_range
@@ -125,11 +131,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         let sans = Pki::default_sans(addr.ip(), service_ip, &args.tls_san);
         let pki = Pki::load_or_create(&args.data_dir.join("pki"), &sans)?;
         let token = admin_token(&args.data_dir)?;
-        let host = if addr.ip().is_unspecified() {
-            format!("127.0.0.1:{}", addr.port())
-        } else {
-            addr.to_string()
-        };
+        let host = local.to_string();
         let kc = write_kubeconfig(
             &args.data_dir,
             &format!("https://{host}"),
@@ -148,8 +150,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
     let forward_api = up && args.advertise_address.is_none();
     let service_endpoint = match args.advertise_address {
         Some(ip) => Some(SocketAddr::new(ip, addr.port())),
-        None if up => Some(crate::agent::API_FORWARD),
-        None => None,
+        None => forward_api.then_some(crate::agent::API_FORWARD),
     };
     let cfg = Config {
         registry: RegistryConfig {
@@ -213,11 +214,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
         };
         crate::agent::ensure_node_netns(crate::agent::NODE_NETNS, crate::agent::NODE_IP).await?;
         if forward_api {
-            let upstream = if addr.ip().is_unspecified() {
-                SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-            } else {
-                addr
-            };
+            let upstream = local;
             let sd = shutdown.clone();
             tokio::spawn(async move {
                 if let Err(e) = crate::agent::forward_api(
