@@ -310,9 +310,12 @@ fn list_at(
     let mut then: BTreeMap<String, Option<KeyValue>> = BTreeMap::new();
     for item in log.range((at + 1, 0)..).map_err(db_err)? {
         let (_, v) = item.map_err(db_err)?;
-        let ev = decode_event(v.value())?;
-        if ev.kv.key.starts_with(prefix) && !then.contains_key(&ev.kv.key) {
-            then.insert(ev.kv.key.clone(), ev.prev);
+        // Only the key first: most logged changes are outside the prefix or not the first
+        // change of their key, and need no decoding of their values.
+        let key = event_key(v.value())?;
+        if key.starts_with(prefix) && !then.contains_key(key) {
+            let ev = decode_event(v.value())?;
+            then.insert(ev.kv.key, ev.prev);
         }
     }
     let after = |k: &str| match &opts.start_after {
@@ -395,9 +398,8 @@ fn read_history(db: &Database, prefix: &str, after: Revision) -> Result<Vec<Even
     let mut out = Vec::new();
     for item in log.range((after + 1, 0)..).map_err(db_err)? {
         let (_, v) = item.map_err(db_err)?;
-        let ev = decode_event(v.value())?;
-        if ev.kv.key.starts_with(prefix) {
-            out.push(ev);
+        if event_key(v.value())?.starts_with(prefix) {
+            out.push(decode_event(v.value())?);
         }
     }
     Ok(out)
@@ -590,6 +592,14 @@ fn encode_event(ev: &Event) -> Vec<u8> {
         out.push(0);
     }
     out
+}
+
+/// The key of an encoded event (the layout [`decode_event`] reads), without decoding the rest.
+fn event_key(b: &[u8]) -> Result<&str> {
+    let klen = read_u32(b, 1)?;
+    b.get(5..5 + klen)
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .ok_or_else(|| Error::Embedded("corrupt log record".into()))
 }
 
 fn decode_event(b: &[u8]) -> Result<Event> {
