@@ -24,12 +24,14 @@ use tokio_util::sync::CancellationToken;
 /// none; an unparsable field is skipped (another component wrote it; it is not ours to fail
 /// on). A podCIDR overlapping one of `own` (this node's pods are on its bridge) gets no route,
 /// and when two Nodes claim one podCIDR the first by name gets it: both are someone's
-/// mistake, and a warning says so rather than letting routes flip.
+/// mistake, reported in [`Desired::conflicts`] (for the caller to log when the routes change,
+/// not at every Node heartbeat) rather than letting routes flip.
 pub fn desired_routes<'a>(
     self_name: &str,
     own: &[IpNet],
     nodes: impl IntoIterator<Item = &'a Node>,
-) -> BTreeSet<GatewayRoute> {
+) -> Desired {
+    let mut conflicts = Vec::new();
     let mut nodes: Vec<&Node> = nodes.into_iter().collect();
     nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let mut by_dst: BTreeMap<IpNet, (&str, IpAddr)> = BTreeMap::new();
@@ -62,12 +64,16 @@ pub fn desired_routes<'a>(
                 continue;
             };
             if own.iter().any(|o| o.contains(&dst) || dst.contains(o)) {
-                tracing::warn!(node = name, %dst, "a Node's podCIDR overlaps this node's; no route");
+                conflicts.push(format!(
+                    "Node {name}'s podCIDR {dst} overlaps this node's: no route"
+                ));
                 continue;
             }
             match by_dst.get(&dst) {
                 Some((first, _)) => {
-                    tracing::warn!(node = name, other = first, %dst, "two Nodes claim one podCIDR; the first by name gets the route");
+                    conflicts.push(format!(
+                        "Nodes {first} and {name} both claim podCIDR {dst}: the route goes to {first}"
+                    ));
                 }
                 None => {
                     by_dst.insert(dst, (name, *gw));
@@ -75,10 +81,22 @@ pub fn desired_routes<'a>(
             }
         }
     }
-    by_dst
-        .into_iter()
-        .map(|(dst, (_, gw))| GatewayRoute { dst, gw })
-        .collect()
+    Desired {
+        routes: by_dst
+            .into_iter()
+            .map(|(dst, (_, gw))| GatewayRoute { dst, gw })
+            .collect(),
+        conflicts,
+    }
+}
+
+/// What [`desired_routes`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// The routes this node needs.
+    pub routes: BTreeSet<GatewayRoute>,
+    /// The Nodes' podCIDR mistakes that got no route, in words.
+    pub conflicts: Vec<String>,
 }
 
 /// Makes the namespace's tether routes exactly `want`: deletes the others, adds these. Each
@@ -147,10 +165,17 @@ pub async fn run(
             },
         }
         let state = nodes.state();
-        let want = desired_routes(&self_name, &own, state.iter().map(AsRef::as_ref));
-        // Heartbeats change Nodes every 10 s; only a change of routes costs netlink work.
+        let Desired {
+            routes: want,
+            conflicts,
+        } = desired_routes(&self_name, &own, state.iter().map(AsRef::as_ref));
+        // Heartbeats change Nodes every 10 s; only a change of routes costs netlink work
+        // (and is worth a log line).
         if applied.as_ref() == Some(&want) {
             continue;
+        }
+        for c in &conflicts {
+            tracing::warn!("{c}");
         }
         applied = match sync(&ns, &want).await {
             Ok(0) => Some(want),
@@ -163,6 +188,10 @@ pub async fn run(
                 None
             }
         };
+        if applied.is_none() {
+            // The next try a full period from now, not at the interval's next tick.
+            retry.reset();
+        }
     }
 }
 
@@ -212,6 +241,7 @@ mod tests {
         ];
         let got: Vec<String> =
             desired_routes("a", &["10.244.0.0/24".parse().expect("net")], &nodes)
+                .routes
                 .iter()
                 .map(ToString::to_string)
                 .collect();
@@ -235,10 +265,16 @@ mod tests {
             node("z", Some("10.244.2.0/24"), &["10.255.0.5"]),
             node("y", Some("10.244.2.0/24"), &["10.255.0.4"]),
         ];
-        let got: Vec<String> = desired_routes("self", &own, &nodes)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let desired = desired_routes("self", &own, &nodes);
+        let got: Vec<String> = desired.routes.iter().map(ToString::to_string).collect();
         assert_eq!(got, ["10.244.2.0/24 via 10.255.0.4"]);
+        assert_eq!(
+            desired.conflicts,
+            [
+                "Node stale's podCIDR 10.244.0.0/24 overlaps this node's: no route",
+                "Node wide's podCIDR 10.244.0.0/16 overlaps this node's: no route",
+                "Nodes y and z both claim podCIDR 10.244.2.0/24: the route goes to y",
+            ]
+        );
     }
 }
