@@ -46,8 +46,12 @@ struct Index {
     /// Services that counted each pod at their last reconcile.
     members: HashMap<Key, BTreeSet<Key>>,
     dirty: BTreeSet<Key>,
-    /// The known Nodes → zone label (pods on other Nodes are left out).
-    zones: reconciler::Zones,
+    /// The known Nodes → zone label (pods on other Nodes are left out); shared with the
+    /// workers by pointer, copied only when a Node changes while they hold it.
+    zones: Arc<reconciler::Zones>,
+    /// A Node relist in progress: the Nodes seen so far (replaces `zones` when complete,
+    /// so Nodes deleted while the watch was down go too).
+    nodes_relisting: Option<reconciler::Zones>,
     /// Deleted Services whose Endpoints must go (upstream's syncService on NotFound).
     gone: BTreeSet<Key>,
     /// Service keys known when a relist began.
@@ -184,31 +188,51 @@ fn on_service(ix: &mut Index, ev: Event<Service>) {
 }
 
 /// Nodes matter for existing (pods on a missing Node are left out) and for their zone
-/// label: a Node appearing, going or changing zone re-plans every Service.
+/// label: a Node appearing, going or changing zone re-plans every Service (once per
+/// change; a relist is compared whole when it completes).
 fn on_node(ix: &mut Index, ev: Event<k8s_openapi::api::core::v1::Node>) {
-    let (name, node) = match ev {
-        Event::Apply(n) | Event::InitApply(n) => (
-            n.metadata.name.clone().unwrap_or_default(),
-            Some(
-                n.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(reconciler::ZONE_LABEL))
-                    .cloned(),
-            ),
-        ),
-        Event::Delete(n) => (n.metadata.name.unwrap_or_default(), None),
+    let zone_of = |n: &k8s_openapi::api::core::v1::Node| {
+        n.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(reconciler::ZONE_LABEL))
+            .cloned()
+    };
+    let changed = match ev {
+        Event::Init => {
+            ix.nodes_relisting = Some(reconciler::Zones::new());
+            false
+        }
+        Event::InitApply(n) => {
+            let zone = zone_of(&n);
+            ix.nodes_relisting
+                .get_or_insert_with(reconciler::Zones::new)
+                .insert(n.metadata.name.unwrap_or_default(), zone);
+            false
+        }
         Event::InitDone => {
             ix.synced |= 0b1_0000;
-            return;
+            let listed = ix.nodes_relisting.take().unwrap_or_default();
+            let changed = *ix.zones != listed;
+            ix.zones = Arc::new(listed);
+            changed
         }
-        Event::Init => return,
+        Event::Apply(n) => {
+            let zone = zone_of(&n);
+            let name = n.metadata.name.unwrap_or_default();
+            if ix.zones.get(&name) == Some(&zone) {
+                false
+            } else {
+                Arc::make_mut(&mut ix.zones).insert(name, zone);
+                true
+            }
+        }
+        Event::Delete(n) => {
+            let name = n.metadata.name.unwrap_or_default();
+            ix.zones.contains_key(&name) && Arc::make_mut(&mut ix.zones).remove(&name).is_some()
+        }
     };
-    let old = match &node {
-        Some(zone) => ix.zones.insert(name, zone.clone()),
-        None => ix.zones.remove(&name),
-    };
-    if old != node {
+    if changed {
         let keys: Vec<Key> = ix.services.keys().cloned().collect();
         ix.dirty.extend(keys);
     }
@@ -381,11 +405,7 @@ async fn worker(client: Client, s: Shared, shutdown: CancellationToken) -> Resul
                     .collect();
                 delete_endpoints.extend(gone);
                 let keys: Vec<Key> = std::mem::take(&mut ix.dirty).into_iter().collect();
-                let zones = Arc::new(if keys.is_empty() {
-                    reconciler::Zones::new()
-                } else {
-                    ix.zones.clone()
-                });
+                let zones = Arc::clone(&ix.zones);
                 let mut out = Vec::new();
                 for k in keys {
                     let Some(svc) = ix.services.get(&k).cloned() else {
@@ -505,7 +525,7 @@ async fn reconcile(client: &Client, w: &Work) -> Result<(), kube::Error> {
     apply_ops(
         client,
         ns,
-        reconciler::plan_in_zones(&w.svc, &pods, &w.slices, &now, Some(&w.zones)),
+        reconciler::plan_in_zones(&w.svc, &pods, &w.slices, &now, &w.zones),
     )
     .await?;
     let eps: Api<Endpoints> = Api::namespaced(client.clone(), ns);

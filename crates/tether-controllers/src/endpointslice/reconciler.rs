@@ -337,10 +337,15 @@ fn same_content(a: &EndpointSlice, b: &EndpointSlice) -> bool {
 /// (address type, port mapping) of a group of endpoints sharing slices.
 type GroupKey = (String, String);
 
-/// Plans the writes that bring `existing` (the slices this controller manages for `svc`) to
-/// the state the selected `pods` call for. `now` stamps the trigger-time annotation.
+/// [`plan_in_zones`] with every pod's Node known and without a zone (tests).
+#[cfg(test)]
 pub fn plan(svc: &Service, pods: &[&Pod], existing: &[EndpointSlice], now: &str) -> Vec<Op> {
-    plan_in_zones(svc, pods, existing, now, None)
+    let nodes: Zones = pods
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.node_name.clone())
+        .map(|n| (n, None))
+        .collect();
+    plan_in_zones(svc, pods, existing, now, &nodes)
 }
 
 /// The known Nodes: name → its `topology.kubernetes.io/zone` label, if any.
@@ -349,8 +354,10 @@ pub type Zones = std::collections::HashMap<String, Option<String>>;
 /// The Node label upstream copies into each endpoint's `zone`.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
-/// [`plan`], knowing the cluster's Nodes (`None`: not known, no Node checks): each
-/// endpoint's `zone` is taken from its pod's Node (as upstream's `podToEndpoint` does),
+/// Plans the writes that bring `existing` (the slices this controller manages for `svc`) to
+/// the state the selected `pods` call for, given the cluster's `nodes`; `now` stamps the
+/// trigger-time annotation. Each endpoint's `zone` is taken from its pod's Node (as
+/// upstream's `podToEndpoint` does),
 /// and a pod whose Node does not exist is left out unless the Service publishes
 /// not-ready addresses (upstream's reconciler: "skipping Pod for Service, Node not found",
 /// so that a pod bound to a vanished Node cannot keep a stale endpoint).
@@ -359,7 +366,7 @@ pub fn plan_in_zones(
     pods: &[&Pod],
     existing: &[EndpointSlice],
     now: &str,
-    nodes: Option<&Zones>,
+    nodes: &Zones,
 ) -> Vec<Op> {
     let publish_not_ready = svc
         .spec
@@ -378,7 +385,7 @@ pub fn plan_in_zones(
             let Some(mut ep) = pod_to_endpoint(svc, pod, at == "IPv6") else {
                 continue;
             };
-            if let (Some(nodes), Some(node)) = (nodes, ep.node_name.as_ref()) {
+            if let Some(node) = ep.node_name.as_ref() {
                 match nodes.get(node) {
                     Some(zone) => ep.zone.clone_from(zone),
                     None if publish_not_ready => {}
@@ -524,7 +531,7 @@ mod tests {
             ("n2".to_owned(), None),
         ]
         .into();
-        let ops = plan_in_zones(&s, &[&p1, &p2], &[], "t", Some(&zones));
+        let ops = plan_in_zones(&s, &[&p1, &p2], &[], "t", &zones);
         let Op::Create(sl) = &ops[0] else { panic!() };
         let got: Vec<(Option<&str>, Option<&str>)> = sl
             .endpoints
@@ -545,7 +552,7 @@ mod tests {
         );
         let nodes: Zones = [("n1".to_owned(), None)].into();
         let ips = |s: &Service| -> Vec<String> {
-            let ops = plan_in_zones(s, &[&p1, &gone], &[], "t", Some(&nodes));
+            let ops = plan_in_zones(s, &[&p1, &gone], &[], "t", &nodes);
             let Op::Create(sl) = &ops[0] else { panic!() };
             sl.endpoints
                 .iter()
@@ -558,7 +565,7 @@ mod tests {
             spec.publish_not_ready_addresses = Some(true);
         }
         assert_eq!(ips(&publish), ["10.244.0.5", "10.244.0.6"]);
-        // Without Node knowledge (plain `plan`) nobody is left out.
+        // With every pod's Node known (the tests' `plan`) nobody is left out.
         let ops = plan(&web(), &[&p1, &gone], &[], "t");
         let Op::Create(sl) = &ops[0] else { panic!() };
         assert_eq!(sl.endpoints.len(), 2);
