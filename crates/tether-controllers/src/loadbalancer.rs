@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, Node, Service};
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::Store;
@@ -58,25 +58,24 @@ fn is_ours(s: &Service) -> bool {
     })
 }
 
-fn has_ingress(s: &Service) -> bool {
+/// `status.loadBalancer.ingress`.
+fn ingress(s: &Service) -> &[LoadBalancerIngress] {
     s.status
         .as_ref()
         .and_then(|st| st.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .is_some_and(|i| !i.is_empty())
+        .and_then(|lb| lb.ingress.as_deref())
+        .unwrap_or_default()
+}
+
+fn has_ingress(s: &Service) -> bool {
+    !ingress(s).is_empty()
 }
 
 fn current(s: &Service) -> Vec<Value> {
-    s.status
-        .as_ref()
-        .and_then(|st| st.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .map(|v| {
-            v.iter()
-                .filter_map(|i| serde_json::to_value(i).ok())
-                .collect()
-        })
-        .unwrap_or_default()
+    ingress(s)
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
 }
 
 fn ips_of(ingress: &[Value]) -> Vec<IpAddr> {
@@ -178,9 +177,18 @@ pub async fn run(client: Client, mode: Mode, shutdown: CancellationToken) -> Res
     let changed = Arc::new(Notify::new());
     let services: Store<Service> =
         crate::workloads::start(&client, changed.clone(), shutdown.clone());
-    let nodes: Store<Node> = crate::workloads::start(&client, changed.clone(), shutdown.clone());
+    // Only the NodeIps mode reads Nodes: the others need no Node watch, and no pass over
+    // every Service at each Node heartbeat.
+    let nodes: Option<Store<Node>> = matches!(mode, Mode::NodeIps)
+        .then(|| crate::workloads::start(&client, changed.clone(), shutdown.clone()));
+    let nodes_ready = async {
+        match &nodes {
+            Some(n) => n.wait_until_ready().await.map(drop),
+            None => Ok(()),
+        }
+    };
     tokio::select! {
-        r = async { tokio::try_join!(services.wait_until_ready(), nodes.wait_until_ready()) } => {
+        r = async { tokio::try_join!(services.wait_until_ready(), nodes_ready) } => {
             if r.is_err() { return Ok(()); }
         }
         () = shutdown.cancelled() => return Ok(()),
@@ -188,7 +196,7 @@ pub async fn run(client: Client, mode: Mode, shutdown: CancellationToken) -> Res
     tracing::info!(?mode, "load balancer controller started");
     loop {
         let all = services.state();
-        let node_list = node_ips(&nodes);
+        let node_list = nodes.as_ref().map(node_ips).unwrap_or_default();
         let mut used: BTreeSet<IpAddr> = all
             .iter()
             .filter(|s| is_ours(s))
