@@ -32,6 +32,8 @@ pub struct Details {
     pub causes: Vec<Cause>,
     /// `details.retryAfterSeconds`.
     pub retry_after: Option<u32>,
+    /// `metadata.continue` of the Status (an expired list's token to go on inconsistently).
+    pub list_continue: Option<String>,
 }
 
 /// An error answered as a `Status`.
@@ -338,6 +340,9 @@ impl ApiError {
         }
         if !details.is_empty() {
             st["details"] = Value::Object(details);
+        }
+        if let Some(c) = &self.details.list_continue {
+            st["metadata"]["continue"] = json!(c);
         }
         st["code"] = json!(self.code);
         st

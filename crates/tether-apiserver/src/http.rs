@@ -457,10 +457,21 @@ async fn resource(
                 None => (None, None),
             };
             let page = reg
-                .list(r, t.ns.as_deref(), start, at, limit, &|v| {
+                .list(r, t.ns.as_deref(), start.clone(), at, limit, &|v| {
                     watch::matches(filter.as_ref(), v)
                 })
-                .await?;
+                .await
+                .map_err(|mut e| {
+                    // Upstream's etcd3 store hands back a token that goes on from the same
+                    // key at the latest revision (an inconsistent remainder), as the
+                    // message says.
+                    if e.code == 410
+                        && let Some(key) = &start
+                    {
+                        e.details.list_continue = Some(encode_continue(-1, key));
+                    }
+                    e
+                })?;
             let mut list_meta = json!({"resourceVersion": page.revision.to_string()});
             if let Some(k) = &page.next {
                 list_meta["continue"] = json!(encode_continue(page.revision, k));

@@ -263,4 +263,17 @@ fn paginated_lists_are_one_snapshot() {
             .is_some_and(|m| m.starts_with("The provided continue parameter is too old")),
         "{expired}"
     );
+    // With a token that goes on from the same key at the latest revision, as upstream's:
+    // the remainder after c0, c1 as things are now.
+    let token = expired["metadata"]["continue"]
+        .as_str()
+        .expect("inconsistent token");
+    let rest = get(&format!("limit=10&continue={token}"));
+    let names: Vec<&str> = rest["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["c2", "c2a", "c4", "c9"], "{rest}");
 }
