@@ -857,22 +857,36 @@ async fn patch_object(
         let manager = opts.field_manager.clone().unwrap_or_default();
         let force = q.get("force").is_some_and(|v| v == "true");
         let now = meta::now_rfc3339();
+        // An apply to `/status` is recorded with `subresource: status` (and owns only what
+        // `/status` may change); other subresources' applies are not tracked.
+        let tracked_sub = sub.filter(|s| *s == "status");
+        let tracked = sub.is_none() || tracked_sub.is_some();
+        let sub_name = tracked_sub.map(str::to_owned);
         let own = move |live: &Value, merged: Value| {
-            patch::managed::apply_ownership(live, merged, &applied2, &manager, force, &now)
-                .map_err(|c| patch::managed::conflict_error(&c))
+            patch::managed::apply_ownership(
+                live,
+                merged,
+                &applied2,
+                &manager,
+                force,
+                &now,
+                sub_name.as_deref(),
+            )
+            .map_err(|c| patch::managed::conflict_error(&c))
         };
         let own2 = own.clone();
         let applied3 = applied.clone();
-        // Ownership is tracked for the main resource only: an apply to a subresource
-        // (`--subresource=status`) merges without touching managedFields.
-        let main = sub.is_none();
         let f = move |cur: &Value| {
             if cur.is_null() {
                 return own(cur, applied3.clone());
             }
             let merged = patch::apply_merge(r.kind, cur, &applied3)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            if main { own(cur, merged) } else { Ok(merged) }
+            if tracked {
+                own(cur, merged)
+            } else {
+                Ok(merged)
+            }
         };
         let opts = &WriteOptions {
             apply: true,

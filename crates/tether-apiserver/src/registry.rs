@@ -607,16 +607,23 @@ impl Registry {
                 self.alloc.release_all(&reserved.taken);
                 return Ok((old, false));
             }
-            let new = if sub.is_none() && !opts.apply {
-                patch::managed::update_ownership(
+            // Writes to the object and through `/status` and `/scale` are recorded (with
+            // their subresource); `/binding` and namespace `finalize` are not.
+            let recorded = match sub {
+                None if opts.scale => Some(Some("scale")),
+                None => Some(None),
+                Some("status") => Some(Some("status")),
+                Some(_) => None,
+            };
+            let new = match recorded {
+                Some(subresource) if !opts.apply => patch::managed::update_ownership(
                     &old,
                     new,
                     opts.manager(),
                     &meta::now_rfc3339(),
-                    opts.scale.then_some("scale"),
-                )
-            } else {
-                new
+                    subresource,
+                ),
+                _ => new,
             };
             if opts.dry_run {
                 self.alloc.release_all(&reserved.taken);

@@ -128,6 +128,9 @@ pub(crate) struct CostArgs {
     /// in-process libnftables context.
     #[arg(long)]
     nft_program: bool,
+    /// Write the full sync's script to this file and stop (to study `nft` by hand).
+    #[arg(long)]
+    dump_script: Option<std::path::PathBuf>,
 }
 
 fn service_ip(i: usize) -> Ipv4Addr {
@@ -157,6 +160,14 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+fn p_config(a: &CostArgs) -> anyhow::Result<Config> {
+    Ok(Config {
+        fast_path: !a.kube_proxy_layout,
+        nft_library: !a.nft_program,
+        ..config(Some("10.128.0.0/9".parse()?))
+    })
+}
+
 /// Full load, full re-sync, then single add / endpoint change / delete, each timed.
 pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
     let mut map = ServiceMap::new();
@@ -168,11 +179,12 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         );
     }
     let n = a.services;
-    let mut p = Proxier::new(Config {
-        fast_path: !a.kube_proxy_layout,
-        nft_library: !a.nft_program,
-        ..config(Some("10.128.0.0/9".parse()?))
-    });
+    let mut p = Proxier::new(p_config(a)?);
+    if let Some(path) = &a.dump_script {
+        let (script, _) = tether_nft::render::full(&p_config(a)?, &map);
+        std::fs::write(path, script)?;
+        return Ok(());
+    }
     let layout = match (a.kube_proxy_layout, a.nft_program) {
         (true, false) => "kube-proxy",
         (true, true) => "kube-proxy+nft-program",

@@ -17,7 +17,8 @@
 //! fields they change become their manager's and leave every other manager's set, without
 //! conflicts; so a field last written by `kubectl edit` conflicts with a later apply that
 //! changes it, as upstream. Writes through `/scale` are recorded as `Update`s with
-//! `subresource: scale`; writes to `status` are not tracked.
+//! `subresource: scale`, writes through `/status` with `subresource: status` (owning status
+//! and metadata fields, as upstream's status strategies reset `spec`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -116,7 +117,7 @@ impl Place {
 /// Fields no manager owns.
 fn ignored(path: &[&str], key: &str) -> bool {
     match path {
-        [] => matches!(key, "apiVersion" | "kind" | "status"),
+        [] => matches!(key, "apiVersion" | "kind"),
         ["metadata"] => matches!(
             key,
             "name"
@@ -149,6 +150,13 @@ fn item_key(item: &Value, keys: Keys) -> Option<Elem> {
 }
 
 impl FieldSet {
+    /// Only the top-level fields a write through `subresource` may own ([`in_scope`]).
+    fn scoped(mut self, subresource: &str) -> Self {
+        self.children
+            .retain(|k, _| in_scope(subresource, k.strip_prefix("f:").unwrap_or(k)));
+        self
+    }
+
     /// The fields `obj` sets.
     pub fn of(obj: &Value) -> Self {
         let mut s = Self::default();
@@ -406,13 +414,15 @@ struct Entry {
     set: FieldSet,
 }
 
-/// Whether ownership is tracked for `entry`'s subresource: the main resource's and
-/// `scale`'s (both own fields of the object itself), not `status`'s.
-fn tracked(entry: &Value) -> bool {
-    matches!(
-        entry["subresource"].as_str().unwrap_or_default(),
-        "" | "scale"
-    )
+/// Whether a write through `subresource` may own the top-level field `key`: writes to the
+/// main resource (and `/scale`) never own `status` (upstream's strategies reset it), writes
+/// to `/status` own only `status` and `metadata` (their strategies reset `spec`).
+fn in_scope(subresource: &str, key: &str) -> bool {
+    if subresource == "status" {
+        matches!(key, "status" | "metadata")
+    } else {
+        key != "status"
+    }
 }
 
 impl Entry {
@@ -429,13 +439,12 @@ impl Entry {
     }
 }
 
-/// The tracked entries of `live`.
+/// The entries of `live`.
 fn entries(live: &Value) -> Vec<Entry> {
     live.pointer("/metadata/managedFields")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|e| tracked(e))
         .map(Entry::parse)
         .collect()
 }
@@ -459,9 +468,12 @@ pub fn apply_ownership(
     manager: &str,
     force: bool,
     now: &str,
+    subresource: Option<&str>,
 ) -> Result<Value, Vec<Conflict>> {
-    let mine = FieldSet::of(applied);
+    let sub = subresource.unwrap_or_default();
+    let mine = FieldSet::of(applied).scoped(sub);
     let mut all = entries(live);
+    let is_own = |e: &Entry| e.apply && e.manager == manager && e.subresource == sub;
     let api_version = applied["apiVersion"]
         .as_str()
         .unwrap_or_default()
@@ -471,7 +483,7 @@ pub fn apply_ownership(
     let mut taken: Vec<(usize, Vec<Elem>)> = Vec::new();
     let paths = mine.paths();
     for (i, e) in all.iter().enumerate() {
-        if e.apply && e.manager == manager {
+        if is_own(e) {
             continue;
         }
         for p in &paths {
@@ -506,16 +518,14 @@ pub fn apply_ownership(
     let mut merged = merged;
     let before = all
         .iter()
-        .find(|e| e.apply && e.manager == manager)
+        .find(|e| is_own(e))
         .map(|e| e.set.clone())
         .unwrap_or_default();
     for p in before.paths() {
         if mine.contains(&p) {
             continue;
         }
-        let shared = all
-            .iter()
-            .any(|e| !(e.apply && e.manager == manager) && e.set.contains(&p));
+        let shared = all.iter().any(|e| !is_own(e) && e.set.contains(&p));
         if !shared {
             delete_at(&mut merged, &p);
         }
@@ -529,11 +539,11 @@ pub fn apply_ownership(
     let unchanged = strip_managed(&merged) == strip_managed(live);
     let time = all
         .iter()
-        .find(|e| e.apply && e.manager == manager)
+        .find(|e| is_own(e))
         .filter(|e| unchanged && e.raw["fieldsV1"] == fields && e.api_version == api_version)
         .and_then(|e| e.raw.get("time").cloned())
         .unwrap_or_else(|| json!(now));
-    let own = json!({
+    let mut own = json!({
         "manager": manager,
         "operation": "Apply",
         "apiVersion": api_version,
@@ -541,8 +551,11 @@ pub fn apply_ownership(
         "fieldsType": "FieldsV1",
         "fieldsV1": fields,
     });
+    if !sub.is_empty() {
+        own["subresource"] = json!(sub);
+    }
     for e in all {
-        if e.apply && e.manager == manager {
+        if is_own(&e) {
             out.push(own.clone());
             placed = true;
         } else if !e.set.is_empty() {
@@ -553,13 +566,6 @@ pub fn apply_ownership(
     }
     if !placed {
         out.push(own);
-    }
-    // Entries of untracked subresources (status) are kept as they were.
-    if let Some(subs) = live
-        .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-    {
-        out.extend(subs.iter().filter(|e| !tracked(e)).cloned());
     }
     if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
         m.insert("managedFields".into(), Value::Array(out));
@@ -694,17 +700,12 @@ pub fn update_ownership(
             .unwrap_or_default(),
     };
     let sub = subresource.unwrap_or_default();
-    let changed = FieldSet::changed(old, &new);
+    let changed = FieldSet::changed(old, &new).scoped(sub);
     let changed_paths = changed.paths();
     let api_version = new["apiVersion"].as_str().unwrap_or_default().to_owned();
     let mut out: Vec<Value> = Vec::new();
     let mut placed = false;
     for raw in &base {
-        // Status entries are not tracked (status writes record nothing): kept as is.
-        if !tracked(raw) {
-            out.push(raw.clone());
-            continue;
-        }
         let e = Entry::parse(raw);
         let own = !e.apply
             && e.manager == manager
@@ -869,25 +870,25 @@ mod tests {
             json!([{"port": 80}, {"port": 81}]),
             json!({"app": "web", "tier": "x"}),
         );
-        let live = apply_ownership(&Value::Null, first.clone(), &first, "a", false, "t")
+        let live = apply_ownership(&Value::Null, first.clone(), &first, "a", false, "t", None)
             .expect("first apply");
         // "a" drops a label and a port: both go.
         let second = svc(json!([{"port": 80}]), json!({"app": "web"}));
         let merged = live.clone(); // (the merge keeps them; ownership removes them)
-        let out = apply_ownership(&live, merged, &second, "a", false, "t").expect("second");
+        let out = apply_ownership(&live, merged, &second, "a", false, "t", None).expect("second");
         assert_eq!(out["metadata"]["labels"], json!({"app": "web"}));
         assert_eq!(out["spec"]["ports"], json!([{"port": 80}]));
         // "b" applies another value to a field "a" owns: a conflict, unless forced.
         let third = svc(json!([{"port": 80}]), json!({"app": "other"}));
-        let err =
-            apply_ownership(&out, out.clone(), &third, "b", false, "t").expect_err("conflict");
+        let err = apply_ownership(&out, out.clone(), &third, "b", false, "t", None)
+            .expect_err("conflict");
         assert_eq!(
             conflict_message(&err),
             "Apply failed with 1 conflict: conflict with \"a\": .metadata.labels.app"
         );
         let mut merged = out.clone();
         merged["metadata"]["labels"]["app"] = json!("other");
-        let forced = apply_ownership(&out, merged, &third, "b", true, "t").expect("forced");
+        let forced = apply_ownership(&out, merged, &third, "b", true, "t", None).expect("forced");
         let mf = forced["metadata"]["managedFields"]
             .as_array()
             .expect("entries");
@@ -900,8 +901,8 @@ mod tests {
     #[test]
     fn updates_take_what_they_change() {
         let first = svc(json!([{"port": 80}]), json!({"app": "web"}));
-        let live =
-            apply_ownership(&Value::Null, first.clone(), &first, "a", false, "t").expect("apply");
+        let live = apply_ownership(&Value::Null, first.clone(), &first, "a", false, "t", None)
+            .expect("apply");
         // An edit changes the selector: it becomes the editor's, and "a" loses it.
         let mut edited = live.clone();
         edited["metadata"]
@@ -924,8 +925,8 @@ mod tests {
             json!({"f:spec": {"f:selector": {"f:app": {}}}})
         );
         // A later apply by "a" changing it back conflicts with the editor.
-        let err =
-            apply_ownership(&out, out.clone(), &first, "a", false, "t").expect_err("conflict");
+        let err = apply_ownership(&out, out.clone(), &first, "a", false, "t", None)
+            .expect_err("conflict");
         assert_eq!(err[0].manager, "\"kubectl-edit\" using v1 at t");
         // A create owns everything it sets.
         let created = update_ownership(&Value::Null, first.clone(), "kubectl-create", "t", None);
@@ -993,26 +994,27 @@ mod tests {
     #[test]
     fn two_appliers_own_their_own_containers() {
         let a = deployment(json!([{"name": "app", "image": "app:1"}]));
-        let live = apply_ownership(&Value::Null, a.clone(), &a, "a", false, "t").expect("a");
+        let live = apply_ownership(&Value::Null, a.clone(), &a, "a", false, "t", None).expect("a");
         // "b" adds a sidecar: no conflict, and both containers stay.
         let b = deployment(json!([{"name": "sidecar", "image": "side:1"}]));
         let mut merged = live.clone();
         merged["spec"]["template"]["spec"]["containers"] = json!([
             {"name": "app", "image": "app:1"}, {"name": "sidecar", "image": "side:1"}]);
-        let live = apply_ownership(&live, merged, &b, "b", false, "t").expect("b");
+        let live = apply_ownership(&live, merged, &b, "b", false, "t", None).expect("b");
         // "a" applies a new image of its own container: still no conflict, and the
         // sidecar "a" never applied is not removed.
         let a2 = deployment(json!([{"name": "app", "image": "app:2"}]));
         let mut merged = live.clone();
         merged["spec"]["template"]["spec"]["containers"][0]["image"] = json!("app:2");
-        let out = apply_ownership(&live, merged, &a2, "a", false, "t").expect("a again");
+        let out = apply_ownership(&live, merged, &a2, "a", false, "t", None).expect("a again");
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"],
             json!([{"name": "app", "image": "app:2"}, {"name": "sidecar", "image": "side:1"}])
         );
         // "b" changing "a"'s image conflicts, naming the keyed path.
         let b2 = deployment(json!([{"name": "app", "image": "app:3"}]));
-        let err = apply_ownership(&out, out.clone(), &b2, "b", false, "t").expect_err("conflict");
+        let err =
+            apply_ownership(&out, out.clone(), &b2, "b", false, "t", None).expect_err("conflict");
         assert_eq!(
             conflict_message(&err),
             "Apply failed with 1 conflict: conflict with \"a\": \
@@ -1021,10 +1023,79 @@ mod tests {
     }
 
     #[test]
+    fn status_writes_own_status_under_the_status_subresource() {
+        let mut d = deployment(json!([{"name": "app", "image": "app:1"}]));
+        d["spec"]["replicas"] = json!(1);
+        let live = apply_ownership(&Value::Null, d.clone(), &d, "a", false, "t0", None).expect("a");
+        // A controller's write through /status (spec is the stored one, as the strategy
+        // resets it), with a label changed on the way.
+        let mut st = live.clone();
+        st["status"] = json!({"replicas": 1, "readyReplicas": 1});
+        st["metadata"]["labels"] = json!({"seen": "yes"});
+        let st = update_ownership(&live, st, "ctrl", "t1", Some("status"));
+        let mf = st["metadata"]["managedFields"].as_array().expect("entries");
+        assert_eq!(mf.len(), 2, "{mf:?}");
+        assert_eq!(
+            mf[1],
+            json!({"manager": "ctrl", "operation": "Update", "apiVersion": "apps/v1",
+                   "time": "t1", "fieldsType": "FieldsV1", "subresource": "status",
+                   "fieldsV1": {"f:metadata": {"f:labels": {"f:seen": {}}},
+                                "f:status": {"f:readyReplicas": {}, "f:replicas": {}}}})
+        );
+        // A main-resource write that carries a status owns none of it.
+        let mut main = st.clone();
+        main["spec"]["replicas"] = json!(2);
+        main["status"]["replicas"] = json!(9);
+        let main = update_ownership(&st, main, "edit", "t2", None);
+        let mf = main["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        let edit = mf.iter().find(|e| e["manager"] == "edit").expect("edit");
+        assert_eq!(edit["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+        // The status entry still owns status (the main write did not take it).
+        let ctrl = mf.iter().find(|e| e["manager"] == "ctrl").expect("ctrl");
+        assert!(
+            ctrl["fieldsV1"]["f:status"]["f:replicas"].is_object(),
+            "{mf:?}"
+        );
+        // A server-side apply to /status owns only status and metadata of what it applies,
+        // and conflicts with the status manager it would overrule.
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d"}, "spec": {"replicas": 7},
+            "status": {"replicas": 3}});
+        let mut merged = st.clone();
+        merged["status"]["replicas"] = json!(3);
+        let err = apply_ownership(
+            &st,
+            merged.clone(),
+            &applied,
+            "sa",
+            false,
+            "t3",
+            Some("status"),
+        )
+        .expect_err("conflict");
+        assert_eq!(
+            conflict_message(&err),
+            "Apply failed with 1 conflict: conflict with \"ctrl\" with subresource \"status\" \
+             using apps/v1 at t1: .status.replicas"
+        );
+        let out = apply_ownership(&st, merged, &applied, "sa", true, "t3", Some("status"))
+            .expect("forced");
+        let mf = out["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        let sa = mf.iter().find(|e| e["manager"] == "sa").expect("sa");
+        assert_eq!(sa["subresource"], "status");
+        assert_eq!(sa["operation"], "Apply");
+        assert_eq!(sa["fieldsV1"], json!({"f:status": {"f:replicas": {}}}));
+    }
+
+    #[test]
     fn scale_writes_own_replicas_under_the_scale_subresource() {
         let mut d = deployment(json!([{"name": "app", "image": "app:1"}]));
         d["spec"]["replicas"] = json!(1);
-        let live = apply_ownership(&Value::Null, d.clone(), &d, "a", false, "t0").expect("a");
+        let live = apply_ownership(&Value::Null, d.clone(), &d, "a", false, "t0", None).expect("a");
         // `kubectl scale --replicas=3` (a write through /scale).
         let mut scaled = live.clone();
         scaled["spec"]["replicas"] = json!(3);
@@ -1044,8 +1115,8 @@ mod tests {
                    "fieldsV1": {"f:spec": {"f:replicas": {}}}})
         );
         // Applying the old replica count again conflicts with the scale.
-        let err =
-            apply_ownership(&scaled, scaled.clone(), &d, "a", false, "t2").expect_err("conflict");
+        let err = apply_ownership(&scaled, scaled.clone(), &d, "a", false, "t2", None)
+            .expect_err("conflict");
         assert_eq!(
             conflict_message(&err),
             "Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" \
@@ -1054,7 +1125,7 @@ mod tests {
         // Forced, the applier takes replicas back and the scale entry goes away.
         let mut merged = scaled.clone();
         merged["spec"]["replicas"] = json!(1);
-        let forced = apply_ownership(&scaled, merged, &d, "a", true, "t3").expect("forced");
+        let forced = apply_ownership(&scaled, merged, &d, "a", true, "t3", None).expect("forced");
         let mf = forced["metadata"]["managedFields"]
             .as_array()
             .expect("entries");

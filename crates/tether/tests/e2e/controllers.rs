@@ -139,6 +139,21 @@ fn endpointslices_and_endpoints_follow_pods() {
     .ok();
     set_pod_status(&k, "nginx", "10.244.0.5", true);
     set_pod_status(&k, "nginx2", "10.244.0.6", false);
+    // A write through /status is recorded with its subresource and owns status fields only.
+    let out = k.run(&["get", "pod", "nginx", "--show-managed-fields", "-o", "json"]);
+    let pod: serde_json::Value = serde_json::from_str(out.ok()).expect("pod json");
+    let status_owner = pod["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["subresource"] == "status")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(status_owner["manager"], "kubectl-patch", "{}", out.stdout);
+    assert_eq!(status_owner["operation"], "Update");
+    let fields = &status_owner["fieldsV1"];
+    assert!(fields["f:status"]["f:podIP"].is_object(), "{fields}");
+    assert!(fields.get("f:spec").is_none(), "{fields}");
     eventually("endpoints of both pods", || {
         let out = k.run(&[
             "get",
