@@ -58,6 +58,8 @@ pub struct Config {
 pub struct ApiServer {
     state: Arc<http::AppState>,
     compaction_interval: Duration,
+    /// Keeps this server's address in the `kubernetes` endpoints while it serves.
+    reconciler: Option<bootstrap::EndpointReconciler>,
 }
 
 impl ApiServer {
@@ -69,6 +71,11 @@ impl ApiServer {
             (!ip.is_loopback() && !ip.is_unspecified()).then_some(cfg.advertise)
         });
         bootstrap::ensure(&registry, cfg.advertise.port(), endpoint).await?;
+        let reconciler =
+            endpoint.map(|ep| bootstrap::EndpointReconciler::new(registry.clone(), ep));
+        if let Some(r) = &reconciler {
+            r.reconcile_logged().await;
+        }
         let state = Arc::new(http::AppState {
             registry,
             tokens: cfg.tokens,
@@ -79,6 +86,7 @@ impl ApiServer {
         Ok(Self {
             state,
             compaction_interval: cfg.compaction_interval,
+            reconciler,
         })
     }
 
@@ -108,6 +116,10 @@ impl ApiServer {
             self.compaction_interval,
             shutdown.clone(),
         ));
+        let reconciler = self
+            .reconciler
+            .clone()
+            .map(|r| tokio::spawn(r.run(shutdown.clone())));
         loop {
             let (sock, peer) = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -149,6 +161,10 @@ impl ApiServer {
             });
         }
         compactor.abort();
+        // The reconciler removes this server's lease and address on the way out.
+        if let Some(r) = reconciler {
+            let _ = r.await;
+        }
         Ok(())
     }
 }

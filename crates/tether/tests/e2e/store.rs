@@ -23,9 +23,13 @@ fn post_service(addr: &str, name: &str, node_port: bool) -> String {
 }
 
 fn list_services(addr: &str) -> serde_json::Value {
+    get_json(addr, "/api/v1/services")
+}
+
+fn get_json(addr: &str, path: &str) -> serde_json::Value {
     let resp = http(
         addr,
-        "GET /api/v1/services HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     );
     let body = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
     // Responses may be chunked; the JSON object is between the first '{' and last '}'.
@@ -225,4 +229,47 @@ fn two_api_servers_on_one_etcd_never_duplicate_allocations() {
     }
     // Every Service but `kubernetes` is a NodePort one: each got a port.
     assert_eq!(ports.len(), 2 * 3 * 40, "one nodePort per NodePort Service");
+}
+
+/// Every API server on one etcd publishes its address in the `kubernetes` Endpoints and
+/// EndpointSlice (upstream's lease reconciler); one that stops takes its address out.
+#[test]
+fn kubernetes_endpoints_list_every_api_server() {
+    let Some(etcd) = EtcdServer::start() else {
+        return;
+    };
+    let opts = |ip: &str| ServerOptions {
+        etcd: Some(etcd.endpoint.clone()),
+        plain_http: true,
+        args: vec!["--advertise-address".into(), ip.into()],
+        ..Default::default()
+    };
+    let a = TetherServer::start(bin(), opts("10.20.0.2"));
+    let mut b = TetherServer::start(bin(), opts("10.20.0.1"));
+    let addresses = |srv: &TetherServer| {
+        let ep = get_json(&srv.addr, "/api/v1/namespaces/default/endpoints/kubernetes");
+        let es = get_json(
+            &srv.addr,
+            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes",
+        );
+        let ep_ips: Vec<String> = ep["subsets"][0]["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["ip"].as_str().map(str::to_owned))
+            .collect();
+        let es_ips: Vec<String> = es["endpoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["addresses"][0].as_str().map(str::to_owned))
+            .collect();
+        (ep_ips, es_ips)
+    };
+    let both = vec!["10.20.0.1".to_owned(), "10.20.0.2".to_owned()];
+    // b's first reconcile saw a's lease: both addresses, sorted, at once.
+    assert_eq!(addresses(&a), (both.clone(), both));
+    b.stop();
+    let one = vec!["10.20.0.2".to_owned()];
+    assert_eq!(addresses(&a), (one.clone(), one));
 }
