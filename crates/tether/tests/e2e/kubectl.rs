@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::{SVC_HEADER, fixture, kubectl, row, rows, server};
+use tether_testkit::{ServerOptions, TetherServer};
+
+use crate::{SVC_HEADER, bin, fixture, kubectl, row, rows, server};
 
 #[test]
 fn seeds_and_docs_manifests_apply_unchanged() {
@@ -579,4 +581,146 @@ fn server_side_apply_tracks_ownership_and_conflicts() {
         "jsonpath={.metadata.managedFields[2].fieldsV1}",
     ]);
     assert_eq!(label.ok(), r#"{"f:metadata":{"f:labels":{"f:extra":{}}}}"#);
+}
+
+/// Dual-stack Services from the Kubernetes docs ("IPv4/IPv6 dual-stack") on a server with an
+/// IPv4 and an IPv6 service CIDR; single-stack refusals on a server with only IPv4.
+#[test]
+fn dual_stack_services_get_an_address_per_family() {
+    let s = TetherServer::start(
+        bin(),
+        ServerOptions {
+            args: vec![
+                "--service-cluster-ip-range".into(),
+                "10.96.0.0/12,fd00:10:96::/112".into(),
+            ],
+            ..Default::default()
+        },
+    );
+    let Some(k) = kubectl(&s) else { return };
+    let svc = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  labels:\n    app.kubernetes.io/name: MyApp\nspec:\n{extra}  selector:\n    app.kubernetes.io/name: MyApp\n  ports:\n    - protocol: TCP\n      port: 80\n"
+        )
+    };
+    k.run_stdin(
+        &["apply", "-f", "-"],
+        &svc("prefer-dual", "  ipFamilyPolicy: PreferDualStack\n"),
+    )
+    .ok();
+    k.run_stdin(
+        &["apply", "-f", "-"],
+        &svc(
+            "require-dual-v6-first",
+            "  ipFamilyPolicy: RequireDualStack\n  ipFamilies:\n  - IPv6\n  - IPv4\n",
+        ),
+    )
+    .ok();
+    k.run_stdin(
+        &["apply", "-f", "-"],
+        &svc("v6-only", "  ipFamilies:\n  - IPv6\n"),
+    )
+    .ok();
+    k.run_stdin(&["apply", "-f", "-"], &svc("default-family", ""))
+        .ok();
+    let fields = |name: &str| {
+        let out = k.run(&["get", "svc", name, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(out.ok()).expect("service json");
+        let strs = |p: &str| -> Vec<String> {
+            v.pointer(p)
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        };
+        (
+            v["spec"]["ipFamilyPolicy"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            strs("/spec/ipFamilies"),
+            strs("/spec/clusterIPs"),
+        )
+    };
+    let v4 = |ip: &str| {
+        ip.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.octets()[0] == 10)
+    };
+    let v6 = |ip: &str| ip.starts_with("fd00:10:96::");
+    let (policy, families, ips) = fields("prefer-dual");
+    assert_eq!(policy, "PreferDualStack");
+    assert_eq!(families, ["IPv4", "IPv6"]);
+    assert!(ips.len() == 2 && v4(&ips[0]) && v6(&ips[1]), "{ips:?}");
+    let (policy, families, ips) = fields("require-dual-v6-first");
+    assert_eq!(policy, "RequireDualStack");
+    assert_eq!(families, ["IPv6", "IPv4"]);
+    assert!(ips.len() == 2 && v6(&ips[0]) && v4(&ips[1]), "{ips:?}");
+    let (policy, families, ips) = fields("v6-only");
+    assert_eq!(policy, "SingleStack");
+    assert_eq!(families, ["IPv6"]);
+    assert!(ips.len() == 1 && v6(&ips[0]), "{ips:?}");
+    let (policy, families, ips) = fields("default-family");
+    assert_eq!(policy, "SingleStack");
+    assert_eq!(families, ["IPv4"]);
+    assert!(ips.len() == 1 && v4(&ips[0]), "{ips:?}");
+    // The CLUSTER-IP column shows the primary address; describe lists both.
+    let t = rows(k.run(&["get", "svc"]).ok());
+    assert!(v6(&row(&t, "require-dual-v6-first")[2]), "{t:?}");
+    let d = k.run(&["describe", "svc", "prefer-dual"]);
+    assert!(
+        d.ok()
+            .lines()
+            .any(|l| l.starts_with("IP Families:") && l.ends_with("IPv4,IPv6")),
+        "{}",
+        d.stdout
+    );
+    // Upgrading a single-stack Service to PreferDualStack adds the second address.
+    k.run(&[
+        "patch",
+        "svc",
+        "default-family",
+        "-p",
+        r#"{"spec":{"ipFamilyPolicy":"PreferDualStack"}}"#,
+    ])
+    .ok();
+    let (_, families, ips) = fields("default-family");
+    assert_eq!(families, ["IPv4", "IPv6"]);
+    assert!(ips.len() == 2 && v6(&ips[1]), "{ips:?}");
+    // Deleting frees both addresses: a Service asking for the same ones gets them (both
+    // fields: clusterIPs alone is refused, as upstream).
+    let want = ips.clone();
+    k.run(&["delete", "svc", "default-family"]).ok();
+    k.run_stdin(
+        &["apply", "-f", "-"],
+        &svc(
+            "same-ips",
+            &format!(
+                "  ipFamilyPolicy: RequireDualStack\n  clusterIP: {}\n  clusterIPs:\n  - {}\n  - {}\n",
+                want[0], want[0], want[1]
+            ),
+        ),
+    )
+    .ok();
+    assert_eq!(fields("same-ips").2, want);
+
+    // A cluster with only IPv4 refuses what it cannot give, with upstream's messages.
+    let single = server();
+    let Some(k4) = kubectl(&single) else { return };
+    k4.run_stdin(
+        &["apply", "-f", "-"],
+        &svc("needs-dual", "  ipFamilyPolicy: RequireDualStack\n"),
+    )
+    .fails_with(
+        r#"The Service "needs-dual" is invalid: spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services"#,
+    );
+    k4.run_stdin(
+        &["apply", "-f", "-"],
+        &svc("needs-v6", "  ipFamilies:\n  - IPv6\n"),
+    )
+    .fails_with(
+        r#"The Service "needs-v6" is invalid: spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster"#,
+    );
+    k4.run(&["get", "svc", "needs-dual"])
+        .fails_with("(NotFound)");
 }
