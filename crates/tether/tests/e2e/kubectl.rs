@@ -689,7 +689,7 @@ fn dual_stack_services_get_an_address_per_family() {
     assert!(ips.len() == 2 && v6(&ips[1]), "{ips:?}");
     // Deleting frees both addresses: a Service asking for the same ones gets them (both
     // fields: clusterIPs alone is refused, as upstream).
-    let want = ips.clone();
+    let want = ips;
     k.run(&["delete", "svc", "default-family"]).ok();
     k.run_stdin(
         &["apply", "-f", "-"],
