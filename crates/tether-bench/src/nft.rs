@@ -128,6 +128,9 @@ pub(crate) struct CostArgs {
     /// in-process libnftables context.
     #[arg(long)]
     nft_program: bool,
+    /// How many endpoints (of all Services) run on this node; the rest are on other nodes.
+    #[arg(long, default_value_t = 110)]
+    local_endpoints: usize,
     /// Write the full sync's script to this file and stop (to study `nft` by hand).
     #[arg(long)]
     dump_script: Option<std::path::PathBuf>,
@@ -137,12 +140,21 @@ fn service_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + 1 + u32::try_from(i).unwrap_or(0))
 }
 
-fn endpoints_of(i: usize, n: usize) -> Vec<Endpoint> {
+/// Endpoint `e` of Service `i`: the first `local` endpoints of the whole map are on this node
+/// (kubelet's default `--max-pods` is 110), the others on other nodes.
+fn endpoints_of(i: usize, n: usize, local: usize) -> Vec<Endpoint> {
     (0..n)
         .map(|e| {
-            let k = u32::try_from(i * n + e).unwrap_or(0);
-            let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 128, 0, 0)) + 2 + k);
-            endpoint(SocketAddr::new(IpAddr::V4(ip), 8080))
+            let k = i * n + e;
+            let ip = Ipv4Addr::from(
+                u32::from(Ipv4Addr::new(10, 128, 0, 0)) + 2 + u32::try_from(k).unwrap_or(0),
+            );
+            let mut ep = endpoint(SocketAddr::new(IpAddr::V4(ip), 8080));
+            if k >= local {
+                ep.is_local = false;
+                ep.node_name = Some("elsewhere".into());
+            }
+            ep
         })
         .collect()
 }
@@ -175,7 +187,7 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         map.insert(
             name(i),
             info(service_ip(i), 80),
-            endpoints_of(i, a.endpoints),
+            endpoints_of(i, a.endpoints, a.local_endpoints),
         );
     }
     let n = a.services;
@@ -194,8 +206,9 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let kind = p.sync(&map)?;
     println!(
-        "nft_cost layout={layout} services={n} endpoints={} full_load_ms={:.1} kind={kind:?}",
+        "nft_cost layout={layout} services={n} endpoints={} local_endpoints={} full_load_ms={:.1} kind={kind:?}",
         a.endpoints,
+        a.local_endpoints.min(n * a.endpoints),
         ms(t.elapsed())
     );
     if !a.skip_resync {
@@ -216,14 +229,14 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         map.insert(
             name(j),
             info(service_ip(j), 80),
-            endpoints_of(j, a.endpoints),
+            endpoints_of(j, a.endpoints, a.local_endpoints),
         );
         let t = Instant::now();
         let k1 = p.sync(&map)?;
         add.push(us(t.elapsed()));
         // Replace one endpoint of an existing Service.
         let victim = (c * 7919) % n.max(1);
-        let mut eps = endpoints_of(victim, a.endpoints);
+        let mut eps = endpoints_of(victim, a.endpoints, a.local_endpoints);
         if let Some(e) = eps.first_mut() {
             e.ip = IpAddr::V4(Ipv4Addr::new(
                 10,

@@ -18,7 +18,8 @@
 //! picks an endpoint with `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod
 //! n map @fast-endpoints-<n>`: two hash lookups per new connection whatever n is. Hairpin
 //! masquerading is one rule on the `fast-hairpin` set of `ip . ip` pairs (source equals the
-//! DNATed destination), and off-cluster sources are marked for masquerading by one rule.
+//! DNATed destination; pairs only for endpoints on this node, the only pods whose own
+//! connections this node DNATs), and off-cluster sources are marked for masquerading by one rule.
 //! Every `nft` transaction reads all chains of the table first (nftables 1.0.6), so with
 //! kube-proxy's layout one change costs O(chains): ~0.5 s at 10k Services × 5 endpoints
 //! (60k chains) and ~17 s at 50k. With the fast path a change is a few element updates in
@@ -444,14 +445,18 @@ pub fn render_port(cfg: &Config, name: &ServicePortName, sp: &ServicePort) -> Po
         let eps = cat
             .cluster
             .iter()
-            .filter_map(|e| Some((v4(&e.ip)?, e.port)));
-        for (i, (ip, port)) in eps.enumerate() {
+            .filter_map(|e| Some((v4(&e.ip)?, e.port, e)));
+        for (i, (ip, port, e)) in eps.enumerate() {
             out.elements.insert(Element {
                 map,
                 key: format!("{} . {i}", key(cluster_ip)),
                 value: format!("{ip} . {port}"),
             });
-            out.hairpin.insert(ip);
+            // Only a pod on this node can reach itself through this node's DNAT, so only
+            // local endpoints (and those whose node is unknown) need the hairpin pair.
+            if e.is_local || e.node_name.is_none() {
+                out.hairpin.insert(ip);
+            }
         }
         return out;
     }

@@ -467,3 +467,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fast_path_hairpin_pairs_only_for_endpoints_on_this_node() {
+    let remote = Endpoint {
+        node_name: Some("node-b".into()),
+        is_local: false,
+        ..Endpoint::ready(IpAddr::from([10, 244, 2, 7]), 8080)
+    };
+    let unknown = Endpoint {
+        node_name: None,
+        is_local: false,
+        ..Endpoint::ready(IpAddr::from([10, 244, 3, 7]), 8080)
+    };
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", "http"),
+        info([10, 96, 0, 50], 80),
+        vec![ep(2, 8080), remote, unknown],
+    );
+    let (script, _) = full(&cfg(), &map);
+    let l = lines(&script);
+    let want =
+        "add element ip tether fast-hairpin { 10.244.1.2 . 10.244.1.2, 10.244.3.7 . 10.244.3.7 }";
+    assert!(l.contains(&want), "missing {want:?} in\n{script}");
+    // The remote endpoint is still balanced to, without a hairpin pair.
+    assert!(
+        script.contains("10.96.0.50 . tcp . 80 . 1 : 10.244.2.7 . 8080"),
+        "{script}"
+    );
+    assert!(!script.contains("10.244.2.7 . 10.244.2.7"), "{script}");
+}
