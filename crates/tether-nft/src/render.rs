@@ -13,10 +13,9 @@
 //! **Fast path** (tether's own, [`Config::fast_path`]): a plain ClusterIP port (no session
 //! affinity, Cluster internal policy, no NodePort/external/LoadBalancer address, 1 to
 //! [`FAST_MAX_ENDPOINTS`] endpoints) gets no chain at all. Its endpoints are elements of the
-//! map `fast-endpoints-<n>` (n = its endpoint count) keyed `vip . proto . port . i`; its
-//! `service-ips` element is `goto fast-<n>`, one of 16 fixed chains whose one DNAT rule
-//! picks an endpoint with `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod
-//! n map @fast-endpoints-<n>`: two hash lookups per new connection whatever n is. Hairpin
+//! map `fast-endpoints-<n>` (n = its endpoint count) keyed `vip . proto . port . i`, and one
+//! fixed rule per n picks one with `dnat ip to ip daddr . meta l4proto . th dport . numgen
+//! random mod n map @fast-endpoints-<n>` (a miss falls through to the next n). Hairpin
 //! masquerading is one rule on the `fast-hairpin` set of `ip . ip` pairs (source equals the
 //! DNATed destination; pairs only for endpoints on this node, the only pods whose own
 //! connections this node DNATs), and off-cluster sources are marked for masquerading by one rule.
@@ -58,6 +57,7 @@ const FIREWALL_CHECK: &str = "firewall-check";
 const CLUSTER_IPS_CHECK: &str = "cluster-ips-check";
 const MARK_MASQ: &str = "mark-for-masquerade";
 const MASQUERADING: &str = "masquerading";
+const FAST_DISPATCH: &str = "fast-dispatch";
 const FAST_HAIRPIN: &str = "fast-hairpin";
 
 /// Most endpoints a fast-path port may have (one `fast-endpoints-<n>` map per count).
@@ -81,12 +81,6 @@ const FAST_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
     "fast-endpoints-14",
     "fast-endpoints-15",
     "fast-endpoints-16",
-];
-
-/// `fast-1` … `fast-16`: the chain a fast-path port with that many endpoints jumps to.
-const FAST_CHAINS: [&str; FAST_MAX_ENDPOINTS] = [
-    "fast-1", "fast-2", "fast-3", "fast-4", "fast-5", "fast-6", "fast-7", "fast-8", "fast-9",
-    "fast-10", "fast-11", "fast-12", "fast-13", "fast-14", "fast-15", "fast-16",
 ];
 
 /// Up to this many endpoints a port picks one with a cascade of `numgen random mod k 0 goto`
@@ -436,11 +430,6 @@ pub fn render_port(cfg: &Config, name: &ServicePortName, sp: &ServicePort) -> Po
         && cat.cluster.len() <= FAST_MAX_ENDPOINTS;
     if fast {
         let map = FAST_MAPS[cat.cluster.len() - 1];
-        out.elements.insert(Element {
-            map: SERVICE_IPS,
-            key: key(cluster_ip),
-            value: format!("goto {}", FAST_CHAINS[cat.cluster.len() - 1]),
-        });
         // `categorize` keeps IPv4 endpoints only, so the indices have no holes.
         let eps = cat
             .cluster
@@ -776,8 +765,20 @@ fn render_base(cfg: &Config, s: &mut String) {
     let mut rules = rules;
     if cfg.fast_path {
         render_fast_objects(cfg, s);
-        // The fast path's hairpin mark goes ahead of `jump masquerading` (rules run in the
-        // order added).
+        // The fast path's two entry rules, in place: its jump right after the service-ips
+        // vmap (ahead of the NodePort match, whose `fib` lookup a ClusterIP connection
+        // should not pay), its hairpin mark ahead of `jump masquerading`.
+        let after_vmap = rules
+            .iter()
+            .position(|(c, r)| *c == SERVICES && r.ends_with(&format!("vmap @{SERVICE_IPS}")))
+            .map_or(rules.len(), |i| i + 1);
+        rules.insert(
+            after_vmap,
+            (
+                SERVICES,
+                format!("ip daddr @{CLUSTER_IPS} jump {FAST_DISPATCH}"),
+            ),
+        );
         let before_masq = rules
             .iter()
             .position(|(c, _)| *c == "nat-postrouting")
@@ -794,7 +795,7 @@ fn render_base(cfg: &Config, s: &mut String) {
         let _ = writeln!(s, "add rule {t} {chain} {rule}");
     }
     if cfg.fast_path {
-        render_fast_chains(cfg, s);
+        render_fast_dispatch(cfg, s);
     }
     if let Some(cidr) = cfg.service_cidr {
         let _ = writeln!(s, "add rule {t} {CLUSTER_IPS_CHECK} ip daddr {cidr} drop");
@@ -816,12 +817,11 @@ fn render_base(cfg: &Config, s: &mut String) {
 }
 
 /// The fast path's objects: the `fast-endpoints-<n>` maps, the `fast-hairpin` set and the
-/// `fast-<n>` chains (entered from a fast-path port's `service-ips` element).
+/// `fast-dispatch` chain (entered for ClusterIP destinations after the `service-ips` vmap
+/// missed; the entry rules are placed among the base rules).
 fn render_fast_objects(cfg: &Config, s: &mut String) {
     let t = format!("ip {}", cfg.table);
-    for chain in FAST_CHAINS {
-        let _ = writeln!(s, "add chain {t} {chain}");
-    }
+    let _ = writeln!(s, "add chain {t} {FAST_DISPATCH}");
     let _ = writeln!(
         s,
         "add set {t} {FAST_HAIRPIN} {{ type ipv4_addr . ipv4_addr ; comment \"fast-path endpoints, for hairpin masquerading\" ; }}"
@@ -835,23 +835,24 @@ fn render_fast_objects(cfg: &Config, s: &mut String) {
     }
 }
 
-/// The `fast-<n>` chains' rules: off-cluster sources are marked for masquerading (as a
-/// service chain does), then one DNAT through `fast-endpoints-<n>` (a miss, which a
-/// consistent table never has, leaves the packet un-NATed for the filter checks to reject).
-fn render_fast_chains(cfg: &Config, s: &mut String) {
+/// The `fast-dispatch` chain's rules.
+fn render_fast_dispatch(cfg: &Config, s: &mut String) {
     let t = format!("ip {}", cfg.table);
-    for (i, (chain, map)) in FAST_CHAINS.iter().zip(FAST_MAPS).enumerate() {
-        if cfg.masquerade_all {
-            let _ = writeln!(s, "add rule {t} {chain} jump {MARK_MASQ}");
-        } else if let Some(cidr) = cfg.cluster_cidr {
-            let _ = writeln!(
-                s,
-                "add rule {t} {chain} ip saddr != {cidr} jump {MARK_MASQ}"
-            );
-        }
+    // Off-cluster sources are marked first (as a service chain does; a packet that then
+    // matches no map is not DNATed and the filter checks reject it), then one lookup per
+    // endpoint count: a port is in exactly one map, so at most one matches.
+    if cfg.masquerade_all {
+        let _ = writeln!(s, "add rule {t} {FAST_DISPATCH} jump {MARK_MASQ}");
+    } else if let Some(cidr) = cfg.cluster_cidr {
         let _ = writeln!(
             s,
-            "add rule {t} {chain} meta l4proto {{ tcp, udp, sctp }} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod {} map @{map}",
+            "add rule {t} {FAST_DISPATCH} ip saddr != {cidr} jump {MARK_MASQ}"
+        );
+    }
+    for (i, map) in FAST_MAPS.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "add rule {t} {FAST_DISPATCH} meta l4proto {{ tcp, udp, sctp }} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod {} map @{map}",
             i + 1
         );
     }
