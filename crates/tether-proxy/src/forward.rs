@@ -65,25 +65,11 @@ mod imp {
             // The pipe is empty here, so EAGAIN can only mean "socket not readable".
             let n = loop {
                 src.readable().await?;
-                let mut got = None;
                 match src.try_io(Interest::READABLE, || {
-                    let n = splice(src, None, &pipe_w, None, CHUNK, flags)?;
-                    if n > 0 && n < CHUNK {
-                        // A short read drained the socket: clear its readiness now (tokio
-                        // clears it on WouldBlock) instead of paying another splice for
-                        // the EAGAIN, as HAProxy does. Data arriving meanwhile sets it
-                        // again (tokio only clears the readiness it observed).
-                        got = Some(n);
-                        return Err(io::ErrorKind::WouldBlock.into());
-                    }
-                    Ok(n)
+                    Ok(splice(src, None, &pipe_w, None, CHUNK, flags)?)
                 }) {
                     Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        if let Some(n) = got {
-                            break n;
-                        }
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(e),
                 }
             };
