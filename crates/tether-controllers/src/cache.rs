@@ -1,4 +1,5 @@
-//! One reflector per served resource: the shared, eventually consistent view controllers read.
+//! One reflector per served resource: the shared, eventually consistent view of every
+//! object's metadata that the garbage collector and the namespace controller read.
 
 use std::sync::Arc;
 
@@ -28,6 +29,13 @@ impl std::fmt::Debug for Cache {
     }
 }
 
+/// What the cache keeps of an object: its metadata without annotations and managedFields.
+fn strip_to_metadata(o: &mut DynamicObject) {
+    o.data = serde_json::Value::Null;
+    o.metadata.annotations = None;
+    o.metadata.managed_fields = None;
+}
+
 impl Cache {
     /// Starts a reflector per resource (Events excluded: they own nothing and churn).
     pub fn start(client: Client, shutdown: CancellationToken) -> Self {
@@ -38,9 +46,14 @@ impl Cache {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
             let writer = reflector::store::Writer::new(ar);
             let reader = writer.as_reader();
+            // Only metadata is kept (what the garbage collector and the namespace
+            // controller read): bodies, annotations (a `last-applied-configuration` copy)
+            // and managedFields would hold the whole cluster in memory several times over.
             let stream = reflector::reflector(
                 writer,
-                watcher(api, watcher::Config::default()).default_backoff(),
+                watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .modify(strip_to_metadata),
             );
             let notify = changed.clone();
             let stop = shutdown.clone();
@@ -74,7 +87,7 @@ impl Cache {
         }
     }
 
-    /// Every cached object with its resource.
+    /// Every cached object (metadata only) with its resource.
     pub fn all(&self) -> Vec<(&'static Resource, Arc<DynamicObject>)> {
         let mut out = Vec::new();
         for (r, s) in self.stores.iter() {
@@ -83,7 +96,7 @@ impl Cache {
         out
     }
 
-    /// The cached objects of one resource.
+    /// The cached objects (metadata only) of one resource.
     pub fn of(&self, kind: &str) -> Vec<Arc<DynamicObject>> {
         self.stores
             .iter()

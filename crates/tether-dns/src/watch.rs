@@ -97,6 +97,9 @@ async fn watch_kind<K: Indexed>(client: Client, index: Arc<Index>) {
     loop {
         let mut stream = watcher::watcher(api.clone(), watcher::Config::default())
             .default_backoff()
+            // managedFields are never read here: not kept in memory (None, not [], which
+            // would reset them if the object were written back).
+            .modify(|o| o.meta_mut().managed_fields = None)
             .boxed();
         let mut buffer: Vec<K> = Vec::new();
         let mut relisting = false;

@@ -279,7 +279,11 @@ where
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
-        watcher(api, watcher::Config::default()).default_backoff(),
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            // managedFields are never read here: not kept in memory (None, not [], which
+            // would reset them if the object were written back).
+            .modify(|o| o.meta_mut().managed_fields = None),
     )
     .map_ok(move |ev| touch(&ev));
     (reader, stream)

@@ -136,7 +136,11 @@ where
     let api: Api<K> = Api::all(client.clone());
     let (shared, shutdown) = (shared.clone(), shutdown.clone());
     async move {
-        let stream = watcher::watcher(api, cfg).default_backoff();
+        let stream = watcher::watcher(api, cfg)
+            .default_backoff()
+            // managedFields are never read here: not kept in memory (None, not [], which
+            // would reset them if the object were written back).
+            .modify(|o| o.meta_mut().managed_fields = None);
         let mut stream = std::pin::pin!(stream);
         loop {
             tokio::select! {
