@@ -5,7 +5,9 @@
 #   SIZES="1000 10000" LIMIT=90 LAYOUTS=tether bench/nft-cost.sh
 #
 # Layouts: `tether` (the agent's: plain ClusterIP ports on the fast path of map elements,
-# applied through the agent's long-lived libnftables context), `tether+nft-program` (the
+# applied through the agent's long-lived libnftables context; a load into an empty namespace
+# writes those elements as one netlink batch), `tether-script-load` (the same, but the load
+# is one script), `tether+nft-program` (the
 # same rules, each sync a run of `nft -f -`) and `kube-proxy` (every port with its own
 # chains, kube-proxy's nftables layout, each sync a run of `nft -f -` as knftables does:
 # the baseline).
@@ -30,6 +32,7 @@ for layout in $LAYOUTS; do
   case $layout in
     tether) flag=() ;;
     tether+nft-program) flag=(--nft-program) ;;
+    tether-script-load) flag=(--no-netlink-elements) ;;
     kube-proxy) flag=(--kube-proxy-layout --nft-program) ;;
     *) echo "unknown layout $layout" >&2; exit 2 ;;
   esac

@@ -128,6 +128,10 @@ pub(crate) struct CostArgs {
     /// in-process libnftables context.
     #[arg(long)]
     nft_program: bool,
+    /// Load the whole table as one script even into an empty namespace (no netlink batch
+    /// for the fast path's elements).
+    #[arg(long)]
+    no_netlink_elements: bool,
     /// How many endpoints (of all Services) run on this node; the rest are on other nodes.
     #[arg(long, default_value_t = 110)]
     local_endpoints: usize,
@@ -176,6 +180,7 @@ fn p_config(a: &CostArgs) -> anyhow::Result<Config> {
     Ok(Config {
         fast_path: !a.kube_proxy_layout,
         nft_library: !a.nft_program,
+        netlink_elements: !a.no_netlink_elements,
         ..config(Some("10.128.0.0/9".parse()?))
     })
 }

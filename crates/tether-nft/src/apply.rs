@@ -171,6 +171,15 @@ impl Nft {
         self.run(&["-j", "list", "table", "ip", &self.table])
     }
 
+    /// Whether `table ip <table>` exists (`nft list tables`: names only, cheap at any size).
+    pub fn table_exists(&self) -> Result<bool, Error> {
+        let want = format!("table ip {}", self.table);
+        Ok(self
+            .run(&["list", "tables"])?
+            .lines()
+            .any(|l| l.trim() == want))
+    }
+
     /// Removes our table (and only it), if present.
     pub fn delete_table(&self) -> Result<(), Error> {
         let t = format!("ip {}", self.table);
@@ -201,6 +210,8 @@ pub struct Proxier {
     last: ServiceMap,
     /// Whether a sync has succeeded yet (no conntrack cleanup before the first).
     applied_once: bool,
+    /// Full loads whose map elements went as a netlink batch.
+    netlink_loads: u64,
     metrics: Option<Metrics>,
 }
 
@@ -214,6 +225,7 @@ impl Proxier {
             state: None,
             last: ServiceMap::new(),
             applied_once: false,
+            netlink_loads: 0,
             metrics: None,
         }
     }
@@ -228,6 +240,11 @@ impl Proxier {
     /// The `nft` runner (for listing and cleanup).
     pub fn nft(&self) -> &Nft {
         &self.nft
+    }
+
+    /// How many full loads wrote their map elements as a netlink batch.
+    pub fn netlink_loads(&self) -> u64 {
+        self.netlink_loads
     }
 
     /// Makes the next sync a full one.
@@ -282,11 +299,46 @@ impl Proxier {
             }
             self.state = None;
         }
+        if self.cfg.netlink_elements && !self.nft.table_exists()? {
+            // Nothing to keep working while loading: the script creates the table with the
+            // fast path's maps empty, one netlink batch fills them.
+            let (script, bulk, state) = render::full_split(&self.cfg, map);
+            self.nft.apply(&script)?;
+            match load_elements(&self.cfg, &bulk) {
+                Ok(()) => {
+                    self.state = Some(state);
+                    self.netlink_loads += 1;
+                    return Ok(SyncKind::Full);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "netlink element load failed; loading the whole table as one script")
+                }
+            }
+        }
         let (script, state) = render::full(&self.cfg, map);
         self.nft.apply(&script)?;
         self.state = Some(state);
         Ok(SyncKind::Full)
     }
+}
+
+/// Encodes `bulk` and writes it as one netlink batch in the configured namespace.
+fn load_elements(cfg: &Config, bulk: &render::BulkElements) -> Result<(), Error> {
+    let mut encoded = Vec::with_capacity(bulk.len());
+    for (map, key, value) in bulk {
+        let bad = || Error::Netlink(format!("cannot encode element {key} : {value} of {map}"));
+        let (kf, vf) = crate::netlink::fields_of(map).ok_or_else(bad)?;
+        let k = crate::netlink::encode(kf, key).ok_or_else(bad)?;
+        let v = if vf.is_empty() {
+            Vec::new()
+        } else {
+            crate::netlink::encode(vf, value).ok_or_else(bad)?
+        };
+        encoded.push((*map, k, v));
+    }
+    let batch = crate::netlink::Batch::new_elements(&cfg.table, &encoded)
+        .ok_or_else(|| Error::Netlink("element message too large".to_owned()))?;
+    batch.send(cfg.netns.as_deref())
 }
 
 /// Prepares the node namespace: `net.ipv4.ip_forward=1`;

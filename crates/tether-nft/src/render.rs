@@ -879,6 +879,23 @@ fn add_rules(s: &mut String, t: &str, chain: &str, rules: &[String]) {
 /// (`add table` + `delete table` make it work whether or not the table exists), and the
 /// bookkeeping of what it contains. Pure.
 pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
+    let (script, _, state) = full_inner(cfg, map, false);
+    (script, state)
+}
+
+/// Elements of the maps [`crate::netlink`] writes, as `(map, key, value)` script text.
+pub type BulkElements = Vec<(&'static str, String, String)>;
+
+/// [`full`] with the elements of the maps that [`crate::netlink::fields_of`] knows left
+/// out of the script and returned apart (to be written as one netlink batch after the
+/// script; the script's `add table` + `delete table` leaves those maps empty).
+pub fn full_split(cfg: &Config, map: &ServiceMap) -> (String, BulkElements, Rendered) {
+    full_inner(cfg, map, true)
+}
+
+fn full_inner(cfg: &Config, map: &ServiceMap, split: bool) -> (String, BulkElements, Rendered) {
+    let mut bulk: BulkElements = Vec::new();
+    let is_bulk = |m: &str| split && crate::netlink::fields_of(m).is_some();
     let t = format!("ip {}", cfg.table);
     let mut state = Rendered::default();
     for (name, sp) in &map.ports {
@@ -918,6 +935,10 @@ pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
             .and_then(|p| p.elements.iter().find(|e| e.map == *map && e.key == *key))
             .map(|e| e.value.as_str());
         let Some(value) = value else { continue };
+        if is_bulk(map) {
+            bulk.push((*map, key.clone(), value.to_owned()));
+            continue;
+        }
         if batch_map != Some(*map) || batch.len() >= ELEMENTS_PER_STATEMENT {
             flush(&mut s, batch_map, &mut batch);
             batch_map = Some(*map);
@@ -925,7 +946,11 @@ pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
         batch.push(format!("{key} : {value}"));
     }
     flush(&mut s, batch_map, &mut batch);
-    if !state.cluster_ip_refs.0.is_empty() {
+    if is_bulk(CLUSTER_IPS) {
+        for ip in state.cluster_ip_refs.0.keys() {
+            bulk.push((CLUSTER_IPS, ip.to_string(), String::new()));
+        }
+    } else if !state.cluster_ip_refs.0.is_empty() {
         let ips: Vec<String> = state
             .cluster_ip_refs
             .0
@@ -934,7 +959,11 @@ pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
             .collect();
         let _ = writeln!(s, "add element {t} {CLUSTER_IPS} {{ {} }}", ips.join(", "));
     }
-    if !state.hairpin_refs.0.is_empty() {
+    if is_bulk(FAST_HAIRPIN) {
+        for ip in state.hairpin_refs.0.keys() {
+            bulk.push((FAST_HAIRPIN, format!("{ip} . {ip}"), String::new()));
+        }
+    } else if !state.hairpin_refs.0.is_empty() {
         let pairs: Vec<String> = state
             .hairpin_refs
             .0
@@ -947,7 +976,7 @@ pub fn full(cfg: &Config, map: &ServiceMap) -> (String, Rendered) {
             pairs.join(", ")
         );
     }
-    (s, state)
+    (s, bulk, state)
 }
 
 /// Renders `updates` (from [`tether_servicemap::changes`]) against `state`, the

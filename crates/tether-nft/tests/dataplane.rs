@@ -765,3 +765,86 @@ async fn run_loop_with_health_check_node_port() {
     shutdown.cancel();
     task.await.expect("join").expect("run");
 }
+
+/// A full load into a namespace without the table writes the fast path's elements as a
+/// netlink batch: the kernel ends up with exactly what the one-script load gives, and
+/// incremental syncs (libnftables) work on top of it.
+#[tokio::test]
+async fn netlink_element_load_equals_the_script_load() {
+    if !require_root() {
+        return;
+    }
+    let a = NetNs::create(&unique_name("tnf-")).expect("netns");
+    let b = NetNs::create(&unique_name("tnf-")).expect("netns");
+    let c = |ns: &NetNs, netlink: bool| Config {
+        netns: Some(ns.path().to_path_buf()),
+        node_ips: vec![NODE_IP],
+        cluster_cidr: Some("10.244.0.0/16".parse().expect("net")),
+        netlink_elements: netlink,
+        ..Config::default()
+    };
+    let mut map = ServiceMap::new();
+    for s in 0..40u8 {
+        let proto = if s % 3 == 0 {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        };
+        let mut i = info([10, 96, 4, s], 80 + u16::from(s), proto);
+        if s % 10 == 0 {
+            // Not on the fast path: its chains and verdict elements stay in the script.
+            i.session_affinity_timeout = Some(30);
+        }
+        let eps: Vec<usize> = (0..usize::from(s % 7) + 1)
+            .map(|k| k + usize::from(s))
+            .collect();
+        let mut eps = endpoints(&eps);
+        for (k, e) in eps.iter_mut().enumerate() {
+            e.is_local = k % 2 == 0;
+        }
+        map.insert(name(&format!("s{s}"), proto), i, eps);
+    }
+    let mut fast = Proxier::new(c(&a, true));
+    let mut script = Proxier::new(c(&b, false));
+    assert_eq!(fast.sync(&map).expect("netlink load"), SyncKind::Full);
+    assert_eq!(fast.netlink_loads(), 1, "the elements went by netlink");
+    assert_eq!(script.sync(&map).expect("script load"), SyncKind::Full);
+    assert_eq!(script.netlink_loads(), 0);
+    let listed = |p: &Proxier| normalized(&p.nft().list_table_json().expect("list"));
+    let loaded = listed(&fast);
+    for set in [
+        "set fast-endpoints-3",
+        "set fast-hairpin",
+        "set cluster-ips",
+    ] {
+        assert!(
+            loaded.get(set).is_some_and(|s| s.contains("10.")),
+            "{set}: {loaded:?}"
+        );
+    }
+    assert_eq!(loaded, listed(&script));
+    // Incremental changes on top of the netlink-loaded maps.
+    map.ports.remove(&name("s5", Protocol::Tcp));
+    map.insert(
+        name("s41", Protocol::Tcp),
+        info([10, 96, 4, 41], 80, Protocol::Tcp),
+        endpoints(&[1, 2, 3]),
+    );
+    assert!(matches!(
+        fast.sync(&map).expect("incremental"),
+        SyncKind::Incremental(_)
+    ));
+    assert!(matches!(
+        script.sync(&map).expect("incremental"),
+        SyncKind::Incremental(_)
+    ));
+    assert_eq!(listed(&fast), listed(&script));
+    // With the table present a full sync is one script again (the live table is replaced
+    // atomically, never emptied first).
+    fast.force_full();
+    assert_eq!(fast.sync(&map).expect("resync"), SyncKind::Full);
+    assert_eq!(fast.netlink_loads(), 1);
+    assert_eq!(listed(&fast), listed(&script));
+    drop(a);
+    drop(b);
+}

@@ -1,0 +1,337 @@
+//! Set and map elements written as one nf_tables netlink batch (`NFT_MSG_NEWSETELEM`
+//! messages between `NFNL_MSG_BATCH_BEGIN` and `_END`), without libnftables' parser and
+//! evaluator, which cost ~20 µs per element of the fast path's maps (`perf`, § 3 of
+//! BENCHMARKS.md). Only the maps whose field types are listed in [`fields_of`] are written
+//! this way; the caller keeps every other object in its script.
+//!
+//! Encoding as the kernel reads it (`nft_data_init`): a concatenation's fields each take a
+//! multiple of 4 bytes (one 32-bit register each); addresses and ports in network byte order,
+//! `numgen` values in host byte order (the expression stores a host `u32` in its register).
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
+
+use crate::Error;
+
+const NLMSG_ERROR: u16 = 2;
+const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+const NFNL_MSG_BATCH_END: u16 = 0x11;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_NEWSETELEM: u16 = 12;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_CREATE: u16 = 0x400;
+const NLA_F_NESTED: u16 = 0x8000;
+const NFPROTO_IPV4: u8 = 2;
+const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_DATA_VALUE: u16 = 1;
+
+/// Elements per message: an attribute's length is 16 bits, so a message's element list must
+/// stay under 64 KiB (a fast-path element takes ~52 bytes).
+const ELEMENTS_PER_MESSAGE: usize = 1000;
+
+/// How long to wait for the kernel's answers to a batch.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One field of a key or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// `ipv4_addr`: 4 bytes, network order.
+    Ipv4,
+    /// `inet_proto`: a protocol name or number, 1 byte (padded to 4).
+    Proto,
+    /// `inet_service`: a port, 2 bytes network order (padded to 4).
+    Port,
+    /// A `numgen` value: `u32` in host order.
+    Numgen,
+}
+
+/// The key and value fields of `map`'s elements, for the maps written by netlink.
+pub(crate) fn fields_of(map: &str) -> Option<(&'static [Field], &'static [Field])> {
+    use Field::{Ipv4, Numgen, Port, Proto};
+    match map {
+        "cluster-ips" => Some((&[Ipv4], &[])),
+        "fast-hairpin" => Some((&[Ipv4, Ipv4], &[])),
+        m if m.starts_with("fast-endpoints-") => {
+            Some((&[Ipv4, Proto, Port, Numgen], &[Ipv4, Port]))
+        }
+        _ => None,
+    }
+}
+
+/// Encodes one field as its register bytes.
+fn encode_field(out: &mut Vec<u8>, field: Field, text: &str) -> Option<()> {
+    match field {
+        Field::Ipv4 => out.extend_from_slice(&text.parse::<Ipv4Addr>().ok()?.octets()),
+        Field::Proto => {
+            let p: u8 = match text {
+                "tcp" => 6,
+                "udp" => 17,
+                "sctp" => 132,
+                n => n.parse().ok()?,
+            };
+            out.extend_from_slice(&[p, 0, 0, 0]);
+        }
+        Field::Port => {
+            let p: u16 = text.parse().ok()?;
+            out.extend_from_slice(&p.to_be_bytes());
+            out.extend_from_slice(&[0, 0]);
+        }
+        Field::Numgen => out.extend_from_slice(&text.parse::<u32>().ok()?.to_ne_bytes()),
+    }
+    Some(())
+}
+
+/// Encodes `text` (fields joined by ` . `, as the scripts write them) as `fields`.
+pub(crate) fn encode(fields: &[Field], text: &str) -> Option<Vec<u8>> {
+    let parts: Vec<&str> = text.split(" . ").map(str::trim).collect();
+    if parts.len() != fields.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(4 * fields.len());
+    for (f, p) in fields.iter().zip(parts) {
+        encode_field(&mut out, *f, p)?;
+    }
+    Some(out)
+}
+
+/// A netlink batch being built.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    buf: Vec<u8>,
+    seq: u32,
+    /// Sequence numbers of the messages that ask for an acknowledgement.
+    acked: Vec<u32>,
+}
+
+impl Batch {
+    fn header(&mut self, ty: u16, flags: u16, family: u8, res_id: u16) -> usize {
+        let start = self.buf.len();
+        self.seq += 1;
+        self.buf.extend_from_slice(&0u32.to_ne_bytes()); // length, patched in `finish`
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(&flags.to_ne_bytes());
+        self.buf.extend_from_slice(&self.seq.to_ne_bytes());
+        self.buf.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel's
+        // nfgenmsg
+        self.buf.push(family);
+        self.buf.push(0); // NFNETLINK_V0
+        self.buf.extend_from_slice(&res_id.to_be_bytes());
+        start
+    }
+
+    fn finish(&mut self, start: usize) {
+        let len = u32::try_from(self.buf.len() - start).unwrap_or(u32::MAX);
+        self.buf[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+    }
+
+    fn attr(&mut self, ty: u16, payload: &[u8]) {
+        let len = u16::try_from(4 + payload.len()).unwrap_or(u16::MAX);
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(payload);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while !self.buf.len().is_multiple_of(4) {
+            self.buf.push(0);
+        }
+    }
+
+    fn nest_start(&mut self, ty: u16) -> usize {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&0u16.to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        start
+    }
+
+    fn nest_end(&mut self, start: usize) -> Option<()> {
+        let len = u16::try_from(self.buf.len() - start).ok()?;
+        self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+        Some(())
+    }
+
+    fn c_string(s: &str) -> Vec<u8> {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        v
+    }
+
+    /// A batch adding `elements` (already encoded key and value; an empty value for a
+    /// set) to `table`'s sets and maps, in messages of up to [`ELEMENTS_PER_MESSAGE`].
+    pub(crate) fn new_elements(table: &str, elements: &[(&str, Vec<u8>, Vec<u8>)]) -> Option<Self> {
+        let mut b = Self::default();
+        let begin = b.header(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
+        b.finish(begin);
+        let mut i = 0;
+        while i < elements.len() {
+            let set = elements[i].0;
+            let mut j = i;
+            while j < elements.len() && elements[j].0 == set && j - i < ELEMENTS_PER_MESSAGE {
+                j += 1;
+            }
+            let msg = b.header(
+                (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
+                NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK,
+                NFPROTO_IPV4,
+                0,
+            );
+            b.acked.push(b.seq);
+            b.attr(NFTA_SET_ELEM_LIST_TABLE, &Self::c_string(table));
+            b.attr(NFTA_SET_ELEM_LIST_SET, &Self::c_string(set));
+            let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
+            for (_, key, value) in &elements[i..j] {
+                let elem = b.nest_start(NFTA_LIST_ELEM);
+                let k = b.nest_start(NFTA_SET_ELEM_KEY);
+                b.attr(NFTA_DATA_VALUE, key);
+                b.nest_end(k)?;
+                if !value.is_empty() {
+                    let d = b.nest_start(NFTA_SET_ELEM_DATA);
+                    b.attr(NFTA_DATA_VALUE, value);
+                    b.nest_end(d)?;
+                }
+                b.nest_end(elem)?;
+            }
+            b.nest_end(list)?;
+            b.finish(msg);
+            i = j;
+        }
+        let end = b.header(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
+        b.finish(end);
+        Some(b)
+    }
+
+    /// The batch's bytes.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Sends the batch on a netlink socket opened in `netns` (the caller's namespace when
+    /// `None`) and waits for every acknowledgement: the kernel commits all of it or none.
+    pub(crate) fn send(&self, netns: Option<&Path>) -> Result<(), Error> {
+        let io = |what: &str, e: std::io::Error| Error::Netlink(format!("{what}: {e}"));
+        let open = || -> std::io::Result<Socket> {
+            let mut s = Socket::new(NETLINK_NETFILTER)?;
+            s.bind_auto()?;
+            Ok(s)
+        };
+        let socket = match netns {
+            Some(p) => tether_netns::NetNs::from_path(p)?
+                .run(open)?
+                .map_err(|e| io("netlink socket", e))?,
+            None => open().map_err(|e| io("netlink socket", e))?,
+        };
+        // One sendmsg carries the whole batch, so the send buffer must hold it.
+        let size = self.buf.len() + 4096;
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::SndBufForce, &size)
+            .map_err(|e| io("SO_SNDBUFFORCE", e.into()))?;
+        let timeout =
+            nix::sys::time::TimeVal::new(i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(30), 0);
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
+            .map_err(|e| io("SO_RCVTIMEO", e.into()))?;
+        let kernel = SocketAddr::new(0, 0);
+        socket
+            .send_to(&self.buf, &kernel, 0)
+            .map_err(|e| io("send batch", e))?;
+        let Some(&last) = self.acked.last() else {
+            return Ok(());
+        };
+        let mut first_error: Option<i32> = None;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = socket
+                .recv(&mut &mut buf[..], 0)
+                .map_err(|e| io("receive acknowledgements", e))?;
+            let mut off = 0;
+            while off + 16 <= n {
+                let len = read_u32(&buf, off) as usize;
+                let ty = read_u16(&buf, off + 4);
+                let seq = read_u32(&buf, off + 8);
+                if len < 16 || off + len > n {
+                    return Err(Error::Netlink("malformed netlink reply".to_owned()));
+                }
+                if ty == NLMSG_ERROR && len >= 20 {
+                    let code = i32::from_ne_bytes([
+                        buf[off + 16],
+                        buf[off + 17],
+                        buf[off + 18],
+                        buf[off + 19],
+                    ]);
+                    if code != 0 && first_error.is_none() {
+                        first_error = Some(code);
+                    }
+                    if seq == last {
+                        return match first_error {
+                            None => Ok(()),
+                            Some(code) => Err(Error::Netlink(format!(
+                                "the kernel refused the element batch: {}",
+                                std::io::Error::from_raw_os_error(-code)
+                            ))),
+                        };
+                    }
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    }
+}
+
+fn read_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_encode_as_registers() {
+        let (key, value) = fields_of("fast-endpoints-5").expect("fast map");
+        let k = encode(key, "10.96.0.1 . tcp . 80 . 3").expect("key");
+        let mut want = vec![10, 96, 0, 1, 6, 0, 0, 0, 0, 80, 0, 0];
+        want.extend_from_slice(&3u32.to_ne_bytes());
+        assert_eq!(k, want);
+        assert_eq!(
+            encode(value, "10.244.1.2 . 8080").expect("value"),
+            [10, 244, 1, 2, 0x1f, 0x90, 0, 0]
+        );
+        let (hp, _) = fields_of("fast-hairpin").expect("hairpin");
+        assert_eq!(
+            encode(hp, "10.244.1.2 . 10.244.1.2").expect("pair"),
+            [10, 244, 1, 2, 10, 244, 1, 2]
+        );
+        assert!(fields_of("service-ips").is_none());
+        assert!(encode(key, "10.96.0.1 . tcp . 80").is_none());
+        assert!(encode(key, "10.96.0.1 . tcp . 99999 . 0").is_none());
+    }
+
+    #[test]
+    fn batch_layout() {
+        let els = vec![("cluster-ips", vec![10, 96, 0, 1], Vec::new())];
+        let b = Batch::new_elements("tether", &els).expect("batch");
+        let bytes = b.bytes();
+        // begin (20 bytes), one NEWSETELEM, end (20 bytes); lengths add up.
+        assert_eq!(read_u32(bytes, 0), 20);
+        assert_eq!(read_u16(bytes, 4), NFNL_MSG_BATCH_BEGIN);
+        let msg_len = read_u32(bytes, 20) as usize;
+        assert_eq!(read_u16(bytes, 24), (10 << 8) | 12);
+        assert_eq!(20 + msg_len + 20, bytes.len());
+        assert_eq!(read_u16(bytes, 20 + msg_len + 4), NFNL_MSG_BATCH_END);
+        assert_eq!(b.acked, [2]);
+    }
+}
