@@ -171,13 +171,15 @@ impl Nft {
         self.run(&["-j", "list", "table", "ip", &self.table])
     }
 
-    /// Whether `table ip <table>` exists (`nft list tables`: names only, cheap at any size).
+    /// Whether `table ip <table>` exists (`list tables`: names only, cheap at any size;
+    /// through the library when it is loaded).
     pub fn table_exists(&self) -> Result<bool, Error> {
         let want = format!("table ip {}", self.table);
-        Ok(self
-            .run(&["list", "tables"])?
-            .lines()
-            .any(|l| l.trim() == want))
+        let listing = match self.library() {
+            Some(lib) => lib.run("list tables").map_err(Error::Library)?,
+            None => self.run(&["list", "tables"])?,
+        };
+        Ok(listing.lines().any(|l| l.trim() == want))
     }
 
     /// Removes our table (and only it), if present.
@@ -299,7 +301,8 @@ impl Proxier {
             }
             self.state = None;
         }
-        if self.cfg.netlink_elements && !self.nft.table_exists()? {
+        // When it cannot be told whether the table exists, it is treated as live.
+        if self.cfg.netlink_elements && matches!(self.nft.table_exists(), Ok(false)) {
             // Nothing to keep working while loading: the script creates the table with the
             // fast path's maps empty, one netlink batch fills them.
             let (script, bulk, state) = render::full_split(&self.cfg, map);

@@ -108,7 +108,7 @@ pub(crate) fn encode(fields: &[Field], text: &str) -> Option<Vec<u8>> {
 pub(crate) struct Batch {
     buf: Vec<u8>,
     seq: u32,
-    /// Sequence numbers of the messages that ask for an acknowledgement.
+    /// Sequence numbers of the messages that ask for an acknowledgement (the last one).
     acked: Vec<u32>,
 }
 
@@ -180,13 +180,20 @@ impl Batch {
             while j < elements.len() && elements[j].0 == set && j - i < ELEMENTS_PER_MESSAGE {
                 j += 1;
             }
+            // Only the last message asks for an acknowledgement: errors come back for any
+            // message anyway, and an ack per message (a socket buffer each) overruns the
+            // receive queue at 50k Services (ENOBUFS).
+            let last = j == elements.len();
+            let flags = NLM_F_REQUEST | NLM_F_CREATE | if last { NLM_F_ACK } else { 0 };
             let msg = b.header(
                 (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
-                NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK,
+                flags,
                 NFPROTO_IPV4,
                 0,
             );
-            b.acked.push(b.seq);
+            if last {
+                b.acked.push(b.seq);
+            }
             b.attr(NFTA_SET_ELEM_LIST_TABLE, &Self::c_string(table));
             b.attr(NFTA_SET_ELEM_LIST_SET, &Self::c_string(set));
             let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -236,6 +243,13 @@ impl Batch {
         let size = self.buf.len() + 4096;
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::SndBufForce, &size)
             .map_err(|e| io("SO_SNDBUFFORCE", e.into()))?;
+        // Errors carry only the failed message's header (not its ~50 KB of elements), and
+        // the receive queue holds a few thousand of them.
+        socket
+            .set_cap_ack(true)
+            .map_err(|e| io("NETLINK_CAP_ACK", e))?;
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBufForce, &(4 << 20))
+            .map_err(|e| io("SO_RCVBUFFORCE", e.into()))?;
         let timeout =
             nix::sys::time::TimeVal::new(i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(30), 0);
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)

@@ -496,3 +496,15 @@ fn fast_path_hairpin_pairs_only_for_endpoints_on_this_node() {
     );
     assert!(!script.contains("10.244.2.7 . 10.244.2.7"), "{script}");
 }
+
+#[test]
+fn big_sets_are_declared_with_a_size() {
+    let mut sizes = BTreeMap::new();
+    sizes.insert("fast-endpoints-5", 250_000usize);
+    sizes.insert("cluster-ips", 16_384);
+    sizes.insert("fast-hairpin", 110);
+    assert_eq!(size_hint(&sizes, "fast-endpoints-5"), " size 1048576 ;");
+    assert_eq!(size_hint(&sizes, "cluster-ips"), " size 65536 ;");
+    assert_eq!(size_hint(&sizes, "fast-hairpin"), "");
+    assert_eq!(size_hint(&sizes, "fast-endpoints-1"), "");
+}
