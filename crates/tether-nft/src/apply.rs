@@ -114,7 +114,7 @@ impl Nft {
     }
 
     /// Applies `script` with `nft -f -`.
-    fn apply_with_program(&self, script: &str) -> Result<(), Error> {
+    pub(crate) fn apply_with_program(&self, script: &str) -> Result<(), Error> {
         let mut cmd = self.command()?;
         cmd.args(["-f", "-"])
             .stdin(Stdio::piped())
@@ -171,15 +171,10 @@ impl Nft {
         self.run(&["-j", "list", "table", "ip", &self.table])
     }
 
-    /// Whether `table ip <table>` exists (`list tables`: names only, cheap at any size;
-    /// through the library when it is loaded).
+    /// Whether `table ip <table>` exists (one netlink request: `nft list tables` reads
+    /// every element of every set first).
     pub fn table_exists(&self) -> Result<bool, Error> {
-        let want = format!("table ip {}", self.table);
-        let listing = match self.library() {
-            Some(lib) => lib.run("list tables").map_err(Error::Library)?,
-            None => self.run(&["list", "tables"])?,
-        };
-        Ok(listing.lines().any(|l| l.trim() == want))
+        crate::netlink::table_exists(self.netns.as_deref(), &self.table)
     }
 
     /// Removes our table (and only it), if present.
@@ -306,7 +301,9 @@ impl Proxier {
             // Nothing to keep working while loading: the script creates the table with the
             // fast path's maps empty, one netlink batch fills them.
             let (script, bulk, state) = render::full_split(&self.cfg, map);
-            self.nft.apply(&script)?;
+            // In a fresh `nft` process: the agent's libnftables context then never holds
+            // a whole-table cache, which it would re-read (all elements) after the batch.
+            self.nft.apply_with_program(&script)?;
             match load_elements(&self.cfg, &bulk) {
                 Ok(()) => {
                     self.state = Some(state);

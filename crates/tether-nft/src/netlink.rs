@@ -21,6 +21,10 @@ const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_GETTABLE: u16 = 1;
+const NFTA_TABLE_NAME: u16 = 1;
+const ENOENT: i32 = 2;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_CREATE: u16 = 0x400;
@@ -227,18 +231,7 @@ impl Batch {
     /// Sends the batch on a netlink socket opened in `netns` (the caller's namespace when
     /// `None`) and waits for every acknowledgement: the kernel commits all of it or none.
     pub(crate) fn send(&self, netns: Option<&Path>) -> Result<(), Error> {
-        let io = |what: &str, e: std::io::Error| Error::Netlink(format!("{what}: {e}"));
-        let open = || -> std::io::Result<Socket> {
-            let mut s = Socket::new(NETLINK_NETFILTER)?;
-            s.bind_auto()?;
-            Ok(s)
-        };
-        let socket = match netns {
-            Some(p) => tether_netns::NetNs::from_path(p)?
-                .run(open)?
-                .map_err(|e| io("netlink socket", e))?,
-            None => open().map_err(|e| io("netlink socket", e))?,
-        };
+        let socket = open(netns)?;
         // One sendmsg carries the whole batch, so the send buffer must hold it.
         let size = self.buf.len() + 4096;
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::SndBufForce, &size)
@@ -297,6 +290,81 @@ impl Batch {
                 }
                 off += (len + 3) & !3;
             }
+        }
+    }
+}
+
+fn io(what: &str, e: std::io::Error) -> Error {
+    Error::Netlink(format!("{what}: {e}"))
+}
+
+/// A netfilter netlink socket in `netns` (the caller's namespace when `None`).
+fn open(netns: Option<&Path>) -> Result<Socket, Error> {
+    let open = || -> std::io::Result<Socket> {
+        let mut s = Socket::new(NETLINK_NETFILTER)?;
+        s.bind_auto()?;
+        Ok(s)
+    };
+    match netns {
+        Some(p) => tether_netns::NetNs::from_path(p)?
+            .run(open)?
+            .map_err(|e| io("netlink socket", e)),
+        None => open().map_err(|e| io("netlink socket", e)),
+    }
+}
+
+/// Whether `table ip <table>` exists in `netns`: one `NFT_MSG_GETTABLE` (`nft list
+/// tables` reads the whole ruleset first: 8.9 s and 533 MB at 50k Services).
+pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Error> {
+    let socket = open(netns)?;
+    let mut b = Batch::default();
+    let msg = b.header(
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
+        NLM_F_REQUEST | NLM_F_ACK,
+        NFPROTO_IPV4,
+        0,
+    );
+    b.attr(NFTA_TABLE_NAME, &Batch::c_string(table));
+    b.finish(msg);
+    let timeout =
+        nix::sys::time::TimeVal::new(i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(30), 0);
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
+        .map_err(|e| io("SO_RCVTIMEO", e.into()))?;
+    socket
+        .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
+        .map_err(|e| io("send GETTABLE", e))?;
+    let mut found = false;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = socket
+            .recv(&mut &mut buf[..], 0)
+            .map_err(|e| io("receive GETTABLE reply", e))?;
+        let mut off = 0;
+        while off + 16 <= n {
+            let len = read_u32(&buf, off) as usize;
+            let ty = read_u16(&buf, off + 4);
+            if len < 16 || off + len > n {
+                return Err(Error::Netlink("malformed netlink reply".to_owned()));
+            }
+            if ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE {
+                found = true;
+            } else if ty == NLMSG_ERROR && len >= 20 {
+                let code = i32::from_ne_bytes([
+                    buf[off + 16],
+                    buf[off + 17],
+                    buf[off + 18],
+                    buf[off + 19],
+                ]);
+                return match code {
+                    0 => Ok(found),
+                    c if c == -ENOENT => Ok(false),
+                    c => Err(Error::Netlink(format!(
+                        "GETTABLE: {}",
+                        std::io::Error::from_raw_os_error(-c)
+                    ))),
+                };
+            }
+            off += (len + 3) & !3;
         }
     }
 }
