@@ -806,7 +806,10 @@ async fn netlink_element_load_equals_the_script_load() {
     }
     let mut fast = Proxier::new(c(&a, true));
     let mut script = Proxier::new(c(&b, false));
-    assert!(!fast.nft().table_exists().expect("GETTABLE"), "fresh namespace");
+    assert!(
+        !fast.nft().table_exists().expect("GETTABLE"),
+        "fresh namespace"
+    );
     assert_eq!(fast.sync(&map).expect("netlink load"), SyncKind::Full);
     assert!(fast.nft().table_exists().expect("GETTABLE"), "loaded");
     assert_eq!(fast.netlink_loads(), 1, "the elements went by netlink");
