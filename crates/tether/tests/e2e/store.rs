@@ -266,10 +266,20 @@ fn kubernetes_endpoints_list_every_api_server() {
             .collect();
         (ep_ips, es_ips)
     };
+    // Both addresses, sorted, in both objects. Eventually: the two servers' first
+    // reconciles may interleave (a publishing what it listed before b's lease existed),
+    // and the next reconcile (10 s) settles it, as upstream's.
     let both = vec!["10.20.0.1".to_owned(), "10.20.0.2".to_owned()];
-    // b's first reconcile saw a's lease: both addresses, sorted, at once.
-    assert_eq!(addresses(&a), (both.clone(), both));
+    tether_testkit::wait_for(
+        Duration::from_secs(30),
+        "both API servers' addresses",
+        || (addresses(&a) == (both.clone(), both.clone())).then_some(()),
+    );
+    // A server that stops removes its lease and its address on the way out (eventually as
+    // well: a's periodic reconcile may have listed b's lease just before it went).
     b.stop();
     let one = vec!["10.20.0.2".to_owned()];
-    assert_eq!(addresses(&a), (one.clone(), one));
+    tether_testkit::wait_for(Duration::from_secs(30), "only the running server", || {
+        (addresses(&a) == (one.clone(), one.clone())).then_some(())
+    });
 }
