@@ -28,6 +28,7 @@ WRK_SECS=${WRK_SECS:-8}
 IPERF_SECS=${IPERF_SECS:-5}
 CONNS=${CONNS:-32}
 MODES=${MODES:-direct nft userspace haproxy}
+PROXY_ARGS=${PROXY_ARGS:-}   # extra arguments of `tether-bench proxy` (e.g. --workers 1)
 ID=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 C=$ID-c; N=$ID-n
 cleanup_extra() {
@@ -105,7 +106,7 @@ PIDS+=($!)
 
 # --- tether userspace proxy ---
 # shellcheck disable=SC2086
-ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.30:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 >"$TMP/proxy.log" 2>&1 &
+ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.30:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_ARGS >"$TMP/proxy.log" 2>&1 &
 PIDS+=($!)
 sleep 0.5
 
