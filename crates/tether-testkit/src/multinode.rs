@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tether_netns::NetNs;
 
-use crate::node::{NETNS_PREFIX, run_command, tail};
+use crate::node::{NETNS_PREFIX, run_command};
 use crate::{AgentOptions, Kubectl, ServerOptions, TetherAgent, TetherServer};
 
 /// The shared segment: namespace `tk-<hex>` with bridge `br0`.
@@ -112,12 +112,7 @@ impl MultiNodeCluster {
     /// Starts a server and `n` agents, each in a node namespace on one fabric, and waits for
     /// every Node to be Ready; `None` (skipped loudly) when not root or kubectl is missing.
     pub fn start(bin: &Path, server: ServerOptions, n: usize, agent: AgentOptions) -> Option<Self> {
-        if !tether_netns::testing::require_root() {
-            return None;
-        }
-        crate::trace_init();
-        let server = TetherServer::start(bin, server);
-        let kubectl = Kubectl::new(&server.kubeconfig())?;
+        let (server, kubectl) = crate::node::start_server(bin, server)?;
         let mut fabric = Fabric::new();
         let mut agents = Vec::new();
         for i in 0..n {
@@ -145,19 +140,7 @@ impl MultiNodeCluster {
 
     /// Every log's tail, for failure messages.
     pub fn logs(&self) -> String {
-        let mut s = String::new();
-        for a in &self.agents {
-            s.push_str(&format!(
-                "===== agent {} log (tail) =====\n{}\n",
-                a.node_name(),
-                tail(&a.log_text(), 150)
-            ));
-        }
-        s.push_str(&format!(
-            "===== server log (tail) =====\n{}\n",
-            tail(&self.server.log_text(), 100)
-        ));
-        s
+        crate::node::log_tails(&self.agents, 150, &self.server, 100)
     }
 
     /// Waits up to `timeout` for `f` (polled every 200 ms), panicking with the logs.

@@ -558,12 +558,7 @@ impl NodeCluster {
     /// Starts a server and an agent and waits for the Node to be Ready; `None` (skipped
     /// loudly) when not root or kubectl is missing.
     pub fn start(bin: &Path, server: ServerOptions, agent: AgentOptions) -> Option<Self> {
-        if !tether_netns::testing::require_root() {
-            return None;
-        }
-        crate::trace_init();
-        let server = TetherServer::start(bin, server);
-        let kubectl = Kubectl::new(&server.kubeconfig())?;
+        let (server, kubectl) = start_server(bin, server)?;
         let agent = TetherAgent::start(bin, &server.kubeconfig(), agent);
         let mut c = Self {
             kubectl,
@@ -576,12 +571,42 @@ impl NodeCluster {
 
     /// Both logs' tails, for failure messages.
     pub fn logs(&self) -> String {
-        format!(
-            "===== agent log (tail) =====\n{}\n===== server log (tail) =====\n{}\n",
-            tail(&self.agent.log_text(), 300),
-            tail(&self.server.log_text(), 150)
-        )
+        log_tails(std::slice::from_ref(&self.agent), 300, &self.server, 150)
     }
+}
+
+/// The server of a test cluster and a kubectl bound to it; `None` (skipped loudly) when not
+/// root or kubectl is missing.
+pub(crate) fn start_server(bin: &Path, opts: ServerOptions) -> Option<(TetherServer, Kubectl)> {
+    if !tether_netns::testing::require_root() {
+        return None;
+    }
+    crate::trace_init();
+    let server = TetherServer::start(bin, opts);
+    let kubectl = Kubectl::new(&server.kubeconfig())?;
+    Some((server, kubectl))
+}
+
+/// The last `agent_lines` of each agent's log and `server_lines` of the server's.
+pub(crate) fn log_tails(
+    agents: &[TetherAgent],
+    agent_lines: usize,
+    server: &TetherServer,
+    server_lines: usize,
+) -> String {
+    let mut s = String::new();
+    for a in agents {
+        s.push_str(&format!(
+            "===== agent {} log (tail) =====\n{}\n",
+            a.node_name(),
+            tail(&a.log_text(), agent_lines)
+        ));
+    }
+    s.push_str(&format!(
+        "===== server log (tail) =====\n{}\n",
+        tail(&server.log_text(), server_lines)
+    ));
+    s
 }
 
 impl Drop for NodeCluster {
