@@ -972,19 +972,10 @@ fn full_inner(cfg: &Config, map: &ServiceMap, split: bool) -> (String, BulkEleme
         }
         batch.clear();
     };
-    // Owners come sorted by (map, key), so one port's elements are mostly adjacent: the
-    // last port looked up is reused (a name lookup per element was most of a 50k render).
-    let mut last: Option<(&ServicePortName, Option<&PortRules>)> = None;
     for ((map, key), owner) in &state.owners {
-        let rules = match last {
-            Some((name, rules)) if name == owner => rules,
-            _ => {
-                let rules = state.ports.get(owner);
-                last = Some((owner, rules));
-                rules
-            }
-        };
-        let value = rules
+        let value = state
+            .ports
+            .get(owner)
             .and_then(|p| p.elements.iter().find(|e| e.map == *map && e.key == *key))
             .map(|e| e.value.as_str());
         let Some(value) = value else { continue };
