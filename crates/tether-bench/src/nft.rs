@@ -196,17 +196,19 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         );
     }
     let n = a.services;
-    let mut p = Proxier::new(p_config(a)?);
+    let cfg = p_config(a)?;
     if let Some(path) = &a.dump_script {
-        let (script, _) = tether_nft::render::full(&p_config(a)?, &map);
+        let (script, _) = tether_nft::render::full(&cfg, &map);
         std::fs::write(path, script)?;
         return Ok(());
     }
-    let layout = match (a.kube_proxy_layout, a.nft_program) {
-        (true, false) => "kube-proxy",
-        (true, true) => "kube-proxy+nft-program",
-        (false, false) => "tether",
-        (false, true) => "tether+nft-program",
+    let mut p = Proxier::new(cfg);
+    let layout = match (a.kube_proxy_layout, a.nft_program, a.no_netlink_elements) {
+        (true, false, _) => "kube-proxy",
+        (true, true, _) => "kube-proxy+nft-program",
+        (false, false, false) => "tether",
+        (false, false, true) => "tether-script-load",
+        (false, true, _) => "tether+nft-program",
     };
     let t = Instant::now();
     let kind = p.sync(&map)?;
