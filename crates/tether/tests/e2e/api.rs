@@ -137,6 +137,29 @@ fn aggregated_and_legacy_discovery() {
     assert!(resp.contains(r#""categories":["all"]"#), "{resp}");
 }
 
+/// `GET path` over plain HTTP, its JSON body (chunked or not).
+pub(crate) fn get_json(addr: &str, path: &str) -> serde_json::Value {
+    let resp = http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    let body = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    // Responses may be chunked; the JSON object is between the first '{' and last '}'.
+    let start = body.find('{').unwrap_or(0);
+    let end = body.rfind('}').map_or(body.len(), |e| e + 1);
+    serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The `metadata.name`s of a list's items.
+fn item_names(list: &serde_json::Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Creates ConfigMap `default/<name>` with `data.v = v` over plain HTTP (201 expected).
 fn create_configmap(addr: &str, name: &str, v: &str) {
     let body = format!(
@@ -187,15 +210,11 @@ fn paginated_lists_are_one_snapshot() {
         },
     );
     let post = |name: &str, v: &str| create_configmap(&s.addr, name, v);
-    let get = |query: &str| -> serde_json::Value {
-        let resp = http(
+    let get = |query: &str| {
+        get_json(
             &s.addr,
-            &format!(
-                "GET /api/v1/namespaces/default/configmaps?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            ),
-        );
-        let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {resp}"))
+            &format!("/api/v1/namespaces/default/configmaps?{query}"),
+        )
     };
     for i in 0..5 {
         post(&format!("c{i}"), "old");
@@ -214,26 +233,11 @@ fn paginated_lists_are_one_snapshot() {
         "DELETE /api/v1/namespaces/default/configmaps/c3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert!(del.starts_with("HTTP/1.1 200"), "{del}");
-    let mut names: Vec<String> = first["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| {
-            i["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
+    let mut names = item_names(&first);
     loop {
         let page = get(&format!("limit=2&continue={token}"));
         assert_eq!(page["metadata"]["resourceVersion"], rv, "{page}");
-        names.extend(page["items"].as_array().expect("items").iter().map(|i| {
-            i["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        }));
+        names.extend(item_names(&page));
         match page["metadata"]["continue"].as_str() {
             Some(t) if !t.is_empty() => token = t.to_owned(),
             _ => break,
@@ -241,14 +245,7 @@ fn paginated_lists_are_one_snapshot() {
     }
     assert_eq!(names, ["c0", "c1", "c2", "c3", "c4"]);
     // A fresh list sees the changes.
-    let now = get("");
-    let names: Vec<&str> = now["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["metadata"]["name"].as_str())
-        .collect();
-    assert_eq!(names, ["c0", "c1", "c2", "c2a", "c4", "c9"]);
+    assert_eq!(item_names(&get("")), ["c0", "c1", "c2", "c2a", "c4", "c9"]);
     // After two compaction periods the first token's revision is gone: 410 Expired.
     std::thread::sleep(Duration::from_millis(2600));
     let expired = get(&format!(
@@ -269,11 +266,5 @@ fn paginated_lists_are_one_snapshot() {
         .as_str()
         .expect("inconsistent token");
     let rest = get(&format!("limit=10&continue={token}"));
-    let names: Vec<&str> = rest["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["metadata"]["name"].as_str())
-        .collect();
-    assert_eq!(names, ["c2", "c2a", "c4", "c9"], "{rest}");
+    assert_eq!(item_names(&rest), ["c2", "c2a", "c4", "c9"], "{rest}");
 }

@@ -108,6 +108,26 @@ fn garbage_collection_background_foreground_orphan() {
     );
 }
 
+/// The managedFields entry of `kind/name` recorded under `subresource` (`Null` when none),
+/// and the object's JSON for failure messages.
+fn managed_entry(
+    k: &tether_testkit::Kubectl,
+    kind: &str,
+    name: &str,
+    subresource: &str,
+) -> (serde_json::Value, String) {
+    let out = k.run(&["get", kind, name, "--show-managed-fields", "-o", "json"]);
+    let obj: serde_json::Value = serde_json::from_str(out.ok()).expect("object json");
+    let entry = obj["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["subresource"] == subresource)
+        .cloned()
+        .unwrap_or_default();
+    (entry, out.stdout)
+}
+
 fn set_pod_status(k: &tether_testkit::Kubectl, pod: &str, ip: &str, ready: bool) {
     let patch = format!(
         r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}],"conditions":[{{"type":"Ready","status":"{}"}}]}}}}"#,
@@ -140,16 +160,8 @@ fn endpointslices_and_endpoints_follow_pods() {
     set_pod_status(&k, "nginx", "10.244.0.5", true);
     set_pod_status(&k, "nginx2", "10.244.0.6", false);
     // A write through /status is recorded with its subresource and owns status fields only.
-    let out = k.run(&["get", "pod", "nginx", "--show-managed-fields", "-o", "json"]);
-    let pod: serde_json::Value = serde_json::from_str(out.ok()).expect("pod json");
-    let status_owner = pod["metadata"]["managedFields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["subresource"] == "status")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(status_owner["manager"], "kubectl-patch", "{}", out.stdout);
+    let (status_owner, json) = managed_entry(&k, "pod", "nginx", "status");
+    assert_eq!(status_owner["manager"], "kubectl-patch", "{json}");
     assert_eq!(status_owner["operation"], "Update");
     let fields = &status_owner["fieldsV1"];
     assert!(fields["f:status"]["f:podIP"].is_object(), "{fields}");
@@ -319,23 +331,8 @@ fn deployments_roll_out_scale_and_roll_back() {
     // Scale.
     k.run(&["scale", "deploy", "web", "--replicas=5"]).ok();
     // The scale's field ownership is recorded under the scale subresource, as upstream.
-    let out = k.run(&[
-        "get",
-        "deploy",
-        "web",
-        "--show-managed-fields",
-        "-o",
-        "json",
-    ]);
-    let d: serde_json::Value = serde_json::from_str(out.ok()).expect("deployment json");
-    let scale_owner = d["metadata"]["managedFields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["subresource"] == "scale")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(scale_owner["manager"], "kubectl", "{}", out.stdout);
+    let (scale_owner, json) = managed_entry(&k, "deploy", "web", "scale");
+    assert_eq!(scale_owner["manager"], "kubectl", "{json}");
     assert_eq!(
         scale_owner["fieldsV1"],
         serde_json::json!({"f:spec": {"f:replicas": {}}})
