@@ -26,8 +26,8 @@ use crate::addr::add_address_with;
 use crate::link::{link_kind, link_message, validate_ifname};
 use crate::testing::unique_name;
 use crate::{
-    Error, NetNs, Result, add_address, add_route, addresses, create_bridge, create_veth_into,
-    delete_link, link_index, set_hairpin, set_master, set_up, sysctl,
+    Error, NetNs, Result, add_route, addresses, create_bridge, create_veth_into, delete_link,
+    link_index, set_hairpin, set_master, set_up, sysctl,
 };
 
 /// A bridge that acts as the pod subnet's gateway, made by [`ensure_bridge`].
@@ -177,7 +177,9 @@ pub async fn attach_pod(
                 "0",
             ))?,
         }
-        add_address(&pod_h, ifname, ip).await?;
+        // `nodad` as well: DAD still runs when the namespace's `all.accept_dad` is set (the
+        // kernel skips it only when both are 0), and a tentative address cannot be bound.
+        add_address_with(&pod_h, ifname, ip, true).await?;
         set_up(&pod_h, ifname).await?;
         if !ip.contains(&gateway) {
             add_route(&pod_h, IpNet::from(gateway), None, Some(ifname)).await?;

@@ -538,6 +538,11 @@ async fn ipv6_pods() -> TestResult {
     let gateway = bridge.gateway().addr();
     let a = new_ns()?;
     let b = new_ns()?;
+    // Some machines run DAD on every interface (`all.accept_dad` is 1; the kernel skips DAD
+    // only when it and the interface's are both 0): pod addresses must be usable at once anyway.
+    for pod in [&a, &b] {
+        sysctl(pod, "net.ipv6.conf.all.accept_dad", "1")?;
+    }
     attach_pod(&node, "cni0", &a, "eth0", net("2001:db8:1::2/64"), gateway).await?;
     attach_pod(&node, "cni0", &b, "eth0", net("2001:db8:1::3/64"), gateway).await?;
     assert_eq!(read_sysctl(&a, "net.ipv6.conf.eth0.accept_dad")?, "0");
