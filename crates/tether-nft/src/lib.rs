@@ -6,9 +6,10 @@
 //!
 //! Newcomers start with [`run`], which feeds [`tether_servicemap`] snapshots to a
 //! [`Proxier`]. The rules live in a table of their own (`table ip tether`, see
-//! [`render`]); nothing else in the ruleset is ever touched. A [`Proxier`] replaces the
-//! whole table in one transaction at start and after any failure, and afterwards applies
-//! only the changed Service ports ([`render::incremental`]). [`conntrack`] clears stale
+//! [`render`]); nothing else in the ruleset is ever touched. A [`Proxier`] rewrites the
+//! whole table at start and after any failure (a script for the rules, one netlink batch
+//! for the fast path's map elements), and afterwards applies only the changed Service ports
+//! ([`render::incremental`]). [`conntrack`] clears stale
 //! UDP flows, [`healthcheck`] serves `healthCheckNodePort`s.
 
 pub mod apply;
@@ -75,10 +76,11 @@ pub struct Config {
     /// [`Nft`], see `tether-libnft`) instead of running the `nft` program per sync; falls
     /// back to the program when the library cannot be loaded.
     pub nft_library: bool,
-    /// A full load into a namespace without the table writes the fast path's map elements
-    /// as one netlink batch after the script that creates the table (`netlink.rs`: ~20×
-    /// cheaper per element than libnftables' parser). With the table present, or off, the
-    /// whole sync is one script (one atomic transaction that replaces the live table).
+    /// Full syncs write the fast path's map elements as one netlink batch after the script
+    /// that defines the rest (`netlink.rs`: ~20× cheaper per element than libnftables'
+    /// parser); a live table is rebuilt in place, its maps flushed and refilled in one
+    /// transaction (see [`Proxier`]). Off, or after a failure of that path, a full sync is
+    /// one script (one atomic transaction that replaces the table).
     pub netlink_elements: bool,
 }
 

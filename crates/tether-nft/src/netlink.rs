@@ -17,6 +17,21 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use crate::Error;
 
 const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_DUMP: u16 = 0x300;
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_GETCHAIN: u16 = 4;
+const NFT_MSG_NEWSET: u16 = 9;
+const NFT_MSG_GETSET: u16 = 10;
+const NFT_MSG_DELSETELEM: u16 = 14;
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_SET_TABLE: u16 = 1;
+const NFTA_SET_NAME: u16 = 2;
+const NFTA_SET_FLAGS: u16 = 3;
+const NFT_SET_ANONYMOUS: u32 = 0x1;
+const NFT_SET_MAP: u32 = 0x8;
+const NLA_TYPE_MASK: u16 = 0x3fff;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
@@ -179,16 +194,36 @@ impl Batch {
         v
     }
 
-    /// A batch adding `elements` (`(map, key, value)` as the scripts write them; an empty
-    /// value for a set) to `table`'s sets and maps, each encoded straight into the batch as
-    /// [`fields_of`] its map says, in messages of up to [`ELEMENTS_PER_MESSAGE`].
+    /// A batch that first empties the sets and maps in `flush` (`nft flush set`), then adds
+    /// `elements` (`(map, key, value)` as the scripts write them; an empty value for a set)
+    /// to `table`'s sets and maps, each encoded straight into the batch as [`fields_of`] its
+    /// map says, in messages of up to [`ELEMENTS_PER_MESSAGE`]. One transaction: an element
+    /// flushed and added again never leaves the kernel's view.
     pub(crate) fn new_elements(
         table: &str,
+        flush: &[&str],
         elements: &[(&'static str, String, String)],
     ) -> Result<Self, Error> {
         let mut b = Self::default();
         let begin = b.header(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
         b.finish(begin);
+        for (n, set) in flush.iter().enumerate() {
+            let last = n + 1 == flush.len() && elements.is_empty();
+            let flags = NLM_F_REQUEST | if last { NLM_F_ACK } else { 0 };
+            // A DELSETELEM without an element list flushes the set (`nft_set_flush`).
+            let msg = b.header(
+                (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELSETELEM,
+                flags,
+                NFPROTO_IPV4,
+                0,
+            );
+            if last {
+                b.ack = Some(b.seq);
+            }
+            b.attr(NFTA_SET_ELEM_LIST_TABLE, &Self::c_string(table));
+            b.attr(NFTA_SET_ELEM_LIST_SET, &Self::c_string(set));
+            b.finish(msg);
+        }
         let chunks: Vec<&[(&str, String, String)]> = elements
             .chunk_by(|x, y| x.0 == y.0)
             .flat_map(|same_set| same_set.chunks(ELEMENTS_PER_MESSAGE))
@@ -373,6 +408,135 @@ pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Er
     }
 }
 
+/// The chains and named sets/maps of `table ip <table>` in `netns`: two netlink dumps
+/// (`NFT_MSG_GETCHAIN`, `NFT_MSG_GETSET`), names and flags only, never elements.
+pub(crate) fn live_objects(
+    netns: Option<&Path>,
+    table: &str,
+) -> Result<crate::render::LiveObjects, Error> {
+    let socket = open(netns)?;
+    let mut out = crate::render::LiveObjects::default();
+    // Chain dumps are not filtered by table in the kernel: every `ip` chain comes back.
+    for attrs in dump(
+        &socket,
+        NFT_MSG_GETCHAIN,
+        NFT_MSG_NEWCHAIN,
+        NFTA_CHAIN_TABLE,
+        table,
+    )? {
+        if attr_str(&attrs, NFTA_CHAIN_TABLE) == Some(table)
+            && let Some(name) = attr_str(&attrs, NFTA_CHAIN_NAME)
+        {
+            out.chains.push(name.to_owned());
+        }
+    }
+    for attrs in dump(
+        &socket,
+        NFT_MSG_GETSET,
+        NFT_MSG_NEWSET,
+        NFTA_SET_TABLE,
+        table,
+    )? {
+        let flags = attrs
+            .iter()
+            .find(|(ty, _)| *ty == NFTA_SET_FLAGS)
+            .and_then(|(_, v)| <[u8; 4]>::try_from(v.as_slice()).ok())
+            .map_or(0, u32::from_be_bytes);
+        if attr_str(&attrs, NFTA_SET_TABLE) == Some(table)
+            && flags & NFT_SET_ANONYMOUS == 0
+            && let Some(name) = attr_str(&attrs, NFTA_SET_NAME)
+        {
+            out.sets.push((name.to_owned(), flags & NFT_SET_MAP != 0));
+        }
+    }
+    Ok(out)
+}
+
+/// One message's top-level attributes: `(type, payload)`.
+type Attrs = Vec<(u16, Vec<u8>)>;
+
+/// A string attribute (NUL-terminated) of `attrs`.
+fn attr_str(attrs: &Attrs, ty: u16) -> Option<&str> {
+    let (_, v) = attrs.iter().find(|(t, _)| *t == ty)?;
+    std::str::from_utf8(v.split(|b| *b == 0).next()?).ok()
+}
+
+/// Dumps `get` objects of family `ip` (with `table_attr` = `table` in the request, which
+/// filters where the kernel supports it) and returns the attributes of every `new` reply.
+fn dump(
+    socket: &Socket,
+    get: u16,
+    new: u16,
+    table_attr: u16,
+    table: &str,
+) -> Result<Vec<Attrs>, Error> {
+    let mut b = Batch::default();
+    let msg = b.header(
+        (NFNL_SUBSYS_NFTABLES << 8) | get,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        NFPROTO_IPV4,
+        0,
+    );
+    b.attr(table_attr, &Batch::c_string(table));
+    b.finish(msg);
+    socket
+        .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
+        .map_err(|e| io("send dump request", e))?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = socket
+            .recv(&mut &mut buf[..], 0)
+            .map_err(|e| io("receive dump", e))?;
+        let mut off = 0;
+        while off + 16 <= n {
+            let len = read_u32(&buf, off) as usize;
+            let ty = read_u16(&buf, off + 4);
+            if len < 16 || off + len > n {
+                return Err(Error::Netlink("malformed netlink reply".to_owned()));
+            }
+            match ty {
+                NLMSG_DONE => return Ok(out),
+                NLMSG_ERROR if len >= 20 => {
+                    let code = i32::from_ne_bytes([
+                        buf[off + 16],
+                        buf[off + 17],
+                        buf[off + 18],
+                        buf[off + 19],
+                    ]);
+                    if code != 0 {
+                        return Err(Error::Netlink(format!(
+                            "dump: {}",
+                            std::io::Error::from_raw_os_error(-code)
+                        )));
+                    }
+                }
+                t if t == (NFNL_SUBSYS_NFTABLES << 8) | new => {
+                    // nlmsghdr (16) + nfgenmsg (4), then attributes.
+                    out.push(parse_attrs(&buf[off + 20.min(len)..off + len]));
+                }
+                _ => {}
+            }
+            off += (len + 3) & !3;
+        }
+    }
+}
+
+/// The top-level attributes of a message body.
+fn parse_attrs(mut body: &[u8]) -> Attrs {
+    let mut out = Vec::new();
+    while body.len() >= 4 {
+        let len = usize::from(read_u16(body, 0));
+        let ty = read_u16(body, 2) & NLA_TYPE_MASK;
+        if len < 4 || len > body.len() {
+            break;
+        }
+        out.push((ty, body[4..len].to_vec()));
+        body = &body[((len + 3) & !3).min(body.len())..];
+    }
+    out
+}
+
 fn read_u16(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
@@ -415,7 +579,7 @@ mod tests {
     #[test]
     fn batch_layout() {
         let els = vec![("cluster-ips", "10.96.0.1".to_owned(), String::new())];
-        let b = Batch::new_elements("tether", &els).expect("batch");
+        let b = Batch::new_elements("tether", &[], &els).expect("batch");
         let bytes = b.bytes();
         // begin (20 bytes), one NEWSETELEM, end (20 bytes); lengths add up.
         assert_eq!(read_u32(bytes, 0), 20);

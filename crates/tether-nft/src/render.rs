@@ -62,6 +62,7 @@ const CLUSTER_IPS_CHECK: &str = "cluster-ips-check";
 const MARK_MASQ: &str = "mark-for-masquerade";
 const MASQUERADING: &str = "masquerading";
 const FAST_DISPATCH: &str = "fast-dispatch";
+const FAST_MARK: &str = "fast-mark";
 const FAST_HAIRPIN: &str = "fast-hairpin";
 
 /// Most endpoints a fast-path port may have (one `fast-endpoints-<n>` map per count).
@@ -843,6 +844,7 @@ fn render_base(cfg: &Config, s: &mut String, sizes: &BTreeMap<&str, usize>) {
 fn render_fast_objects(cfg: &Config, s: &mut String, sizes: &BTreeMap<&str, usize>) {
     let t = format!("ip {}", cfg.table);
     let _ = writeln!(s, "add chain {t} {FAST_DISPATCH}");
+    let _ = writeln!(s, "add chain {t} {FAST_MARK}");
     let _ = writeln!(
         s,
         "add set {t} {FAST_HAIRPIN} {{ type ipv4_addr . ipv4_addr ;{} comment \"fast-path endpoints, for hairpin masquerading\" ; }}",
@@ -858,18 +860,25 @@ fn render_fast_objects(cfg: &Config, s: &mut String, sizes: &BTreeMap<&str, usiz
     }
 }
 
-/// The `fast-dispatch` chain's rules.
+/// The `fast-dispatch` chain's rules, and `fast-mark`'s.
+///
+/// `fast-dispatch` is the same for every configuration: nftables 1.0.6 cannot add a rule
+/// that refers to a `typeof … th dport` map it did not create in the same transaction
+/// ("conflicting protocols specified: tcp vs. th"), so a live table keeps this chain as it
+/// is ([`live_script`]). What depends on the configuration (which sources are masqueraded)
+/// sits in `fast-mark`, which is rebuilt like every other chain.
 fn render_fast_dispatch(cfg: &Config, s: &mut String) {
     let t = format!("ip {}", cfg.table);
     // Off-cluster sources are marked first (as a service chain does; a packet that then
     // matches no map is not DNATed and the filter checks reject it), then one lookup per
     // endpoint count: a port is in exactly one map, so at most one matches.
+    let _ = writeln!(s, "add rule {t} {FAST_DISPATCH} jump {FAST_MARK}");
     if cfg.masquerade_all {
-        let _ = writeln!(s, "add rule {t} {FAST_DISPATCH} jump {MARK_MASQ}");
+        let _ = writeln!(s, "add rule {t} {FAST_MARK} jump {MARK_MASQ}");
     } else if let Some(cidr) = cfg.cluster_cidr {
         let _ = writeln!(
             s,
-            "add rule {t} {FAST_DISPATCH} ip saddr != {cidr} jump {MARK_MASQ}"
+            "add rule {t} {FAST_MARK} ip saddr != {cidr} jump {MARK_MASQ}"
         );
     }
     for (i, map) in FAST_MAPS.iter().enumerate() {
@@ -926,9 +935,91 @@ pub type BulkElements = Vec<(&'static str, String, String)>;
 
 /// [`full`] with the elements of the maps that [`crate::netlink::fields_of`] knows left
 /// out of the script and returned apart (to be written as one netlink batch after the
-/// script; the script's `add table` + `delete table` leaves those maps empty).
+/// script). The script is the table's definition only: the caller puts `add table` +
+/// `delete table` before it (a namespace without the table) or makes a [`live_script`] of
+/// it (a live table, rebuilt in place).
 pub fn full_split(cfg: &Config, map: &ServiceMap) -> (String, BulkElements, Rendered) {
     full_inner(cfg, map, true)
+}
+
+/// The chains and named sets/maps of a live table, as the kernel lists them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveObjects {
+    /// Chain names, base chains included.
+    pub chains: Vec<String>,
+    /// Named sets and maps (anonymous ones left out), and whether each is a map.
+    pub sets: Vec<(String, bool)>,
+}
+
+/// The chains and sets/maps `script` (a [`full_split`] definition for `table ip <table>`)
+/// declares.
+pub fn declared<'s>(script: &'s str, table: &str) -> (BTreeSet<&'s str>, BTreeSet<&'s str>) {
+    let (mut chains, mut sets) = (BTreeSet::new(), BTreeSet::new());
+    let t = format!(" ip {table} ");
+    for line in script.lines() {
+        let (kind, rest) = if let Some(r) = line.strip_prefix("add chain") {
+            (&mut chains, r)
+        } else if let Some(r) = line
+            .strip_prefix("add set")
+            .or_else(|| line.strip_prefix("add map"))
+        {
+            (&mut sets, r)
+        } else {
+            continue;
+        };
+        if let Some(name) = rest
+            .strip_prefix(&t)
+            .and_then(|r| r.split_whitespace().next())
+        {
+            kind.insert(name);
+        }
+    }
+    (chains, sets)
+}
+
+/// The script that rebuilds the live table `ip <table>` (holding `live`) in place as
+/// `definition` (a [`full_split`] one) defines it, in one transaction, instead of deleting
+/// it: every chain and every set or map that is not written by netlink is flushed and
+/// defined again, and those the definition no longer declares are deleted. The netlink maps
+/// keep their elements (the old rules' data serves until the element batch flushes and
+/// refills them in a transaction of its own): at no moment is a Service missing from the
+/// kernel. `None` when the live table's layout is too old for that (no `fast-mark` chain
+/// next to `fast-dispatch`, which is kept as it is, see [`render_fast_dispatch`]).
+pub fn live_script(table: &str, live: &LiveObjects, definition: &str) -> Option<String> {
+    let t = format!("ip {table}");
+    let (chains, sets) = declared(definition, table);
+    let has = |name: &str| live.chains.iter().any(|c| c == name);
+    let keep_dispatch = chains.contains(FAST_DISPATCH) && has(FAST_DISPATCH);
+    if keep_dispatch && !has(FAST_MARK) {
+        return None;
+    }
+    let mut s = String::new();
+    for chain in &live.chains {
+        if !(keep_dispatch && chain == FAST_DISPATCH) {
+            let _ = writeln!(s, "flush chain {t} {chain}");
+        }
+    }
+    let kind = |is_map: bool| if is_map { "map" } else { "set" };
+    for (set, is_map) in &live.sets {
+        if crate::netlink::fields_of(set).is_none() {
+            let _ = writeln!(s, "flush {} {t} {set}", kind(*is_map));
+        }
+    }
+    // Chains only after every rule and verdict element that could jump to them is gone.
+    for chain in live.chains.iter().filter(|c| !chains.contains(c.as_str())) {
+        let _ = writeln!(s, "delete chain {t} {chain}");
+    }
+    for (set, is_map) in live.sets.iter().filter(|(n, _)| !sets.contains(n.as_str())) {
+        let _ = writeln!(s, "delete {} {t} {set}", kind(*is_map));
+    }
+    let dispatch_rule = format!("add rule {t} {FAST_DISPATCH} ");
+    for line in definition.lines() {
+        if !(keep_dispatch && line.starts_with(&dispatch_rule)) {
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    Some(s)
 }
 
 fn full_inner(cfg: &Config, map: &ServiceMap, split: bool) -> (String, BulkElements, Rendered) {
@@ -940,8 +1031,10 @@ fn full_inner(cfg: &Config, map: &ServiceMap, split: bool) -> (String, BulkEleme
         state.insert_port(name, render_port(cfg, name, sp));
     }
     let mut s = String::new();
-    let _ = writeln!(s, "add table {t}");
-    let _ = writeln!(s, "delete table {t}");
+    if !split {
+        let _ = writeln!(s, "add table {t}");
+        let _ = writeln!(s, "delete table {t}");
+    }
     let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
     for (map, _) in state.owners.keys() {
         *sizes.entry(map).or_default() += 1;

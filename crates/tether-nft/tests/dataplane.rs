@@ -844,11 +844,123 @@ async fn netlink_element_load_equals_the_script_load() {
         SyncKind::Incremental(_)
     ));
     assert_eq!(listed(&fast), listed(&script));
-    // With the table present a full sync is one script again (the live table is replaced
-    // atomically, never emptied first).
+    // With the table present a full sync rebuilds it in place (never deleted or emptied).
+    let handle = table_handle(&fast);
     fast.force_full();
     assert_eq!(fast.sync(&map).expect("resync"), SyncKind::Full);
-    assert_eq!(fast.netlink_loads(), 1);
+    assert_eq!(fast.netlink_loads(), 2);
+    assert_eq!(listed(&fast), listed(&script));
+    assert_eq!(table_handle(&fast), handle, "the live table was kept");
+    // An agent restarting (no state) on a table that holds an older map: Services gone
+    // (with their chains and affinity sets), moved between endpoint counts, new ones.
+    for s in [10u8, 11, 12] {
+        map.ports.remove(&name(&format!("s{s}"), Protocol::Tcp));
+        map.ports.remove(&name(&format!("s{s}"), Protocol::Udp));
+    }
+    for s in 13..20u8 {
+        let proto = if s % 3 == 0 {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        };
+        let eps: Vec<usize> = (0..usize::from(s % 5) + 2).map(|k| k + 100).collect();
+        map.insert(
+            name(&format!("s{s}"), proto),
+            info([10, 96, 4, s], 80 + u16::from(s), proto),
+            endpoints(&eps),
+        );
+    }
+    let mut sticky = info([10, 96, 5, 1], 443, Protocol::Tcp);
+    sticky.session_affinity_timeout = Some(60);
+    map.insert(name("s50", Protocol::Tcp), sticky, endpoints(&[7, 8]));
+    let mut restarted = Proxier::new(c(&a, true));
+    assert_eq!(restarted.sync(&map).expect("restart"), SyncKind::Full);
+    assert_eq!(restarted.netlink_loads(), 1, "rebuilt in place");
+    assert_eq!(table_handle(&restarted), handle, "the live table was kept");
+    assert!(matches!(
+        script.sync(&map).expect("incremental"),
+        SyncKind::Incremental(_)
+    ));
+    let rebuilt = listed(&restarted);
+    assert!(
+        !rebuilt.keys().any(|k| k.contains(&hash_part("s10"))),
+        "s10's chains and sets are gone: {rebuilt:?}"
+    );
+    assert_eq!(rebuilt, listed(&script));
+    drop(a);
+    drop(b);
+}
+
+/// The handle of the proxier's table (it changes when the table is deleted and created).
+fn table_handle(p: &Proxier) -> String {
+    let out = p
+        .nft()
+        .run(&["-a", "list", "table", "ip", "tether"])
+        .expect("list");
+    out.lines()
+        .next()
+        .and_then(|l| l.split("# handle ").nth(1))
+        .expect("handle")
+        .trim()
+        .to_owned()
+}
+
+/// The readable part of the chain names of Service `svc` in namespace `default`.
+fn hash_part(svc: &str) -> String {
+    format!("default/{svc}/")
+}
+
+/// A live table whose fast-path map is declared smaller than the new map needs: the element
+/// batch fails (the kernel's `size` limit) and the sync falls back to replacing the whole
+/// table with one script, which declares a big enough map.
+#[tokio::test]
+async fn live_rebuild_falls_back_to_one_script_when_a_map_is_too_small() {
+    if !require_root() {
+        return;
+    }
+    let a = NetNs::create(&unique_name("tnf-")).expect("netns");
+    let b = NetNs::create(&unique_name("tnf-")).expect("netns");
+    let c = |ns: &NetNs, netlink: bool| Config {
+        netns: Some(ns.path().to_path_buf()),
+        node_ips: vec![NODE_IP],
+        netlink_elements: netlink,
+        ..Config::default()
+    };
+    let mut fast = Proxier::new(c(&a, true));
+    let mut script = Proxier::new(c(&b, false));
+    // The table as a full sync of no Services makes it, but `fast-endpoints-1` limited to 4.
+    let (empty, _) = tether_nft::render::full(&c(&a, true), &ServiceMap::new());
+    let small = empty.replace(
+        "fast-endpoints-1 { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport ; }",
+        "fast-endpoints-1 { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport ; size 4 ; }",
+    );
+    assert_ne!(small, empty, "the map's declaration was found");
+    fast.nft().apply(&small).expect("small map");
+    let mut map = ServiceMap::new();
+    let add = |map: &mut ServiceMap, s: u8| {
+        map.insert(
+            name(&format!("s{s}"), Protocol::Tcp),
+            info([10, 96, 6, s], 80, Protocol::Tcp),
+            endpoints(&[usize::from(s)]),
+        );
+    };
+    for s in 0..3 {
+        add(&mut map, s);
+    }
+    assert_eq!(fast.sync(&map).expect("fits"), SyncKind::Full);
+    assert_eq!(fast.netlink_loads(), 1, "three elements fit in size 4");
+    for s in 3..6 {
+        add(&mut map, s);
+    }
+    fast.force_full();
+    assert_eq!(fast.sync(&map).expect("fallback"), SyncKind::Full);
+    assert_eq!(
+        fast.netlink_loads(),
+        1,
+        "six did not: one script replaced the table"
+    );
+    assert_eq!(script.sync(&map).expect("script load"), SyncKind::Full);
+    let listed = |p: &Proxier| normalized(&p.nft().list_table_json().expect("list"));
     assert_eq!(listed(&fast), listed(&script));
     drop(a);
     drop(b);

@@ -305,7 +305,8 @@ fn fast_path_clusterip_is_map_elements_only() {
     let l = lines(&script);
     for want in [
         "add rule ip tether services ip daddr @cluster-ips jump fast-dispatch",
-        "add rule ip tether fast-dispatch ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
+        "add rule ip tether fast-dispatch jump fast-mark",
+        "add rule ip tether fast-mark ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
         "add rule ip tether fast-dispatch meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @fast-endpoints-2",
         "add rule ip tether nat-postrouting ct status dnat ip saddr . ip daddr @fast-hairpin jump mark-for-masquerade",
         "add element ip tether fast-endpoints-2 { 10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080, 10.96.0.50 . tcp . 80 . 1 : 10.244.1.3 . 8080 }",
@@ -507,4 +508,68 @@ fn big_sets_are_declared_with_a_size() {
     assert_eq!(size_hint(&sizes, "cluster-ips"), " size 65536 ;");
     assert_eq!(size_hint(&sizes, "fast-hairpin"), "");
     assert_eq!(size_hint(&sizes, "fast-endpoints-1"), "");
+}
+
+#[test]
+fn live_script_rebuilds_in_place_and_keeps_the_netlink_maps() {
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", "http"),
+        info([10, 96, 0, 50], 80),
+        vec![ep(2, 8080)],
+    );
+    let (definition, bulk, _) = full_split(&cfg(), &map);
+    assert!(!definition.contains("delete table"), "{definition}");
+    assert!(bulk.iter().any(|(m, _, _)| *m == "fast-endpoints-1"));
+    let live = LiveObjects {
+        chains: vec![
+            "nat-prerouting".into(),
+            "services".into(),
+            "fast-dispatch".into(),
+            "fast-mark".into(),
+            "service-OLD".into(),
+        ],
+        sets: vec![
+            ("service-ips".into(), true),
+            ("cluster-ips".into(), false),
+            ("fast-endpoints-1".into(), true),
+            ("affinity-OLD".into(), false),
+        ],
+    };
+    let script = live_script("tether", &live, &definition).expect("current layout");
+    let l = lines(&script);
+    let pos = |needle: &str| l.iter().position(|x| *x == needle).expect(needle);
+    // Everything is flushed (the verdict map too) before a stale chain is deleted.
+    assert!(pos("flush chain ip tether service-OLD") < pos("delete chain ip tether service-OLD"));
+    assert!(pos("flush map ip tether service-ips") < pos("delete chain ip tether service-OLD"));
+    assert!(l.contains(&"delete set ip tether affinity-OLD"));
+    assert!(l.contains(&"flush chain ip tether fast-mark"));
+    // The netlink maps keep their elements; fast-dispatch keeps its rules (nft 1.0.6 cannot
+    // add rules on a `typeof … th dport` map it did not create in the same transaction).
+    for kept in ["cluster-ips", "fast-endpoints-1", "fast-dispatch"] {
+        assert!(
+            !l.iter()
+                .any(|x| x.starts_with("flush") && x.ends_with(kept)),
+            "{kept}"
+        );
+        assert!(
+            !l.iter()
+                .any(|x| x.starts_with("delete") && x.ends_with(kept)),
+            "{kept}"
+        );
+    }
+    assert!(
+        !script.contains("add rule ip tether fast-dispatch"),
+        "{script}"
+    );
+    assert!(l.contains(
+        &"add rule ip tether fast-mark ip saddr != 10.244.0.0/16 jump mark-for-masquerade"
+    ));
+    assert!(!script.contains("delete table"));
+    // A table from before fast-mark existed is not rebuilt in place.
+    let old = LiveObjects {
+        chains: vec!["fast-dispatch".into()],
+        sets: Vec::new(),
+    };
+    assert_eq!(live_script("tether", &old, &definition), None);
 }
