@@ -3,6 +3,10 @@
 //! Each subcommand does one measurable thing and prints its figures as `key=value` lines, so
 //! the scripts in `bench/` can collect them into BENCHMARKS.md. Nothing here is shipped.
 
+/// The allocator the `tether` binary uses, so that in-process figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api;
 mod dns;
 mod nft;

@@ -121,6 +121,10 @@ pub(crate) struct CostArgs {
     /// Skip the full re-sync step (it is the slow one).
     #[arg(long)]
     skip_resync: bool,
+    /// Only time the full render (`render::full_split`, 3 times, no kernel): the
+    /// userspace part of a full sync.
+    #[arg(long)]
+    render_only: bool,
     /// Program every port in kube-proxy's layout (no fast path): the baseline.
     #[arg(long)]
     kube_proxy_layout: bool,
@@ -202,6 +206,20 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         std::fs::write(path, script)?;
         return Ok(());
     }
+    if a.render_only {
+        for _ in 0..3 {
+            let t = Instant::now();
+            let (script, bulk, _) = tether_nft::render::full_split(&cfg, &map);
+            let render = t.elapsed();
+            println!(
+                "nft_cost services={n} render_ms={:.1} script_bytes={} bulk_elements={}",
+                ms(render),
+                script.len(),
+                bulk.len()
+            );
+        }
+        return Ok(());
+    }
     let mut p = Proxier::new(cfg);
     let layout = match (a.kube_proxy_layout, a.nft_program, a.no_netlink_elements) {
         (true, false, _) => "kube-proxy",
@@ -223,8 +241,9 @@ pub(crate) fn cost(a: &CostArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let kind = p.sync(&map)?;
         println!(
-            "nft_cost layout={layout} services={n} full_resync_ms={:.1} kind={kind:?}",
-            ms(t.elapsed())
+            "nft_cost layout={layout} services={n} full_resync_ms={:.1} kind={kind:?} netlink_loads={}",
+            ms(t.elapsed()),
+            p.netlink_loads()
         );
     }
     let mut add = Vec::new();
