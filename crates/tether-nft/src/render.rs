@@ -445,12 +445,14 @@ pub fn render_port(cfg: &Config, name: &ServicePortName, sp: &ServicePort) -> Po
             .cluster
             .iter()
             .filter_map(|e| Some((v4(&e.ip)?, e.port, e)));
+        let prefix = key(cluster_ip);
         for (i, (ip, port, e)) in eps.enumerate() {
-            out.elements.insert(Element {
-                map,
-                key: format!("{} . {i}", key(cluster_ip)),
-                value: format!("{ip} . {port}"),
-            });
+            let mut k = String::with_capacity(prefix.len() + 6);
+            let _ = write!(k, "{prefix} . {i}");
+            let mut value = String::with_capacity(24);
+            push_ipv4(&mut value, ip);
+            let _ = write!(value, " . {port}");
+            out.elements.insert(Element { map, key: k, value });
             // Only a pod on this node can reach itself through this node's DNAT, so only
             // local endpoints (and those whose node is unknown) need the hairpin pair.
             if e.is_local || e.node_name.is_none() {
@@ -658,6 +660,24 @@ pub fn render_port(cfg: &Config, name: &ServicePortName, sp: &ServicePort) -> Po
         out.chains.insert(format!("endpoint-{b}"), rules);
     }
     out
+}
+
+/// Appends `ip` in dotted-quad form (what `Display` writes, without its padding
+/// machinery: a fast-path element's address is written once per endpoint at every full
+/// render).
+fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
 }
 
 /// The fixed part: table, base chains, top-level chains, sets and maps, and their rules.

@@ -573,3 +573,13 @@ fn live_script_rebuilds_in_place_and_keeps_the_netlink_maps() {
     };
     assert_eq!(live_script("tether", &old, &definition), None);
 }
+
+proptest! {
+    #[test]
+    fn push_ipv4_writes_what_display_writes(a: u8, b: u8, c: u8, d: u8) {
+        let ip = Ipv4Addr::new(a, b, c, d);
+        let mut s = String::new();
+        push_ipv4(&mut s, ip);
+        prop_assert_eq!(s, ip.to_string());
+    }
+}
