@@ -11,6 +11,8 @@
 #   nft-nomasq the same rules without a cluster CIDR (no masquerade; diagnostic)
 #   nft-random the agent's rules but masquerading `fully-random`, as kube-proxy does
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
+#   userspace-b  the same on 10.96.0.31 with PROXY_B_ARGS (an A/B of proxy settings in one run,
+#              e.g. PROXY_B_ARGS="--runtime per-core")
 #   haproxy    client -> 10.96.0.20:80, HAProxy (Debian, TCP mode, nbthread 2, roundrobin)
 # HTTP backends: `tether agnhost netexec --http-port=8080` in each pod, path /hostname.
 # NSTAT=1 adds the client's TCP counters (retransmits, SYN retransmits) after each mode.
@@ -29,6 +31,7 @@ IPERF_SECS=${IPERF_SECS:-5}
 CONNS=${CONNS:-32}
 MODES=${MODES:-direct nft userspace haproxy}
 PROXY_ARGS=${PROXY_ARGS:-}   # extra arguments of `tether-bench proxy` (e.g. --workers 1)
+PROXY_B_ARGS=${PROXY_B_ARGS:-}   # the same for mode userspace-b
 ID=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 C=$ID-c; N=$ID-n
 cleanup_extra() {
@@ -56,6 +59,7 @@ inn "$N" ip addr add 10.244.0.1/24 dev tbbr0
 inn "$N" ip link set tbbr0 up
 inn "$N" ip addr add 10.96.0.20/32 dev lo
 inn "$N" ip addr add 10.96.0.30/32 dev lo
+inn "$N" ip addr add 10.96.0.31/32 dev lo
 for i in 1 2 3; do
   P=$ID-p$i
   ip netns add "$P"
@@ -108,6 +112,11 @@ PIDS+=($!)
 # shellcheck disable=SC2086
 ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.30:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_ARGS >"$TMP/proxy.log" 2>&1 &
 PIDS+=($!)
+case " $MODES " in *" userspace-b "*)
+  # shellcheck disable=SC2086
+  ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.31:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_B_ARGS >"$TMP/proxy-b.log" 2>&1 &
+  PIDS+=($!) ;;
+esac
 sleep 0.5
 
 target() {
@@ -115,6 +124,7 @@ target() {
     direct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
     nft|nft-nomasq|nft-random) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
+    userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
   esac
 }

@@ -7,6 +7,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod agent_sync;
 mod api;
 mod dns;
 mod nft;
@@ -42,6 +43,8 @@ enum Cmd {
     Api(api::ApiArgs),
     /// Pod benchmark: start → Ready, Ready → EndpointSlice, churn (agent CPU and RSS).
     Pods(pods::PodsArgs),
+    /// The agent end to end: API write → element in the node's nftables table.
+    AgentSync(agent_sync::AgentSyncArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::NftCost(a) => nft::cost(&a),
         Cmd::Api(a) => api::run(&a),
         Cmd::Pods(a) => pods::run(&a),
+        Cmd::AgentSync(a) => agent_sync::run(&a),
     }
 }
 

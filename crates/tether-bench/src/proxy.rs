@@ -20,58 +20,140 @@ pub(crate) struct ProxyArgs {
     /// An extra port `PORT=BACKEND` on the same address with a single backend (iperf3).
     #[arg(long)]
     extra: Option<String>,
-    /// Tokio worker threads (0: one per core).
+    /// Tokio worker threads (0: one per core); with `--runtime per-core`, the number of
+    /// threads.
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// How the proxy is run: `multi` (one multi-thread runtime, as the agent does),
+    /// `current` (one current-thread runtime), `per-core` (a current-thread runtime and a
+    /// proxy per thread, each with its own listener on the same address: `SO_REUSEPORT`
+    /// spreads the connections, as HAProxy's threads do).
+    #[arg(long, default_value = "multi")]
+    runtime: Runtime,
+}
+
+/// See [`ProxyArgs::runtime`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Runtime {
+    Multi,
+    Current,
+    PerCore,
 }
 
 /// Runs the proxy until SIGTERM/SIGINT.
 pub(crate) fn run(a: &ProxyArgs) -> anyhow::Result<()> {
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if a.workers > 0 {
-        rt.worker_threads(a.workers);
+    match a.runtime {
+        Runtime::Multi => {
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            if a.workers > 0 {
+                rt.worker_threads(a.workers);
+            }
+            let rt = rt.enable_all().build()?;
+            rt.block_on(serve(a, tether_proxy::Config::default(), true))
+        }
+        Runtime::Current => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve(a, tether_proxy::Config::default(), true)),
+        Runtime::PerCore => {
+            let threads = if a.workers > 0 {
+                a.workers
+            } else {
+                std::thread::available_parallelism().map_or(2, usize::from)
+            };
+            let bind: tether_proxy::BindFn = std::sync::Arc::new(reuse_port_bind);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|i| {
+                        let cfg = tether_proxy::Config {
+                            bind: bind.clone(),
+                            ..tether_proxy::Config::default()
+                        };
+                        scope.spawn(move || {
+                            tokio::runtime::Builder::new_current_thread()
+                                .enable_all()
+                                .build()?
+                                .block_on(serve(a, cfg, i == 0))
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.join()
+                        .map_err(|_| anyhow::anyhow!("proxy thread panicked"))??;
+                }
+                anyhow::Ok(())
+            })
+        }
     }
-    let rt = rt.enable_all().build()?;
-    rt.block_on(async {
-        let proxy = tether_proxy::Proxy::new(tether_proxy::Config {
-            drain_timeout: std::time::Duration::from_secs(1),
-            ..tether_proxy::Config::default()
-        });
-        let backends: Vec<_> = a
-            .backends
-            .iter()
-            .map(|b| tether_proxy::Backend::new(*b))
-            .collect();
-        let mut fes = vec![tether_proxy::Frontend {
-            listen: a.listen,
-            protocol: tether_proxy::Protocol::Tcp,
-            backends: backends.clone(),
-            affinity: None,
-            name: "bench/svc:tcp".into(),
-        }];
-        if a.udp {
-            fes.push(tether_proxy::Frontend {
-                listen: a.listen,
-                protocol: tether_proxy::Protocol::Udp,
-                backends,
-                affinity: None,
-                name: "bench/svc:udp".into(),
-            });
+}
+
+/// [`tether_proxy::default_bind`] with `SO_REUSEPORT`, so that every thread's proxy listens
+/// on the same address.
+fn reuse_port_bind(
+    addr: SocketAddr,
+    protocol: tether_proxy::Protocol,
+) -> std::io::Result<tether_proxy::BoundSocket> {
+    use socket2::{Domain, Socket, Type};
+    let (ty, proto) = match protocol {
+        tether_proxy::Protocol::Tcp => (Type::STREAM, socket2::Protocol::TCP),
+        tether_proxy::Protocol::Udp => (Type::DGRAM, socket2::Protocol::UDP),
+    };
+    let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(match protocol {
+        tether_proxy::Protocol::Tcp => {
+            socket.listen(4096)?;
+            tether_proxy::BoundSocket::Tcp(socket.into())
         }
-        if let Some(extra) = &a.extra {
-            let (port, backend) = crate::nft::parse_extra(extra)?;
-            fes.push(tether_proxy::Frontend {
-                listen: SocketAddr::new(a.listen.ip(), port),
-                protocol: tether_proxy::Protocol::Tcp,
-                backends: vec![tether_proxy::Backend::new(backend)],
-                affinity: None,
-                name: "bench/svc:extra".into(),
-            });
-        }
-        proxy.sync(fes).await?;
-        println!("proxy_ready listen={}", a.listen);
-        crate::wait_signal().await;
-        proxy.shutdown().await;
-        anyhow::Ok(())
+        tether_proxy::Protocol::Udp => tether_proxy::BoundSocket::Udp(socket.into()),
     })
+}
+
+/// One proxy with the benchmark's frontends until a signal; `announce` prints the ready line.
+async fn serve(a: &ProxyArgs, cfg: tether_proxy::Config, announce: bool) -> anyhow::Result<()> {
+    let proxy = tether_proxy::Proxy::new(tether_proxy::Config {
+        drain_timeout: std::time::Duration::from_secs(1),
+        ..cfg
+    });
+    let backends: Vec<_> = a
+        .backends
+        .iter()
+        .map(|b| tether_proxy::Backend::new(*b))
+        .collect();
+    let mut fes = vec![tether_proxy::Frontend {
+        listen: a.listen,
+        protocol: tether_proxy::Protocol::Tcp,
+        backends: backends.clone(),
+        affinity: None,
+        name: "bench/svc:tcp".into(),
+    }];
+    if a.udp {
+        fes.push(tether_proxy::Frontend {
+            listen: a.listen,
+            protocol: tether_proxy::Protocol::Udp,
+            backends,
+            affinity: None,
+            name: "bench/svc:udp".into(),
+        });
+    }
+    if let Some(extra) = &a.extra {
+        let (port, backend) = crate::nft::parse_extra(extra)?;
+        fes.push(tether_proxy::Frontend {
+            listen: SocketAddr::new(a.listen.ip(), port),
+            protocol: tether_proxy::Protocol::Tcp,
+            backends: vec![tether_proxy::Backend::new(backend)],
+            affinity: None,
+            name: "bench/svc:extra".into(),
+        });
+    }
+    proxy.sync(fes).await?;
+    if announce {
+        println!("proxy_ready listen={}", a.listen);
+    }
+    crate::wait_signal().await;
+    proxy.shutdown().await;
+    anyhow::Ok(())
 }

@@ -177,6 +177,21 @@ impl Nft {
         crate::netlink::table_exists(self.netns.as_deref(), &self.table)
     }
 
+    /// The value of element `key` (script syntax, e.g. `10.96.0.50 . tcp . 80 . 0`) of one of
+    /// the sets or maps the full sync writes by netlink (`fast-endpoints-<n>`,
+    /// `cluster-ips`, `fast-hairpin`), encoded as the kernel holds it (empty for a set);
+    /// `None` when absent. One netlink lookup, not a listing: cheap at any table size
+    /// (benchmarks poll it to see when a change reached the kernel).
+    pub fn element(&self, set: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        crate::netlink::get_element(self.netns.as_deref(), &self.table, set, key)
+    }
+
+    /// `value` (script syntax, e.g. `10.244.1.5 . 8080`) encoded as the values of `set` are,
+    /// to compare with [`element`](Self::element).
+    pub fn encode_value(set: &str, value: &str) -> Option<Vec<u8>> {
+        crate::netlink::encode_value(set, value)
+    }
+
     /// Removes our table (and only it), if present.
     pub fn delete_table(&self) -> Result<(), Error> {
         let t = format!("ip {}", self.table);

@@ -23,6 +23,7 @@ const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_NEWSET: u16 = 9;
 const NFT_MSG_GETSET: u16 = 10;
+const NFT_MSG_GETSETELEM: u16 = 13;
 const NFT_MSG_DELSETELEM: u16 = 14;
 const NFTA_CHAIN_TABLE: u16 = 1;
 const NFTA_CHAIN_NAME: u16 = 3;
@@ -301,7 +302,7 @@ impl Batch {
         let Some(ack) = self.ack else {
             return Ok(());
         };
-        match read_replies(&socket, ack, |_| {})? {
+        match read_replies(&socket, ack, |_, _| {})? {
             None => Ok(()),
             Some(code) => Err(Error::Netlink(format!(
                 "the kernel refused the element batch: {}",
@@ -337,12 +338,12 @@ fn open(netns: Option<&Path>) -> Result<Socket, Error> {
 }
 
 /// Reads the kernel's replies until the acknowledgement (or error) of message `seq`,
-/// showing `seen` the type of every other message. Returns the first error (a negative
-/// errno) any message got.
+/// showing `seen` the type and the attributes of every other message. Returns the first
+/// error (a negative errno) any message got.
 fn read_replies(
     socket: &Socket,
     seq: u32,
-    mut seen: impl FnMut(u16),
+    mut seen: impl FnMut(u16, Attrs),
 ) -> Result<Option<i32>, Error> {
     let mut first_error: Option<i32> = None;
     let mut buf = vec![0u8; 1 << 16];
@@ -372,7 +373,8 @@ fn read_replies(
                     return Ok(first_error);
                 }
             } else {
-                seen(ty);
+                // nlmsghdr (16) + nfgenmsg (4), then attributes.
+                seen(ty, parse_attrs(&buf[off + 20.min(len)..off + len]));
             }
             off += (len + 3) & !3;
         }
@@ -396,7 +398,7 @@ pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Er
         .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
         .map_err(|e| io("send GETTABLE", e))?;
     let mut found = false;
-    match read_replies(&socket, b.seq, |ty| {
+    match read_replies(&socket, b.seq, |ty, _| {
         found |= ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE;
     })? {
         None => Ok(found),
@@ -406,6 +408,89 @@ pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Er
             std::io::Error::from_raw_os_error(-c)
         ))),
     }
+}
+
+/// The value of element `key` (script syntax, see [`fields_of`]) of `table ip <table>`'s set
+/// or map `set` in `netns`, as the kernel holds it (empty for a set's element); `None` when
+/// absent. One `NFT_MSG_GETSETELEM`: a lookup in the kernel, not a dump.
+pub(crate) fn get_element(
+    netns: Option<&Path>,
+    table: &str,
+    set: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    let (key_fields, _) =
+        fields_of(set).ok_or_else(|| Error::Netlink(format!("no netlink encoding for {set}")))?;
+    let bad = || Error::Netlink(format!("cannot encode key {key} of {set}"));
+    let socket = open(netns)?;
+    let mut b = Batch::default();
+    let msg = b.header(
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
+        NLM_F_REQUEST | NLM_F_ACK,
+        NFPROTO_IPV4,
+        0,
+    );
+    b.attr(NFTA_SET_ELEM_LIST_TABLE, &Batch::c_string(table));
+    b.attr(NFTA_SET_ELEM_LIST_SET, &Batch::c_string(set));
+    let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
+    let elem = b.nest_start(NFTA_LIST_ELEM);
+    let k = b.nest_start(NFTA_SET_ELEM_KEY);
+    b.attr_encoded(NFTA_DATA_VALUE, key_fields, key)
+        .ok_or_else(bad)?;
+    b.set_len(k).ok_or_else(bad)?;
+    b.set_len(elem).ok_or_else(bad)?;
+    b.set_len(list).ok_or_else(bad)?;
+    b.finish(msg);
+    socket
+        .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
+        .map_err(|e| io("send GETSETELEM", e))?;
+    let mut value = None;
+    let reply = read_replies(&socket, b.seq, |ty, attrs| {
+        if ty != (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM {
+            return;
+        }
+        // ELEMENTS > LIST_ELEM > DATA > DATA_VALUE; a set's element has no DATA.
+        let data = attrs
+            .iter()
+            .find(|(t, _)| *t == NFTA_SET_ELEM_LIST_ELEMENTS)
+            .and_then(|(_, v)| {
+                parse_attrs(v)
+                    .into_iter()
+                    .find(|(t, _)| *t == NFTA_LIST_ELEM)
+            })
+            .map(|(_, v)| {
+                parse_attrs(&v)
+                    .into_iter()
+                    .find(|(t, _)| *t == NFTA_SET_ELEM_DATA)
+                    .and_then(|(_, d)| {
+                        parse_attrs(&d)
+                            .into_iter()
+                            .find(|(t, _)| *t == NFTA_DATA_VALUE)
+                    })
+                    .map(|(_, v)| v)
+                    .unwrap_or_default()
+            });
+        value = value.take().or(data);
+    })?;
+    match reply {
+        None => Ok(value),
+        Some(c) if c == -ENOENT => Ok(None),
+        Some(c) => Err(Error::Netlink(format!(
+            "GETSETELEM: {}",
+            std::io::Error::from_raw_os_error(-c)
+        ))),
+    }
+}
+
+/// `value` (script syntax) encoded as the values of `set` are (compare with
+/// [`get_element`]); `None` when it cannot be.
+pub(crate) fn encode_value(set: &str, value: &str) -> Option<Vec<u8>> {
+    let (_, value_fields) = fields_of(set)?;
+    let mut out = Vec::new();
+    if !value_fields.is_empty() {
+        encode_into(&mut out, value_fields, value)?;
+    }
+    Some(out)
 }
 
 /// The chains and named sets/maps of `table ip <table>` in `netns`: two netlink dumps

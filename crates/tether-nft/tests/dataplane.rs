@@ -26,7 +26,7 @@ use tether_netns::testing::{require_root, unique_name};
 use tether_netns::{
     NetNs, add_address, add_route, attach_pod, create_veth_into, ensure_bridge, set_up,
 };
-use tether_nft::{Config, Proxier, SyncKind};
+use tether_nft::{Config, Nft, Proxier, SyncKind};
 use tether_servicemap::{
     Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName, ServiceType, TrafficPolicy,
 };
@@ -828,6 +828,33 @@ async fn netlink_element_load_equals_the_script_load() {
         );
     }
     assert_eq!(loaded, listed(&script));
+    // Single elements read back by netlink lookups (s2: 3 endpoints on the fast path).
+    let want: BTreeSet<Vec<u8>> = endpoints(&[2, 3, 4])
+        .iter()
+        .map(|e| Nft::encode_value("fast-endpoints-3", &format!("{} . {POD_PORT}", e.ip)))
+        .collect::<Option<_>>()
+        .expect("encodable");
+    let got: BTreeSet<Vec<u8>> = (0..3)
+        .map(|i| {
+            fast.nft()
+                .element("fast-endpoints-3", &format!("10.96.4.2 . tcp . 82 . {i}"))
+                .expect("lookup")
+        })
+        .collect::<Option<_>>()
+        .expect("all three present");
+    assert_eq!(got, want);
+    assert_eq!(
+        fast.nft()
+            .element("fast-endpoints-3", "10.96.4.2 . tcp . 82 . 3")
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        fast.nft()
+            .element("cluster-ips", "10.96.4.2")
+            .expect("lookup"),
+        Some(Vec::new())
+    );
     // Incremental changes on top of the netlink-loaded maps.
     map.ports.remove(&name("s5", Protocol::Tcp));
     map.insert(
