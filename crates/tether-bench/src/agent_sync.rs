@@ -5,7 +5,8 @@
 //! without selectors), waits until the kernel holds them all, then times single changes
 //! (a Service + slice added, one endpoint replaced, a Service deleted) from the request's
 //! send to the moment a netlink lookup finds the change in the kernel (polled every
-//! 200 µs, `tether_nft::Nft::element`).
+//! millisecond over one netlink socket, `tether_nft::ElementReader`: a poll costs two
+//! syscalls, not a thread per namespace switch).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tether_nft::Nft;
+use tether_nft::{ElementReader, Nft};
 
 use crate::api::{call, connect, ensure_namespace};
 use crate::stats::{summarize, us};
@@ -148,7 +149,7 @@ fn fast_map(n: usize) -> String {
     format!("fast-endpoints-{n}")
 }
 
-/// Polls (every 200 µs) until `done` holds, at most `timeout`; returns the time from `since`.
+/// Polls (every millisecond) until `done` holds, at most `timeout`; returns the time from `since`.
 fn wait_until(
     since: Instant,
     timeout: Duration,
@@ -162,15 +163,21 @@ fn wait_until(
             since.elapsed() < timeout,
             "not in the kernel after {timeout:?}"
         );
-        std::thread::sleep(Duration::from_micros(200));
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
 /// Whether some index of Service `ip`'s fast-path map element holds `want` (script syntax).
-fn holds(nft: &Nft, map: &str, ip: Ipv4Addr, n: usize, want: &str) -> anyhow::Result<bool> {
+fn holds(
+    nft: &ElementReader,
+    map: &str,
+    ip: Ipv4Addr,
+    n: usize,
+    want: &str,
+) -> anyhow::Result<bool> {
     let want = Nft::encode_value(map, want).context("encode")?;
     for i in 0..n {
-        if nft.element(map, &format!("{ip} . tcp . 80 . {i}"))? == Some(want.clone()) {
+        if nft.get(map, &format!("{ip} . tcp . 80 . {i}"))? == Some(want.clone()) {
             return Ok(true);
         }
     }
@@ -183,7 +190,7 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let nft = Nft::new(Some(a.netns.clone()), "tether");
+    let nft = Nft::new(Some(a.netns.clone()), "tether").element_reader()?;
     let timeout = Duration::from_secs(a.timeout_s);
     let per = a.endpoints;
     let map = fast_map(per);
@@ -240,6 +247,8 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
     );
 
     let (mut add, mut change, mut delete) = (Vec::new(), Vec::new(), Vec::new());
+    // How long the API requests themselves took (until their responses), per kind.
+    let (mut add_api, mut change_api, mut delete_api) = (Vec::new(), Vec::new(), Vec::new());
     let mut created = created;
     rt.block_on(async {
         let mut s = connect(a.server).await?;
@@ -249,6 +258,7 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
             let ips: Vec<Ipv4Addr> = (0..per).map(|k| endpoint_ip(a.count + c, k, per)).collect();
             let t = Instant::now();
             let (ip, _) = create_pair(&mut s, &name, &ips).await?;
+            add_api.push(us(t.elapsed()));
             let first = format!("{} . 8080", ips[0]);
             add.push(us(wait_until(t, timeout, || {
                 holds(&nft, &map, ip, per, &first)
@@ -270,6 +280,7 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
                 Some(slice_json(&format!("s{victim}"), &ips, Some(&v.rv))),
             )
             .await?;
+            change_api.push(us(t.elapsed()));
             anyhow::ensure!(
                 st == 200,
                 "update slice: {st} {}",
@@ -295,13 +306,14 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
                 None,
             )
             .await?;
+            delete_api.push(us(t.elapsed()));
             anyhow::ensure!(
                 st == 200,
                 "delete service: {st} {}",
                 String::from_utf8_lossy(&body)
             );
             delete.push(us(wait_until(t, timeout, || {
-                Ok(nft.element("cluster-ips", &ip.to_string())?.is_none())
+                Ok(nft.get("cluster-ips", &ip.to_string())?.is_none())
             })?));
             let _ = call(
                 &mut s,
@@ -317,6 +329,9 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
         ("add", &mut add),
         ("endpoint_change", &mut change),
         ("delete", &mut delete),
+        ("add_api", &mut add_api),
+        ("endpoint_change_api", &mut change_api),
+        ("delete_api", &mut delete_api),
     ] {
         let s = summarize(v);
         println!(

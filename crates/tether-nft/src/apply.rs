@@ -180,10 +180,19 @@ impl Nft {
     /// The value of element `key` (script syntax, e.g. `10.96.0.50 . tcp . 80 . 0`) of one of
     /// the sets or maps the full sync writes by netlink (`fast-endpoints-<n>`,
     /// `cluster-ips`, `fast-hairpin`), encoded as the kernel holds it (empty for a set);
-    /// `None` when absent. One netlink lookup, not a listing: cheap at any table size
-    /// (benchmarks poll it to see when a change reached the kernel).
+    /// `None` when absent. One netlink lookup, not a listing: cheap at any table size. For
+    /// many lookups, [`element_reader`](Self::element_reader).
     pub fn element(&self, set: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        crate::netlink::get_element(self.netns.as_deref(), &self.table, set, key)
+        self.element_reader()?.get(set, key)
+    }
+
+    /// A reader for [`element`](Self::element) lookups that opens its netlink socket in the
+    /// namespace once (benchmarks poll it to see when a change reached the kernel).
+    pub fn element_reader(&self) -> Result<ElementReader, Error> {
+        Ok(ElementReader(crate::netlink::Lookup::open(
+            self.netns.as_deref(),
+            &self.table,
+        )?))
     }
 
     /// `value` (script syntax, e.g. `10.244.1.5 . 8080`) encoded as the values of `set` are,
@@ -196,6 +205,17 @@ impl Nft {
     pub fn delete_table(&self) -> Result<(), Error> {
         let t = format!("ip {}", self.table);
         self.apply(&format!("add table {t}\ndelete table {t}\n"))
+    }
+}
+
+/// Single-element lookups over one netlink socket (see [`Nft::element_reader`]).
+#[derive(Debug)]
+pub struct ElementReader(crate::netlink::Lookup);
+
+impl ElementReader {
+    /// See [`Nft::element`].
+    pub fn get(&self, set: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.0.get(set, key)
     }
 }
 

@@ -29,7 +29,7 @@ use tether_servicemap::ServiceMap;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-pub use apply::{Nft, Proxier, SyncKind, prepare_node};
+pub use apply::{ElementReader, Nft, Proxier, SyncKind, prepare_node};
 pub use metrics::Metrics;
 
 /// The data plane's settings.

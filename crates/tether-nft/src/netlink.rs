@@ -410,80 +410,94 @@ pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Er
     }
 }
 
-/// The value of element `key` (script syntax, see [`fields_of`]) of `table ip <table>`'s set
-/// or map `set` in `netns`, as the kernel holds it (empty for a set's element); `None` when
-/// absent. One `NFT_MSG_GETSETELEM`: a lookup in the kernel, not a dump.
-pub(crate) fn get_element(
-    netns: Option<&Path>,
-    table: &str,
-    set: &str,
-    key: &str,
-) -> Result<Option<Vec<u8>>, Error> {
-    let (key_fields, _) =
-        fields_of(set).ok_or_else(|| Error::Netlink(format!("no netlink encoding for {set}")))?;
-    let bad = || Error::Netlink(format!("cannot encode key {key} of {set}"));
-    let socket = open(netns)?;
-    let mut b = Batch::default();
-    let msg = b.header(
-        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
-        NLM_F_REQUEST | NLM_F_ACK,
-        NFPROTO_IPV4,
-        0,
-    );
-    b.attr(NFTA_SET_ELEM_LIST_TABLE, &Batch::c_string(table));
-    b.attr(NFTA_SET_ELEM_LIST_SET, &Batch::c_string(set));
-    let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
-    let elem = b.nest_start(NFTA_LIST_ELEM);
-    let k = b.nest_start(NFTA_SET_ELEM_KEY);
-    b.attr_encoded(NFTA_DATA_VALUE, key_fields, key)
-        .ok_or_else(bad)?;
-    b.set_len(k).ok_or_else(bad)?;
-    b.set_len(elem).ok_or_else(bad)?;
-    b.set_len(list).ok_or_else(bad)?;
-    b.finish(msg);
-    socket
-        .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
-        .map_err(|e| io("send GETSETELEM", e))?;
-    let mut value = None;
-    let reply = read_replies(&socket, b.seq, |ty, attrs| {
-        if ty != (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM {
-            return;
+/// Looks single elements up in `table ip <table>` over one netlink socket opened in the
+/// namespace once (a lookup is then one request and one reply, no thread or namespace
+/// switch).
+#[derive(Debug)]
+pub(crate) struct Lookup {
+    socket: Socket,
+    table: String,
+}
+
+impl Lookup {
+    /// A socket in `netns` (the caller's namespace when `None`) for `table`.
+    pub(crate) fn open(netns: Option<&Path>, table: &str) -> Result<Self, Error> {
+        Ok(Self {
+            socket: open(netns)?,
+            table: table.to_owned(),
+        })
+    }
+
+    /// The value of element `key` (script syntax, see [`fields_of`]) of set or map `set`,
+    /// as the kernel holds it (empty for a set's element); `None` when absent. One
+    /// `NFT_MSG_GETSETELEM`: a lookup in the kernel, not a dump.
+    pub(crate) fn get(&self, set: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let (key_fields, _) = fields_of(set)
+            .ok_or_else(|| Error::Netlink(format!("no netlink encoding for {set}")))?;
+        let bad = || Error::Netlink(format!("cannot encode key {key} of {set}"));
+        let mut b = Batch::default();
+        let msg = b.header(
+            (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
+            NLM_F_REQUEST | NLM_F_ACK,
+            NFPROTO_IPV4,
+            0,
+        );
+        b.attr(NFTA_SET_ELEM_LIST_TABLE, &Batch::c_string(&self.table));
+        b.attr(NFTA_SET_ELEM_LIST_SET, &Batch::c_string(set));
+        let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
+        let elem = b.nest_start(NFTA_LIST_ELEM);
+        let k = b.nest_start(NFTA_SET_ELEM_KEY);
+        b.attr_encoded(NFTA_DATA_VALUE, key_fields, key)
+            .ok_or_else(bad)?;
+        b.set_len(k).ok_or_else(bad)?;
+        b.set_len(elem).ok_or_else(bad)?;
+        b.set_len(list).ok_or_else(bad)?;
+        b.finish(msg);
+        self.socket
+            .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
+            .map_err(|e| io("send GETSETELEM", e))?;
+        let mut value = None;
+        let reply = read_replies(&self.socket, b.seq, |ty, attrs| {
+            if ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM {
+                value = value.take().or_else(|| element_data(&attrs));
+            }
+        })?;
+        match reply {
+            None => Ok(value),
+            Some(c) if c == -ENOENT => Ok(None),
+            Some(c) => Err(Error::Netlink(format!(
+                "GETSETELEM: {}",
+                std::io::Error::from_raw_os_error(-c)
+            ))),
         }
-        // ELEMENTS > LIST_ELEM > DATA > DATA_VALUE; a set's element has no DATA.
-        let data = attrs
-            .iter()
-            .find(|(t, _)| *t == NFTA_SET_ELEM_LIST_ELEMENTS)
-            .and_then(|(_, v)| {
-                parse_attrs(v)
-                    .into_iter()
-                    .find(|(t, _)| *t == NFTA_LIST_ELEM)
-            })
-            .map(|(_, v)| {
-                parse_attrs(&v)
-                    .into_iter()
-                    .find(|(t, _)| *t == NFTA_SET_ELEM_DATA)
-                    .and_then(|(_, d)| {
-                        parse_attrs(&d)
-                            .into_iter()
-                            .find(|(t, _)| *t == NFTA_DATA_VALUE)
-                    })
-                    .map(|(_, v)| v)
-                    .unwrap_or_default()
-            });
-        value = value.take().or(data);
-    })?;
-    match reply {
-        None => Ok(value),
-        Some(c) if c == -ENOENT => Ok(None),
-        Some(c) => Err(Error::Netlink(format!(
-            "GETSETELEM: {}",
-            std::io::Error::from_raw_os_error(-c)
-        ))),
     }
 }
 
+/// The data of the first element in a NEWSETELEM message's attributes (ELEMENTS >
+/// LIST_ELEM > DATA > DATA_VALUE); empty for a set's element, which has no DATA.
+fn element_data(attrs: &Attrs) -> Option<Vec<u8>> {
+    let (_, list) = attrs
+        .iter()
+        .find(|(t, _)| *t == NFTA_SET_ELEM_LIST_ELEMENTS)?;
+    let (_, elem) = parse_attrs(list)
+        .into_iter()
+        .find(|(t, _)| *t == NFTA_LIST_ELEM)?;
+    Some(
+        parse_attrs(&elem)
+            .into_iter()
+            .find(|(t, _)| *t == NFTA_SET_ELEM_DATA)
+            .and_then(|(_, d)| {
+                parse_attrs(&d)
+                    .into_iter()
+                    .find(|(t, _)| *t == NFTA_DATA_VALUE)
+            })
+            .map(|(_, v)| v)
+            .unwrap_or_default(),
+    )
+}
+
 /// `value` (script syntax) encoded as the values of `set` are (compare with
-/// [`get_element`]); `None` when it cannot be.
+/// [`Lookup::get`]); `None` when it cannot be.
 pub(crate) fn encode_value(set: &str, value: &str) -> Option<Vec<u8>> {
     let (_, value_fields) = fields_of(set)?;
     let mut out = Vec::new();
