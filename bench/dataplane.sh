@@ -138,25 +138,28 @@ wrk_run() { # label url extra-args...
     "$(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr '\n' ' ')"
 }
 
-# TIME_WAIT sockets the pods hold for connections from the node's bridge address 10.244.0.1.
-# Both the masquerading modes and the proxies reach the pods from that address, with
-# unrelated sequence numbers and timestamp offsets: a new connection that lands on such a
-# 4-tuple is refused by the pod's TIME_WAIT check (a SYN retransmit, 1 s), which once made
-# nft's new connections fall to ~240 req/s right after the proxies' rounds. So before each
-# mode that connects from that address, wait (at most 70 s) until none are left.
-tw_from_node() {
+# TIME_WAIT sockets the pods hold. A new connection that lands on the 4-tuple of one of them
+# is accepted only if its sequence number and timestamp move forward, which holds for the
+# same originator and route but not across modes: masquerade and the proxies both reach the
+# pods from the node's address 10.244.0.1, and an unmasqueraded client's timestamps and
+# sequence numbers depend on the address it dialled (a pod IP in `direct`, a ClusterIP in
+# `nft-nomasq`). Such a SYN is answered with a stale ACK and retried after 1 s: nft's new
+# connections once fell to ~240 req/s right after the proxies' rounds, and `direct` gave
+# thousands of SYN retransmits after `nft-nomasq`. So before every mode, wait (at most 70 s)
+# until the pods hold none.
+tw_at_pods() {
   local n=0 i
   for i in 1 2 3; do
-    n=$((n + $(inn "$ID-p$i" ss -Htn state time-wait dst 10.244.0.1 | wc -l)))
+    n=$((n + $(inn "$ID-p$i" ss -Htn state time-wait | wc -l)))
   done
   echo "$n"
 }
 drain_time_wait() {
   local t0=$SECONDS left
-  left=$(tw_from_node)
+  left=$(tw_at_pods)
   [ "$left" -eq 0 ] && return 0
-  while [ "$left" -gt 0 ] && [ $((SECONDS - t0)) -lt 70 ]; do sleep 1; left=$(tw_from_node); done
-  echo "# waited $((SECONDS - t0)) s for the pods' TIME_WAIT from 10.244.0.1 to expire ($left left)"
+  while [ "$left" -gt 0 ] && [ $((SECONDS - t0)) -lt 70 ]; do sleep 1; left=$(tw_at_pods); done
+  echo "# waited $((SECONDS - t0)) s for the pods' TIME_WAIT to expire ($left left)"
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -173,7 +176,7 @@ for r in $(seq "$ROUNDS"); do
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
         "${masq[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
     fi
-    case $m in direct|nft-nomasq) ;; *) drain_time_wait ;; esac
+    drain_time_wait
     [ -n "${NSTAT:-}" ] && inn "$C" nstat -n >/dev/null
     read -r http ipf <<<"$(target "$m")"
     inn "$C" curl -s -m2 "http://$http/hostname" >/dev/null || echo "# $m: curl failed"
