@@ -11,8 +11,8 @@
 #   nft-nomasq the same rules without a cluster CIDR (no masquerade; diagnostic)
 #   nft-random the agent's rules but masquerading `fully-random`, as kube-proxy does
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
-#   userspace-b  the same on 10.96.0.31 with PROXY_B_ARGS (an A/B of proxy settings in one run,
-#              e.g. PROXY_B_ARGS="--runtime per-core")
+#   userspace-b  the same on 10.96.0.31 with PROXY_B_ARGS and BENCH_B (an A/B of proxy settings
+#              or of two builds in one run, e.g. PROXY_B_ARGS="--runtime per-core")
 #   haproxy    client -> 10.96.0.20:80, HAProxy (Debian, TCP mode, nbthread 2, roundrobin)
 # HTTP backends: `tether agnhost netexec --http-port=8080` in each pod, path /hostname.
 # NSTAT=1 adds the client's TCP counters (retransmits, SYN retransmits) after each mode.
@@ -32,6 +32,7 @@ CONNS=${CONNS:-32}
 MODES=${MODES:-direct nft userspace haproxy}
 PROXY_ARGS=${PROXY_ARGS:-}   # extra arguments of `tether-bench proxy` (e.g. --workers 1)
 PROXY_B_ARGS=${PROXY_B_ARGS:-}   # the same for mode userspace-b
+BENCH_B=${BENCH_B:-$BENCH}       # the tether-bench binary of mode userspace-b (A/B of two builds)
 ID=tb-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 C=$ID-c; N=$ID-n
 cleanup_extra() {
@@ -114,7 +115,7 @@ ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.30:80 --backends $BACKENDS --
 PIDS+=($!)
 case " $MODES " in *" userspace-b "*)
   # shellcheck disable=SC2086
-  ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.31:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_B_ARGS >"$TMP/proxy-b.log" 2>&1 &
+  ip netns exec "$N" "$BENCH_B" proxy --listen 10.96.0.31:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_B_ARGS >"$TMP/proxy-b.log" 2>&1 &
   PIDS+=($!) ;;
 esac
 sleep 0.5
