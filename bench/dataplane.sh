@@ -107,16 +107,17 @@ backend iperf
 EOF
 haproxy -c -q -f "$TMP/haproxy.cfg"
 ip netns exec "$N" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); HAPROXY_PID=$!
 
 # --- tether userspace proxy ---
 # shellcheck disable=SC2086
 ip netns exec "$N" "$BENCH" proxy --listen 10.96.0.30:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_ARGS >"$TMP/proxy.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); PROXY_PID=$!
+PROXY_B_PID=
 case " $MODES " in *" userspace-b "*)
   # shellcheck disable=SC2086
   ip netns exec "$N" "$BENCH_B" proxy --listen 10.96.0.31:80 --backends $BACKENDS --extra 5201=10.244.0.2:5201 $PROXY_B_ARGS >"$TMP/proxy-b.log" 2>&1 &
-  PIDS+=($!) ;;
+  PIDS+=($!); PROXY_B_PID=$! ;;
 esac
 sleep 0.5
 
@@ -129,13 +130,33 @@ target() {
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
   esac
 }
+# CPU time (user + system, clock ticks) of process $1 so far, threads included.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The process serving mode $1 (empty for the kernel modes).
+proxy_pid() {
+  case $1 in
+    userspace) echo "$PROXY_PID" ;;
+    userspace-b) echo "$PROXY_B_PID" ;;
+    haproxy) echo "$HAPROXY_PID" ;;
+  esac
+}
 wrk_run() { # label url extra-args...
-  local out
+  local out pid t0 t1 reqs cpu=""
+  pid=$(proxy_pid "${1%% *}")
+  [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
   out=$(inn "$C" wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency "${@:2}" 2>&1) || true
-  printf '%s rps=%s p50=%s p99=%s errors="%s"\n' "$1" \
+  if [ -n "$pid" ]; then
+    # The proxy's own CPU per request: unlike req/s, not moved by other tenants' load.
+    t1=$(cpu_ticks "$pid")
+    reqs=$(echo "$out" | awk '/requests in/{print $1}')
+    cpu=$(awk -v d=$((t1 - t0)) -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { if (n > 0) printf " proxy_cpu_us_per_req=%.1f", d / hz * 1e6 / n }')
+  fi
+  printf '%s rps=%s p50=%s p99=%s%s errors="%s"\n' "$1" \
     "$(echo "$out" | awk '/Requests\/sec/{print $2}')" \
     "$(echo "$out" | awk '$1=="50%"{print $2}')" \
     "$(echo "$out" | awk '$1=="99%"{print $2}')" \
+    "$cpu" \
     "$(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr '\n' ' ')"
 }
 

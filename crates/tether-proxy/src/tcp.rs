@@ -70,50 +70,26 @@ async fn handle(fe: Arc<FrontendState>, client: TcpStream, peer: SocketAddr) {
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
     tracing::debug!(backend = %ep.addr, "forwarding");
-    // The bytes move in a task of their own, woken only by its two sockets. Awaiting the
-    // drain deadlines in the same task would poll both tokens' `Notify` at every wake-up,
-    // and each poll of a pending `Notified` takes its mutex, which `fe.kill` shares among
-    // every connection of the frontend: a lock per packet, contended across workers.
-    let (client, backend) = (Arc::new(client), Arc::new(backend));
-    let mut forwarding = {
-        let (client, backend) = (Arc::clone(&client), Arc::clone(&backend));
-        let (to_backend, to_client) = (conn.0.to_backend.clone(), conn.0.to_client.clone());
-        tokio::spawn(async move {
-            forward::bidirectional(&client, &backend, &to_backend, &to_client).await
-        })
-    };
-    // (cut: reset both sides; running: the forwarding task has not finished)
-    let (cut, running) = tokio::select! {
-        r = &mut forwarding => match r {
-            Ok(Ok(())) => (false, false),
-            // One side reset or failed: pass the abort on to both.
-            Ok(Err(e)) => {
+    let m = &conn.0;
+    tokio::select! {
+        r = forward::bidirectional(&client, &backend, &m.to_backend, &m.to_client) => {
+            if let Err(e) = r {
+                // One side reset or failed: pass the abort on to both.
                 tracing::debug!(backend = %ep.addr, error = %e, "connection aborted");
-                (true, false)
+                reset(&client);
+                reset(&backend);
             }
-            Err(e) => {
-                tracing::debug!(backend = %ep.addr, error = %e, "forwarding task failed");
-                (true, false)
-            }
-        },
+        }
         () = ep.gone.cancelled() => {
             tracing::debug!(backend = %ep.addr, "backend removed and drain deadline passed, resetting");
-            (true, true)
+            reset(&client);
+            reset(&backend);
         }
         () = fe.kill.cancelled() => {
             tracing::debug!(backend = %ep.addr, "frontend drain deadline passed, resetting");
-            (true, true)
+            reset(&client);
+            reset(&backend);
         }
-    };
-    if cut {
-        reset(&client);
-        reset(&backend);
-    }
-    if running {
-        // The aborted task drops its handles at its next poll; wait for it so that the
-        // sockets close (with the RST set above) before this connection counts as finished.
-        forwarding.abort();
-        let _ = forwarding.await;
     }
 }
 
