@@ -76,8 +76,21 @@ mod imp {
         let mut buf = [0u8; SMALL];
         loop {
             src.readable().await?;
-            let n = match src.try_read(&mut buf) {
+            // A short read means drained: the closure then reports WouldBlock so that tokio
+            // clears the readiness it saw *before* the read (an event for bytes that arrive
+            // during or after the read has a newer tick and survives). Clearing it in a
+            // later, separate call could swallow such an event and stall the connection.
+            let mut short = 0;
+            let n = match src.try_io(Interest::READABLE, || {
+                let n = nix::unistd::read(src, &mut buf)?;
+                if n > 0 && n < SMALL {
+                    short = n;
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }) {
                 Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && short > 0 => short,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             };
@@ -87,11 +100,6 @@ mod imp {
             write_all(dst, &buf[..n]).await?;
             bytes.inc_by(n as u64);
             if n < SMALL {
-                // Drained: forget the readiness instead of paying a read that says EAGAIN
-                // (if more arrived meanwhile, tokio's event tick keeps it ready).
-                let _ = src.try_io(Interest::READABLE, || {
-                    Err::<(), _>(io::ErrorKind::WouldBlock.into())
-                });
                 continue;
             }
             // Bulk: splice until the socket would block.
