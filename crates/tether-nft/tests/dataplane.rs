@@ -776,13 +776,7 @@ async fn netlink_element_load_equals_the_script_load() {
     }
     let a = NetNs::create(&unique_name("tnf-")).expect("netns");
     let b = NetNs::create(&unique_name("tnf-")).expect("netns");
-    let c = |ns: &NetNs, netlink: bool| Config {
-        netns: Some(ns.path().to_path_buf()),
-        node_ips: vec![NODE_IP],
-        cluster_cidr: Some("10.244.0.0/16".parse().expect("net")),
-        netlink_elements: netlink,
-        ..Config::default()
-    };
+    let c = table_config;
     let mut map = ServiceMap::new();
     for s in 0..40u8 {
         let proto = if s % 3 == 0 {
@@ -880,6 +874,10 @@ async fn netlink_element_load_equals_the_script_load() {
     assert_eq!(table_handle(&fast), handle, "the live table was kept");
     // An agent restarting (no state) on a table that holds an older map: Services gone
     // (with their chains and affinity sets), moved between endpoint counts, new ones.
+    assert!(
+        listed(&fast).keys().any(|k| k.contains(&hash_part("s10"))),
+        "s10 (session affinity) has chains and sets before the restart"
+    );
     for s in [10u8, 11, 12] {
         map.ports.remove(&name(&format!("s{s}"), Protocol::Tcp));
         map.ports.remove(&name(&format!("s{s}"), Protocol::Udp));
@@ -918,6 +916,18 @@ async fn netlink_element_load_equals_the_script_load() {
     drop(b);
 }
 
+/// The configuration of the netlink-load tests: namespace `ns`, the netlink element path on
+/// or off.
+fn table_config(ns: &NetNs, netlink: bool) -> Config {
+    Config {
+        netns: Some(ns.path().to_path_buf()),
+        node_ips: vec![NODE_IP],
+        cluster_cidr: Some("10.244.0.0/16".parse().expect("net")),
+        netlink_elements: netlink,
+        ..Config::default()
+    }
+}
+
 /// The handle of the proxier's table (it changes when the table is deleted and created).
 fn table_handle(p: &Proxier) -> String {
     let out = p
@@ -947,12 +957,7 @@ async fn live_rebuild_falls_back_to_one_script_when_a_map_is_too_small() {
     }
     let a = NetNs::create(&unique_name("tnf-")).expect("netns");
     let b = NetNs::create(&unique_name("tnf-")).expect("netns");
-    let c = |ns: &NetNs, netlink: bool| Config {
-        netns: Some(ns.path().to_path_buf()),
-        node_ips: vec![NODE_IP],
-        netlink_elements: netlink,
-        ..Config::default()
-    };
+    let c = table_config;
     let mut fast = Proxier::new(c(&a, true));
     let mut script = Proxier::new(c(&b, false));
     // The table as a full sync of no Services makes it, but `fast-endpoints-1` limited to 4.
