@@ -987,7 +987,7 @@ pub struct LiveObjects {
 
 /// The chains and sets/maps `script` (a [`full_split`] definition for `table ip <table>`)
 /// declares.
-pub fn declared<'s>(script: &'s str, table: &str) -> (BTreeSet<&'s str>, BTreeSet<&'s str>) {
+fn declared<'s>(script: &'s str, table: &str) -> (BTreeSet<&'s str>, BTreeSet<&'s str>) {
     let (mut chains, mut sets) = (BTreeSet::new(), BTreeSet::new());
     let t = format!(" ip {table} ");
     for line in script.lines() {
@@ -1017,9 +1017,15 @@ pub fn declared<'s>(script: &'s str, table: &str) -> (BTreeSet<&'s str>, BTreeSe
 /// defined again, and those the definition no longer declares are deleted. The netlink maps
 /// keep their elements (the old rules' data serves until the element batch flushes and
 /// refills them in a transaction of its own): at no moment is a Service missing from the
-/// kernel. `None` when the live table's layout is too old for that (no `fast-mark` chain
-/// next to `fast-dispatch`, which is kept as it is, see [`render_fast_dispatch`]).
-pub fn live_script(table: &str, live: &LiveObjects, definition: &str) -> Option<String> {
+/// kernel. Returns the script and the netlink-written sets and maps the element batch must
+/// flush before refilling them. `None` when the live table's layout is too old for that
+/// (no `fast-mark` chain next to `fast-dispatch`, which is kept as it is, see
+/// [`render_fast_dispatch`]).
+pub fn live_script<'d>(
+    table: &str,
+    live: &LiveObjects,
+    definition: &'d str,
+) -> Option<(String, Vec<&'d str>)> {
     let t = format!("ip {table}");
     let (chains, sets) = declared(definition, table);
     let has = |name: &str| live.chains.iter().any(|c| c == name);
@@ -1053,7 +1059,11 @@ pub fn live_script(table: &str, live: &LiveObjects, definition: &str) -> Option<
             s.push('\n');
         }
     }
-    Some(s)
+    let refill = sets
+        .into_iter()
+        .filter(|set| crate::netlink::fields_of(set).is_some())
+        .collect();
+    Some((s, refill))
 }
 
 fn full_inner(cfg: &Config, map: &ServiceMap, split: bool) -> (String, BulkElements, Rendered) {

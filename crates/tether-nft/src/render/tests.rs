@@ -536,7 +536,9 @@ fn live_script_rebuilds_in_place_and_keeps_the_netlink_maps() {
             ("affinity-OLD".into(), false),
         ],
     };
-    let script = live_script("tether", &live, &definition).expect("current layout");
+    let (script, refill) = live_script("tether", &live, &definition).expect("current layout");
+    assert!(refill.contains(&"fast-endpoints-1") && refill.contains(&"cluster-ips"));
+    assert!(!refill.contains(&"service-ips"), "{refill:?}");
     let l = lines(&script);
     let pos = |needle: &str| l.iter().position(|x| *x == needle).expect(needle);
     // Everything is flushed (the verdict map too) before a stale chain is deleted.
