@@ -304,10 +304,7 @@ impl Batch {
         };
         match read_replies(&socket, ack, |_, _| {})? {
             None => Ok(()),
-            Some(code) => Err(Error::Netlink(format!(
-                "the kernel refused the element batch: {}",
-                std::io::Error::from_raw_os_error(-code)
-            ))),
+            Some(code) => Err(errno("the kernel refused the element batch", code)),
         }
     }
 }
@@ -337,15 +334,12 @@ fn open(netns: Option<&Path>) -> Result<Socket, Error> {
     Ok(socket)
 }
 
-/// Reads the kernel's replies until the acknowledgement (or error) of message `seq`,
-/// showing `seen` the type and the attributes of every other message. Returns the first
-/// error (a negative errno) any message got.
-fn read_replies(
+/// Reads messages from `socket`, handing each one's type, sequence number, error code (for
+/// `NLMSG_ERROR`) and attributes (for nf_tables messages) to `on` until it returns a result.
+fn read_messages<R>(
     socket: &Socket,
-    seq: u32,
-    mut seen: impl FnMut(u16, Attrs),
-) -> Result<Option<i32>, Error> {
-    let mut first_error: Option<i32> = None;
+    mut on: impl FnMut(u16, u32, i32, Attrs) -> Option<R>,
+) -> Result<R, Error> {
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = socket
@@ -355,30 +349,52 @@ fn read_replies(
         while off + 16 <= n {
             let len = read_u32(&buf, off) as usize;
             let ty = read_u16(&buf, off + 4);
-            let msg_seq = read_u32(&buf, off + 8);
+            let seq = read_u32(&buf, off + 8);
             if len < 16 || off + len > n {
                 return Err(Error::Netlink("malformed netlink reply".to_owned()));
             }
-            if ty == NLMSG_ERROR && len >= 20 {
-                let code = i32::from_ne_bytes([
-                    buf[off + 16],
-                    buf[off + 17],
-                    buf[off + 18],
-                    buf[off + 19],
-                ]);
-                if code != 0 {
-                    first_error.get_or_insert(code);
-                }
-                if msg_seq == seq {
-                    return Ok(first_error);
-                }
+            let (code, attrs) = if ty == NLMSG_ERROR {
+                let code = (len >= 20).then(|| read_u32(&buf, off + 16).cast_signed());
+                (code.unwrap_or(0), Attrs::new())
             } else {
                 // nlmsghdr (16) + nfgenmsg (4), then attributes.
-                seen(ty, parse_attrs(&buf[off + 20.min(len)..off + len]));
+                (0, parse_attrs(&buf[off + 20.min(len)..off + len]))
+            };
+            if let Some(r) = on(ty, seq, code, attrs) {
+                return Ok(r);
             }
             off += (len + 3) & !3;
         }
     }
+}
+
+/// Reads the kernel's replies until the acknowledgement (or error) of message `seq`,
+/// showing `seen` the type and the attributes of every other message. Returns the first
+/// error (a negative errno) any message got.
+fn read_replies(
+    socket: &Socket,
+    seq: u32,
+    mut seen: impl FnMut(u16, Attrs),
+) -> Result<Option<i32>, Error> {
+    let mut first_error: Option<i32> = None;
+    read_messages(socket, |ty, msg_seq, code, attrs| {
+        if ty != NLMSG_ERROR {
+            seen(ty, attrs);
+            return None;
+        }
+        if code != 0 {
+            first_error.get_or_insert(code);
+        }
+        (msg_seq == seq).then_some(first_error)
+    })
+}
+
+/// An error for the negative errno `code` a request `what` got.
+fn errno(what: &str, code: i32) -> Error {
+    Error::Netlink(format!(
+        "{what}: {}",
+        std::io::Error::from_raw_os_error(-code)
+    ))
 }
 
 /// Whether `table ip <table>` exists in `netns`: one `NFT_MSG_GETTABLE` (`nft list
@@ -403,10 +419,7 @@ pub(crate) fn table_exists(netns: Option<&Path>, table: &str) -> Result<bool, Er
     })? {
         None => Ok(found),
         Some(c) if c == -ENOENT => Ok(false),
-        Some(c) => Err(Error::Netlink(format!(
-            "GETTABLE: {}",
-            std::io::Error::from_raw_os_error(-c)
-        ))),
+        Some(c) => Err(errno("GETTABLE", c)),
     }
 }
 
@@ -465,10 +478,7 @@ impl Lookup {
         match reply {
             None => Ok(value),
             Some(c) if c == -ENOENT => Ok(None),
-            Some(c) => Err(Error::Netlink(format!(
-                "GETSETELEM: {}",
-                std::io::Error::from_raw_os_error(-c)
-            ))),
+            Some(c) => Err(errno("GETSETELEM", c)),
         }
     }
 }
@@ -582,43 +592,16 @@ fn dump(
         .send_to(&b.buf, &SocketAddr::new(0, 0), 0)
         .map_err(|e| io("send dump request", e))?;
     let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = socket
-            .recv(&mut &mut buf[..], 0)
-            .map_err(|e| io("receive dump", e))?;
-        let mut off = 0;
-        while off + 16 <= n {
-            let len = read_u32(&buf, off) as usize;
-            let ty = read_u16(&buf, off + 4);
-            if len < 16 || off + len > n {
-                return Err(Error::Netlink("malformed netlink reply".to_owned()));
-            }
-            match ty {
-                NLMSG_DONE => return Ok(out),
-                NLMSG_ERROR if len >= 20 => {
-                    let code = i32::from_ne_bytes([
-                        buf[off + 16],
-                        buf[off + 17],
-                        buf[off + 18],
-                        buf[off + 19],
-                    ]);
-                    if code != 0 {
-                        return Err(Error::Netlink(format!(
-                            "dump: {}",
-                            std::io::Error::from_raw_os_error(-code)
-                        )));
-                    }
-                }
-                t if t == (NFNL_SUBSYS_NFTABLES << 8) | new => {
-                    // nlmsghdr (16) + nfgenmsg (4), then attributes.
-                    out.push(parse_attrs(&buf[off + 20.min(len)..off + len]));
-                }
-                _ => {}
-            }
-            off += (len + 3) & !3;
+    read_messages(socket, |ty, _, code, attrs| match ty {
+        NLMSG_DONE => Some(Ok(())),
+        NLMSG_ERROR if code != 0 => Some(Err(errno("dump", code))),
+        t if t == (NFNL_SUBSYS_NFTABLES << 8) | new => {
+            out.push(attrs);
+            None
         }
-    }
+        _ => None,
+    })??;
+    Ok(out)
 }
 
 /// The top-level attributes of a message body.
