@@ -36,6 +36,19 @@ pub(crate) async fn bidirectional(
     .map(|_| ())
 }
 
+/// Writes all of `data` to `dst`, waiting for writability as needed.
+async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        dst.writable().await?;
+        match dst.try_write(data) {
+            Ok(m) => data = &data[m..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Shuts down `stream`'s write half (sends FIN); a peer that already went away is fine.
 fn shutdown_write(stream: &TcpStream) -> io::Result<()> {
     match socket2::SockRef::from(stream).shutdown(Shutdown::Write) {
@@ -97,18 +110,17 @@ mod imp {
             if n == 0 {
                 return super::shutdown_write(dst);
             }
-            write_all(dst, &buf[..n]).await?;
+            super::write_all(dst, &buf[..n]).await?;
             bytes.inc_by(n as u64);
             if n < SMALL {
                 continue;
             }
-            // Bulk: splice until the socket would block.
-            if pipe.is_none() {
-                pipe = Some(self::pipe()?);
-            }
-            let Some((pipe_r, pipe_w)) = pipe.as_ref() else {
-                continue;
+            // Bulk: splice until the socket would block (the pipe made on first use).
+            let made = match pipe.take() {
+                Some(p) => p,
+                None => self::pipe()?,
             };
+            let (pipe_r, pipe_w) = &*pipe.insert(made);
             loop {
                 // The pipe is empty here, so EAGAIN can only mean "socket not readable".
                 let n = match src.try_io(Interest::READABLE, || {
@@ -137,19 +149,6 @@ mod imp {
             }
         }
     }
-
-    /// Writes all of `data` to `dst`, waiting for writability as needed.
-    async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
-        while !data.is_empty() {
-            dst.writable().await?;
-            match dst.try_write(data) {
-                Ok(m) => data = &data[m..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -171,15 +170,7 @@ mod imp {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             };
-            let mut off = 0;
-            while off < n {
-                dst.writable().await?;
-                match dst.try_write(&buf[off..n]) {
-                    Ok(m) => off += m,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            super::write_all(dst, &buf[..n]).await?;
             bytes.inc_by(n as u64);
         }
     }
