@@ -99,41 +99,48 @@ async fn create_pair(
     name: &str,
     ips: &[Ipv4Addr],
 ) -> anyhow::Result<(Ipv4Addr, String)> {
-    let (st, body) = call(
+    let svc = expect(
         s,
         "POST",
         &format!("/api/v1/namespaces/{NS}/services"),
         Some(service_json(name)),
+        201,
     )
     .await?;
-    anyhow::ensure!(
-        st == 201,
-        "create service {name}: {st} {}",
-        String::from_utf8_lossy(&body)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&body)?;
-    let ip: Ipv4Addr = v["spec"]["clusterIP"]
+    let ip: Ipv4Addr = svc["spec"]["clusterIP"]
         .as_str()
         .context("no clusterIP")?
         .parse()?;
-    let (st, body) = call(
+    let slice = expect(
         s,
         "POST",
         &format!("/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices"),
         Some(slice_json(name, ips, None)),
+        201,
     )
     .await?;
-    anyhow::ensure!(
-        st == 201,
-        "create slice {name}: {st} {}",
-        String::from_utf8_lossy(&body)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&body)?;
-    let rv = v["metadata"]["resourceVersion"]
+    let rv = slice["metadata"]["resourceVersion"]
         .as_str()
         .context("no resourceVersion")?
         .to_owned();
     Ok((ip, rv))
+}
+
+/// [`call`] that fails unless the status is `status`; the body as JSON.
+async fn expect(
+    s: &mut crate::api::Sender,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    status: u16,
+) -> anyhow::Result<serde_json::Value> {
+    let (st, b) = call(s, method, path, body).await?;
+    anyhow::ensure!(
+        st == status,
+        "{method} {path}: {st} {}",
+        String::from_utf8_lossy(&b)
+    );
+    Ok(serde_json::from_slice(&b)?)
 }
 
 /// One Service as created: its ClusterIP, endpoint addresses and slice resourceVersion.
@@ -273,24 +280,19 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
             let mut ips = v.ips.clone();
             ips[0] = fresh;
             let t = Instant::now();
-            let (st, body) = call(
+            let updated = expect(
                 &mut s,
                 "PUT",
                 &format!("/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices/s{victim}-1"),
                 Some(slice_json(&format!("s{victim}"), &ips, Some(&v.rv))),
+                200,
             )
             .await?;
             change_api.push(us(t.elapsed()));
-            anyhow::ensure!(
-                st == 200,
-                "update slice: {st} {}",
-                String::from_utf8_lossy(&body)
-            );
             let want = format!("{fresh} . 8080");
             change.push(us(wait_until(t, timeout, || {
                 holds(&nft, &map, v.ip, per, &want)
             })?));
-            let updated: serde_json::Value = serde_json::from_slice(&body)?;
             v.rv = updated["metadata"]["resourceVersion"]
                 .as_str()
                 .unwrap_or_default()
@@ -299,27 +301,24 @@ pub(crate) fn run(a: &AgentSyncArgs) -> anyhow::Result<()> {
 
             // Delete the added Service: until its ClusterIP leaves the kernel.
             let t = Instant::now();
-            let (st, body) = call(
+            expect(
                 &mut s,
                 "DELETE",
                 &format!("/api/v1/namespaces/{NS}/services/{name}"),
                 None,
+                200,
             )
             .await?;
             delete_api.push(us(t.elapsed()));
-            anyhow::ensure!(
-                st == 200,
-                "delete service: {st} {}",
-                String::from_utf8_lossy(&body)
-            );
             delete.push(us(wait_until(t, timeout, || {
                 Ok(nft.get("cluster-ips", &ip.to_string())?.is_none())
             })?));
-            let _ = call(
+            expect(
                 &mut s,
                 "DELETE",
                 &format!("/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices/{name}-1"),
                 None,
+                200,
             )
             .await?;
         }

@@ -61,7 +61,7 @@ pub(crate) fn run(a: &ProxyArgs) -> anyhow::Result<()> {
             } else {
                 std::thread::available_parallelism().map_or(2, usize::from)
             };
-            let bind: tether_proxy::BindFn = std::sync::Arc::new(reuse_port_bind);
+            let bind: tether_proxy::BindFn = std::sync::Arc::new(tether_proxy::reuse_port_bind);
             std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..threads)
                     .map(|i| {
@@ -85,31 +85,6 @@ pub(crate) fn run(a: &ProxyArgs) -> anyhow::Result<()> {
             })
         }
     }
-}
-
-/// [`tether_proxy::default_bind`] with `SO_REUSEPORT`, so that every thread's proxy listens
-/// on the same address.
-fn reuse_port_bind(
-    addr: SocketAddr,
-    protocol: tether_proxy::Protocol,
-) -> std::io::Result<tether_proxy::BoundSocket> {
-    use socket2::{Domain, Socket, Type};
-    let (ty, proto) = match protocol {
-        tether_proxy::Protocol::Tcp => (Type::STREAM, socket2::Protocol::TCP),
-        tether_proxy::Protocol::Udp => (Type::DGRAM, socket2::Protocol::UDP),
-    };
-    let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    Ok(match protocol {
-        tether_proxy::Protocol::Tcp => {
-            socket.listen(4096)?;
-            tether_proxy::BoundSocket::Tcp(socket.into())
-        }
-        tether_proxy::Protocol::Udp => tether_proxy::BoundSocket::Udp(socket.into()),
-    })
 }
 
 /// One proxy with the benchmark's frontends until a signal; `announce` prints the ready line.

@@ -110,6 +110,16 @@ const LISTEN_BACKLOG: i32 = 4096;
 /// `TIME_WAIT`) and, for IPv6, `IPV6_V6ONLY`. No `IP_FREEBIND`/`IP_TRANSPARENT`: the address
 /// must exist on an interface.
 pub fn default_bind(addr: SocketAddr, protocol: Protocol) -> io::Result<BoundSocket> {
+    bind(addr, protocol, false)
+}
+
+/// [`default_bind`] with `SO_REUSEPORT` as well, so that several sockets (one per thread or
+/// process) listen on the same address and the kernel spreads connections among them.
+pub fn reuse_port_bind(addr: SocketAddr, protocol: Protocol) -> io::Result<BoundSocket> {
+    bind(addr, protocol, true)
+}
+
+fn bind(addr: SocketAddr, protocol: Protocol, reuse_port: bool) -> io::Result<BoundSocket> {
     use socket2::{Domain, Socket, Type};
     let domain = Domain::for_address(addr);
     let (ty, proto) = match protocol {
@@ -118,6 +128,9 @@ pub fn default_bind(addr: SocketAddr, protocol: Protocol) -> io::Result<BoundSoc
     };
     let socket = Socket::new(domain, ty, Some(proto))?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
