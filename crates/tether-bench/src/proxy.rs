@@ -24,11 +24,11 @@ pub(crate) struct ProxyArgs {
     /// threads.
     #[arg(long, default_value_t = 0)]
     workers: usize,
-    /// How the proxy is run: `multi` (one multi-thread runtime, as the agent does),
-    /// `current` (one current-thread runtime), `per-core` (a current-thread runtime and a
-    /// proxy per thread, each with its own listener on the same address: `SO_REUSEPORT`
-    /// spreads the connections, as HAProxy's threads do).
-    #[arg(long, default_value = "multi")]
+    /// How the proxy is run: `multi` (one multi-thread runtime), `current` (one
+    /// current-thread runtime), `per-core` (as the agent does: a current-thread runtime per
+    /// thread, each accepting every TCP frontend from its own `SO_REUSEPORT` listener, one
+    /// proxy state shared by all, as HAProxy's threads do).
+    #[arg(long, default_value = "per-core")]
     runtime: Runtime,
 }
 
@@ -49,46 +49,52 @@ pub(crate) fn run(a: &ProxyArgs) -> anyhow::Result<()> {
                 rt.worker_threads(a.workers);
             }
             let rt = rt.enable_all().build()?;
-            rt.block_on(serve(a, tether_proxy::Config::default(), true))
+            rt.block_on(serve(a, tether_proxy::Config::default()))
         }
         Runtime::Current => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(serve(a, tether_proxy::Config::default(), true)),
+            .block_on(serve(a, tether_proxy::Config::default())),
         Runtime::PerCore => {
             let threads = if a.workers > 0 {
                 a.workers
             } else {
                 std::thread::available_parallelism().map_or(2, usize::from)
             };
-            let bind: tether_proxy::BindFn = std::sync::Arc::new(tether_proxy::reuse_port_bind);
+            let done = tokio_util::sync::CancellationToken::new();
             std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|i| {
-                        let cfg = tether_proxy::Config {
-                            bind: bind.clone(),
-                            ..tether_proxy::Config::default()
-                        };
-                        scope.spawn(move || {
-                            tokio::runtime::Builder::new_current_thread()
-                                .enable_all()
-                                .build()?
-                                .block_on(serve(a, cfg, i == 0))
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    h.join()
-                        .map_err(|_| anyhow::anyhow!("proxy thread panicked"))??;
+                let _done = done.clone().drop_guard();
+                let main = current_thread()?;
+                let mut tcp_runtimes = vec![main.handle().clone()];
+                for _ in 1..threads {
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let done = done.clone();
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        let rt = current_thread()?;
+                        let _ = tx.send(rt.handle().clone());
+                        rt.block_on(done.cancelled());
+                        Ok(())
+                    });
+                    tcp_runtimes.push(rx.recv()?);
                 }
-                anyhow::Ok(())
+                let cfg = tether_proxy::Config {
+                    tcp_runtimes,
+                    ..tether_proxy::Config::default()
+                };
+                main.block_on(serve(a, cfg))
             })
         }
     }
 }
 
-/// One proxy with the benchmark's frontends until a signal; `announce` prints the ready line.
-async fn serve(a: &ProxyArgs, cfg: tether_proxy::Config, announce: bool) -> anyhow::Result<()> {
+fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// One proxy with the benchmark's frontends until a signal.
+async fn serve(a: &ProxyArgs, cfg: tether_proxy::Config) -> anyhow::Result<()> {
     let proxy = tether_proxy::Proxy::new(tether_proxy::Config {
         drain_timeout: std::time::Duration::from_secs(1),
         ..cfg
@@ -125,9 +131,7 @@ async fn serve(a: &ProxyArgs, cfg: tether_proxy::Config, announce: bool) -> anyh
         });
     }
     proxy.sync(fes).await?;
-    if announce {
-        println!("proxy_ready listen={}", a.listen);
-    }
+    println!("proxy_ready listen={}", a.listen);
     crate::wait_signal().await;
     proxy.shutdown().await;
     anyhow::Ok(())

@@ -64,7 +64,5 @@ mod udp;
 
 pub use balance::Algorithm;
 pub use error::{Error, Result};
-pub use model::{
-    Backend, BindFn, BoundSocket, Config, Frontend, Protocol, default_bind, reuse_port_bind,
-};
+pub use model::{Backend, BindFn, BoundSocket, Config, Frontend, Protocol, bind};
 pub use proxy::Proxy;

@@ -98,28 +98,22 @@ pub enum BoundSocket {
     Udp(std::net::UdpSocket),
 }
 
-/// The function that binds a frontend's socket; see [`Config::bind`].
-pub type BindFn = Arc<dyn Fn(SocketAddr, Protocol) -> io::Result<BoundSocket> + Send + Sync>;
+/// The function that binds a frontend's socket; see [`Config::bind`]. Its third argument
+/// asks for `SO_REUSEPORT` (the proxy binds one socket per runtime in
+/// [`Config::tcp_runtimes`] on the same address).
+pub type BindFn = Arc<dyn Fn(SocketAddr, Protocol, bool) -> io::Result<BoundSocket> + Send + Sync>;
 
-/// TCP listen backlog of [`default_bind`]: the kernel caps it at `net.core.somaxconn`
+/// TCP listen backlog of [`bind`]: the kernel caps it at `net.core.somaxconn`
 /// (4096 since Linux 5.4), so asking for the same lets the sysctl decide.
 const LISTEN_BACKLOG: i32 = 4096;
 
 /// Binds `addr` in the calling thread's network namespace with `SO_REUSEADDR` (so a
 /// frontend can be re-added while connections of its previous incarnation sit in
-/// `TIME_WAIT`) and, for IPv6, `IPV6_V6ONLY`. No `IP_FREEBIND`/`IP_TRANSPARENT`: the address
-/// must exist on an interface.
-pub fn default_bind(addr: SocketAddr, protocol: Protocol) -> io::Result<BoundSocket> {
-    bind(addr, protocol, false)
-}
-
-/// [`default_bind`] with `SO_REUSEPORT` as well, so that several sockets (one per thread or
-/// process) listen on the same address and the kernel spreads connections among them.
-pub fn reuse_port_bind(addr: SocketAddr, protocol: Protocol) -> io::Result<BoundSocket> {
-    bind(addr, protocol, true)
-}
-
-fn bind(addr: SocketAddr, protocol: Protocol, reuse_port: bool) -> io::Result<BoundSocket> {
+/// `TIME_WAIT`), `SO_REUSEPORT` when `reuse_port` (several sockets, one per thread or
+/// process, listen on the same address and the kernel spreads connections among them) and,
+/// for IPv6, `IPV6_V6ONLY`. No `IP_FREEBIND`/`IP_TRANSPARENT`: the address must exist on an
+/// interface. The default [`Config::bind`].
+pub fn bind(addr: SocketAddr, protocol: Protocol, reuse_port: bool) -> io::Result<BoundSocket> {
     use socket2::{Domain, Socket, Type};
     let domain = Domain::for_address(addr);
     let (ty, proto) = match protocol {
@@ -151,9 +145,17 @@ fn bind(addr: SocketAddr, protocol: Protocol, reuse_port: bool) -> io::Result<Bo
 #[derive(Clone)]
 pub struct Config {
     /// Binds a frontend's socket. Replace it to bind inside another network namespace,
-    /// e.g. with `tether_netns::NetNs::run(|| default_bind(addr, proto))`. Outgoing
+    /// e.g. with `tether_netns::NetNs::run(|| bind(addr, proto, reuse_port))`. Outgoing
     /// connections to backends are made from the proxy's own namespace.
     pub bind: BindFn,
+    /// The runtimes that accept a TCP frontend's connections, each from its own
+    /// `SO_REUSEPORT` listener on the frontend's address, and run them: one current-thread
+    /// runtime per core serves more connections with less CPU per request than a
+    /// multi-thread runtime (no work stealing, no cross-thread wake-ups; BENCHMARKS § 8),
+    /// as HAProxy's threads do. Balancing, affinity, ejections and metrics stay shared by
+    /// the frontend. Empty (the default): one listener on the runtime that calls
+    /// [`crate::Proxy::sync`]. UDP frontends always use that runtime.
+    pub tcp_runtimes: Vec<tokio::runtime::Handle>,
     /// Balancing algorithm; see [`Algorithm`] for why P2C is the default.
     pub algorithm: Algorithm,
     /// How long a TCP connect to a backend may take before the next backend is tried.
@@ -181,7 +183,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            bind: Arc::new(default_bind),
+            bind: Arc::new(bind),
+            tcp_runtimes: Vec::new(),
             algorithm: Algorithm::default(),
             connect_timeout: Duration::from_secs(1),
             max_connect_attempts: 3,
@@ -197,6 +200,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("bind", &"<fn>")
+            .field("tcp_runtimes", &self.tcp_runtimes.len())
             .field("algorithm", &self.algorithm)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_connect_attempts", &self.max_connect_attempts)

@@ -35,7 +35,8 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 struct Running {
     state: Arc<FrontendState>,
-    task: JoinHandle<()>,
+    /// The accept loops (one per runtime of [`Config::tcp_runtimes`]) or the UDP loop.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 /// The userspace L4 data plane: TCP and UDP frontends forwarding to balanced backends.
@@ -147,7 +148,9 @@ impl Proxy {
         self.closed.store(true, Ordering::Release);
         self.shared.stop_all.cancel();
         for (_, r) in running.drain() {
-            let _ = r.task.await;
+            for t in r.tasks {
+                let _ = t.await;
+            }
         }
         let tracker = &self.shared.tracker;
         tracker.close();
@@ -169,34 +172,67 @@ impl Proxy {
             protocol: fe.protocol,
             source,
         };
-        let bound = (self.shared.cfg.bind)(fe.listen, fe.protocol).map_err(bind_err)?;
-        let state = Arc::new(FrontendState::new(
+        let wrong_kind = |other: &BoundSocket| {
+            bind_err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "bind function returned {other:?} for a {} frontend",
+                    fe.protocol
+                ),
+            ))
+        };
+        let cfg = &self.shared.cfg;
+        // Every socket is bound and registered before any task starts, so a failure
+        // leaves nothing listening.
+        match fe.protocol {
+            Protocol::Tcp => {
+                let current = [tokio::runtime::Handle::current()];
+                let runtimes = match cfg.tcp_runtimes.as_slice() {
+                    [] => &current[..],
+                    some => some,
+                };
+                let reuse_port = runtimes.len() > 1;
+                let mut listeners = Vec::with_capacity(runtimes.len());
+                for rt in runtimes {
+                    let l = match (cfg.bind)(fe.listen, fe.protocol, reuse_port) {
+                        Ok(BoundSocket::Tcp(l)) => l,
+                        Ok(other) => return Err(wrong_kind(&other)),
+                        Err(e) => return Err(bind_err(e)),
+                    };
+                    l.set_nonblocking(true).map_err(bind_err)?;
+                    // Registered with the reactor of the runtime that will poll it.
+                    let _entered = rt.enter();
+                    let l = tokio::net::TcpListener::from_std(l).map_err(bind_err)?;
+                    listeners.push((rt, l));
+                }
+                let state = self.state(fe);
+                let tasks = listeners
+                    .into_iter()
+                    .map(|(rt, l)| rt.spawn(tcp::serve(state.clone(), l)))
+                    .collect();
+                Ok(Running { state, tasks })
+            }
+            Protocol::Udp => {
+                let s = match (cfg.bind)(fe.listen, fe.protocol, false) {
+                    Ok(BoundSocket::Udp(s)) => s,
+                    Ok(other) => return Err(wrong_kind(&other)),
+                    Err(e) => return Err(bind_err(e)),
+                };
+                s.set_nonblocking(true).map_err(bind_err)?;
+                let s = tokio::net::UdpSocket::from_std(s).map_err(bind_err)?;
+                let state = self.state(fe);
+                let tasks = vec![tokio::spawn(udp::serve(state.clone(), s))];
+                Ok(Running { state, tasks })
+            }
+        }
+    }
+
+    fn state(&self, fe: &Frontend) -> Arc<FrontendState> {
+        Arc::new(FrontendState::new(
             fe,
             self.shared.clone(),
             self.shared.stop_all.child_token(),
-        ));
-        let task = match (fe.protocol, bound) {
-            (Protocol::Tcp, BoundSocket::Tcp(l)) => {
-                l.set_nonblocking(true).map_err(bind_err)?;
-                let l = tokio::net::TcpListener::from_std(l).map_err(bind_err)?;
-                tokio::spawn(tcp::serve(state.clone(), l))
-            }
-            (Protocol::Udp, BoundSocket::Udp(s)) => {
-                s.set_nonblocking(true).map_err(bind_err)?;
-                let s = tokio::net::UdpSocket::from_std(s).map_err(bind_err)?;
-                tokio::spawn(udp::serve(state.clone(), s))
-            }
-            (_, other) => {
-                return Err(bind_err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "bind function returned {other:?} for a {} frontend",
-                        fe.protocol
-                    ),
-                )));
-            }
-        };
-        Ok(Running { state, task })
+        ))
     }
 
     /// Stops `r` listening (closed when this returns) and lets its connections drain.
@@ -204,7 +240,9 @@ impl Proxy {
         let state = r.state;
         tracing::info!(listen = %state.listen, protocol = %state.protocol, "frontend removed");
         state.stop.cancel();
-        let _ = r.task.await;
+        for t in r.tasks {
+            let _ = t.await;
+        }
         let drain = self.shared.cfg.drain_timeout;
         tokio::spawn(async move {
             tokio::select! {

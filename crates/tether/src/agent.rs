@@ -33,8 +33,8 @@ pub(crate) async fn forward_api(
 ) -> anyhow::Result<()> {
     let ns = std::sync::Arc::new(NetNs::open(netns)?);
     let bind: tether_proxy::BindFn =
-        std::sync::Arc::new(move |addr: SocketAddr, p: tether_proxy::Protocol| {
-            ns.run(|| tether_proxy::default_bind(addr, p))
+        std::sync::Arc::new(move |addr: SocketAddr, p: tether_proxy::Protocol, reuse| {
+            ns.run(|| tether_proxy::bind(addr, p, reuse))
                 .map_err(std::io::Error::other)?
         });
     let proxy = tether_proxy::Proxy::new(tether_proxy::Config {

@@ -140,34 +140,50 @@ pub(crate) fn start(
     );
     let node_ns = Arc::new(NetNs::from_path(node.path())?);
     let bind: tether_proxy::BindFn = Arc::new(
-        move |addr: SocketAddr, p: Protocol| -> std::io::Result<BoundSocket> {
+        move |addr: SocketAddr, p: Protocol, reuse_port: bool| -> std::io::Result<BoundSocket> {
             if addr.ip().is_loopback() {
-                host.run(|| tether_proxy::default_bind(addr, p))
+                host.run(|| tether_proxy::bind(addr, p, reuse_port))
                     .map_err(std::io::Error::other)?
             } else {
-                tether_proxy::default_bind(addr, p)
+                tether_proxy::bind(addr, p, reuse_port)
             }
         },
     );
     let ns_for_addrs = node_ns;
-    node.spawn(move || {
-        // One current-thread runtime on this node-namespace thread: no work stealing or
-        // cross-thread wake-ups per packet. Same-run A/B against two workers: 13–21 % less
-        // CPU per keep-alive request and 13–20 % less per new connection, at HAProxy's
-        // (BENCHMARKS § 7d); a runtime per core did better still but splits affinity.
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!(error = %e, "userspace proxy runtime");
-                return;
+    // A current-thread runtime per core, each on its own node-namespace thread, each
+    // accepting every TCP frontend from its own SO_REUSEPORT listener: no work stealing or
+    // cross-thread wake-ups per packet (BENCHMARKS § 7d, § 8). This thread's runtime also
+    // runs the sync loop and the UDP frontends; the others serve until `done`.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let done = CancellationToken::new();
+    // The extra runtimes end with the main proxy thread, or with this function if it fails
+    // (the guard moves into that thread's closure, which is dropped if it never runs).
+    let done_guard = done.clone().drop_guard();
+    let mut tcp_runtimes = Vec::with_capacity(cores);
+    for _ in 1..cores {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = done.clone();
+        node.spawn(move || {
+            let rt = current_thread();
+            let _ = tx.send(rt.as_ref().map(|rt| rt.handle().clone()));
+            if let Some(rt) = rt {
+                rt.block_on(done.cancelled());
             }
-        };
+        })?;
+        if let Ok(Some(h)) = rx.recv() {
+            tcp_runtimes.push(h);
+        }
+    }
+    node.spawn(move || {
+        let _done = done_guard;
+        let Some(rt) = current_thread() else { return };
+        if !tcp_runtimes.is_empty() {
+            tcp_runtimes.insert(0, rt.handle().clone());
+        }
         rt.block_on(async move {
             let proxy = Proxy::new(tether_proxy::Config {
                 bind,
+                tcp_runtimes,
                 ..tether_proxy::Config::default()
             });
             let handle = if o.services {
@@ -202,4 +218,13 @@ pub(crate) fn start(
         });
     })?;
     Ok(())
+}
+
+/// A current-thread runtime for a proxy thread (`None` when it cannot be built: logged).
+fn current_thread() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .inspect_err(|e| tracing::error!(error = %e, "userspace proxy runtime"))
+        .ok()
 }

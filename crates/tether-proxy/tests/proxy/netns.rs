@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tether_netns::testing::{require_root, unique_name};
 use tether_netns::{IpNet, NetNs};
-use tether_proxy::{Config, Protocol, Proxy, default_bind};
+use tether_proxy::{Config, Protocol, Proxy, bind};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::*;
@@ -27,9 +27,9 @@ async fn listener_bound_inside_a_namespace() {
     let b0 = tcp_backend("b0").await;
     let bind_ns = ns.clone();
     let cfg = Config {
-        bind: Arc::new(move |addr, proto| {
+        bind: Arc::new(move |addr, proto, reuse| {
             bind_ns
-                .run(|| default_bind(addr, proto))
+                .run(|| bind(addr, proto, reuse))
                 .map_err(io::Error::other)?
         }),
         ..config()

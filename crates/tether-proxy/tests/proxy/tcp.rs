@@ -1,6 +1,6 @@
 //! TCP frontends.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use tether_proxy::{Algorithm, Backend, Config, Protocol, Proxy};
@@ -60,7 +60,7 @@ async fn p2c_prefers_the_backend_with_fewer_in_flight_connections() {
     // Hold 10 connections open; with two backends P2C always compares both, so every new
     // connection goes to the less loaded one: 5/5 (±1 for a tie).
     let mut held = Vec::new();
-    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut counts = BTreeMap::<String, usize>::new();
     for _ in 0..10 {
         let mut c = Client::connect(listen).await;
         *counts
@@ -606,7 +606,7 @@ async fn concurrent_connects_are_spread_by_p2c() {
         (name, c)
     }))
     .await;
-    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut counts = BTreeMap::<String, usize>::new();
     for (name, _) in &clients {
         *counts.entry(name.clone()).or_insert(0) += 1;
     }
@@ -630,4 +630,94 @@ where
         out.push(h.await.expect("task"));
     }
     out
+}
+
+/// Runtimes on their own threads until the returned token is cancelled (the proxy's
+/// per-core model).
+fn runtimes(
+    n: usize,
+) -> (
+    Vec<tokio::runtime::Handle>,
+    tokio_util::sync::CancellationToken,
+) {
+    let done = tokio_util::sync::CancellationToken::new();
+    let handles = (0..n)
+        .map(|_| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                tx.send(rt.handle().clone()).expect("send handle");
+                rt.block_on(done.cancelled());
+            });
+            rx.recv().expect("runtime handle")
+        })
+        .collect();
+    (handles, done)
+}
+
+#[tokio::test]
+async fn listeners_on_several_runtimes_share_one_frontend() {
+    let (_b, addrs) = tcp_backends(3).await;
+    let listen = free_port(Protocol::Tcp);
+    let (handles, done) = runtimes(2);
+    let _stop = done.drop_guard();
+    let mut fe = frontend(listen, Protocol::Tcp, &addrs);
+    fe.affinity = Some(Duration::from_secs(30));
+    let cfg = Config {
+        algorithm: Algorithm::RoundRobin,
+        tcp_runtimes: handles.clone(),
+        ..config()
+    };
+    let proxy = proxy_with(cfg, fe).await;
+
+    // 30 connections from different source ports: SO_REUSEPORT spreads them over both
+    // listeners, and every one of them runs on the runtime that accepted it.
+    let mut held = Vec::new();
+    let mut answers = BTreeMap::new();
+    for i in 0..30 {
+        let mut c = Client::connect(listen).await;
+        *answers
+            .entry(c.ask(&i.to_string()).await.expect("answer"))
+            .or_insert(0) += 1;
+        held.push(c);
+    }
+    // The affinity map is the frontend's, not a listener's: one backend for the client.
+    assert_eq!(
+        answers.len(),
+        1,
+        "127.0.0.1 sticks to one backend: {answers:?}"
+    );
+    for (i, h) in handles.iter().enumerate() {
+        // Its accept loop plus at least one connection.
+        let tasks = h.metrics().num_alive_tasks();
+        assert!(
+            tasks > 1,
+            "runtime {i} runs {tasks} tasks: it accepted nothing"
+        );
+    }
+    let text = metrics_text(&proxy);
+    assert_eq!(
+        frontend_sample(&text, "connections_active", Protocol::Tcp),
+        Some(30.0),
+        "{text}"
+    );
+
+    // Removing the frontend closes every listener (a leftover one would take some of
+    // these connects), while the established connections drain on their runtimes.
+    proxy.sync(vec![]).await.expect("sync");
+    for _ in 0..20 {
+        let err = TcpStream::connect(listen)
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
+    for c in &mut held {
+        c.ask("again").await.expect("drains");
+    }
+    drop(held);
+    proxy.shutdown().await;
 }
