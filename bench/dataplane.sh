@@ -10,6 +10,9 @@
 #              (cluster CIDR 10.244.0.0/16 set, so this off-cluster client is masqueraded)
 #   nft-nomasq the same rules without a cluster CIDR (no masquerade; diagnostic)
 #   nft-random the agent's rules but masquerading `fully-random`, as kube-proxy does
+#   nft-ft     the nft rules plus a flowtable (established flows skip conntrack and routing)
+#   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
+#              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
 #   userspace-b  the same on 10.96.0.31 with PROXY_B_ARGS and BENCH_B (an A/B of proxy settings
 #              or of two builds in one run, e.g. PROXY_B_ARGS="--runtime per-core")
@@ -123,8 +126,8 @@ sleep 0.5
 
 target() {
   case $1 in
-    direct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq|nft-random) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    direct|direct-ct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
+    nft|nft-nomasq|nft-random|nft-ft) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
@@ -189,14 +192,25 @@ for r in $(seq "$ROUNDS"); do
   wait_quiet
   for m in $MODES; do
     case $m in
-      nft) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft|nft-ft|direct-ct) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
-    if [ "${m%-*}" = nft ] || [ "$m" = nft ]; then
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
         "${masq[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
+    fi
+    if [ "$m" = nft-ft ] && ! inn "$N" nft -f - 2>/dev/null <<EOF
+table ip tether {
+  flowtable ft { hook ingress priority filter; devices = { tbn0, tbbr0 }; }
+  chain ft-forward { type filter hook forward priority filter; policy accept; meta l4proto { tcp, udp } flow add @ft; }
+}
+EOF
+    then
+      echo "# nft-ft skipped: this kernel has no flowtables (CONFIG_NF_FLOW_TABLE)"
+      inn "$N" nft delete table ip tether
+      continue
     fi
     drain_time_wait
     [ -n "${NSTAT:-}" ] && inn "$C" nstat -n >/dev/null
@@ -210,6 +224,6 @@ for r in $(seq "$ROUNDS"); do
       echo "$m iperf3 gbit_s=$g"
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
-    if [ "${m%-*}" = nft ] || [ "$m" = nft ]; then inn "$N" nft delete table ip tether; fi
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then inn "$N" nft delete table ip tether; fi
   done
 done
