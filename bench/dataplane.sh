@@ -11,6 +11,8 @@
 #   nft-nomasq the same rules without a cluster CIDR (no masquerade; diagnostic)
 #   nft-random the agent's rules but masquerading `fully-random`, as kube-proxy does
 #   nft-ft     the nft rules plus a flowtable (established flows skip conntrack and routing)
+#   nft-lean   the nft rules with the node's per-namespace conntrack sysctls that cost CPU per
+#              packet turned off (checksum verification, TCP window tracking; diagnostic)
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -127,7 +129,7 @@ sleep 0.5
 target() {
   case $1 in
     direct|direct-ct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq|nft-random|nft-ft) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    nft|nft-nomasq|nft-random|nft-ft|nft-lean) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
@@ -192,7 +194,7 @@ for r in $(seq "$ROUNDS"); do
   wait_quiet
   for m in $MODES; do
     case $m in
-      nft|nft-ft|direct-ct) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft|nft-ft|nft-lean|direct-ct) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
@@ -212,6 +214,9 @@ EOF
       inn "$N" nft delete table ip tether
       continue
     fi
+    lean=0; [ "$m" = nft-lean ] && lean=1
+    inn "$N" sysctl -qw net.netfilter.nf_conntrack_checksum=$((1 - lean)) \
+      net.netfilter.nf_conntrack_tcp_be_liberal=$lean 2>/dev/null || true
     drain_time_wait
     [ -n "${NSTAT:-}" ] && inn "$C" nstat -n >/dev/null
     read -r http ipf <<<"$(target "$m")"
