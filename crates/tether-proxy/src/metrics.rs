@@ -53,7 +53,7 @@ pub(crate) struct ConnMetrics {
 
 impl Metrics {
     pub(crate) fn register(&self, registry: &mut Registry) {
-        let r = registry.sub_registry_with_prefix("tether_proxy");
+        let r = registry;
         r.register(
             "connections",
             "Client connections accepted (TCP) or flows created (UDP) per frontend",

@@ -150,11 +150,15 @@ pub struct Config {
     pub bind: BindFn,
     /// The runtimes that accept a TCP frontend's connections, each from its own
     /// `SO_REUSEPORT` listener on the frontend's address, and run them: one current-thread
-    /// runtime per core serves more connections with less CPU per request than a
-    /// multi-thread runtime (no work stealing, no cross-thread wake-ups; BENCHMARKS § 8),
-    /// as HAProxy's threads do. Balancing, affinity, ejections and metrics stay shared by
-    /// the frontend. Empty (the default): one listener on the runtime that calls
-    /// [`crate::Proxy::sync`]. UDP frontends always use that runtime.
+    /// runtime per core serves more connections than one runtime, at the CPU per request
+    /// of a single current-thread runtime (no work stealing, no cross-thread wake-up per
+    /// packet; BENCHMARKS § 8), as HAProxy's threads do. Balancing, affinity, ejections
+    /// and metrics stay shared by the frontend. Each runtime must be driven (a
+    /// current-thread runtime only runs inside `block_on`; an idle one leaves its share of
+    /// the connections unaccepted) until [`crate::Proxy::shutdown`] has returned. With
+    /// several, any process of the same user can join the listeners' `SO_REUSEPORT` group:
+    /// use it for addresses the proxy owns. Empty (the default): one listener on the
+    /// runtime that calls [`crate::Proxy::sync`]. UDP frontends always use that runtime.
     pub tcp_runtimes: Vec<tokio::runtime::Handle>,
     /// Balancing algorithm; see [`Algorithm`] for why P2C is the default.
     pub algorithm: Algorithm,

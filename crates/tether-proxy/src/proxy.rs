@@ -67,7 +67,11 @@ impl Proxy {
         }
     }
 
-    /// Registers the proxy's metrics (`tether_proxy_*`) in `registry`.
+    /// Registers the proxy's metrics (`connections_total`, `connections_active`,
+    /// `connect_failures_total`, `rejected_total`, `bytes_total`, labelled by frontend) in
+    /// `registry`, without a prefix of their own: give it a sub-registry such as
+    /// `registry.sub_registry_with_prefix("proxy")` (one per proxy: two proxies in one
+    /// registry would repeat the metric families).
     pub fn register_metrics(&self, registry: &mut Registry) {
         self.shared.metrics.register(registry);
     }
@@ -183,7 +187,8 @@ impl Proxy {
         };
         let cfg = &self.shared.cfg;
         // Every socket is bound and registered before any task starts, so a failure
-        // leaves nothing listening.
+        // leaves nothing listening (connections queued meanwhile on the sockets already
+        // bound are reset when they close).
         match fe.protocol {
             Protocol::Tcp => {
                 let current = [tokio::runtime::Handle::current()];

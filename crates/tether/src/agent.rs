@@ -328,7 +328,7 @@ async fn start_dataplane(
             localhost_lb: s.localhost_lb,
             node_ips: vec![s.node_ip],
         };
-        crate::userspace::start(rx, network.node(), o, shutdown.clone())?;
+        crate::userspace::start(rx, network.node(), o, registry, shutdown.clone())?;
     }
     Ok(())
 }

@@ -132,6 +132,7 @@ pub(crate) fn start(
     mut rx: watch::Receiver<Arc<ServiceMap>>,
     node: &NetNs,
     o: Options,
+    registry: &mut prometheus_client::registry::Registry,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     // The agent's own namespace, for 127.0.0.1 listeners.
@@ -139,53 +140,69 @@ pub(crate) fn start(
         NetNs::from_path("/proc/thread-self/ns/net").context("opening the agent's namespace")?,
     );
     let node_ns = Arc::new(NetNs::from_path(node.path())?);
-    let bind: tether_proxy::BindFn = Arc::new(
+    // The 127.0.0.1 relays are a proxy of their own with one listener per frontend: the
+    // host's loopback is shared with other processes, and SO_REUSEPORT there would let a
+    // root process's `reuseport` listener on the same port share the traffic silently
+    // instead of the bind failing.
+    let relay_bind: tether_proxy::BindFn = Arc::new(
         move |addr: SocketAddr, p: Protocol, reuse_port: bool| -> std::io::Result<BoundSocket> {
-            if addr.ip().is_loopback() {
-                host.run(|| tether_proxy::bind(addr, p, reuse_port))
-                    .map_err(std::io::Error::other)?
-            } else {
-                tether_proxy::bind(addr, p, reuse_port)
-            }
+            host.run(|| tether_proxy::bind(addr, p, reuse_port))
+                .map_err(std::io::Error::other)?
         },
     );
     let ns_for_addrs = node_ns;
     // A current-thread runtime per core, each on its own node-namespace thread, each
     // accepting every TCP frontend from its own SO_REUSEPORT listener: no work stealing or
-    // cross-thread wake-ups per packet (BENCHMARKS § 7d, § 8). This thread's runtime also
-    // runs the sync loop and the UDP frontends; the others serve until `done`.
+    // cross-thread wake-up per packet (BENCHMARKS § 7d, § 8). They serve until `done`; the
+    // sync loop and the UDP frontends run on one more runtime (on one core, or for the
+    // relays alone, it serves TCP too). Every runtime is built and dropped on its own
+    // thread (dropping one inside the agent's async context would panic).
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let accept_runtimes = if o.services && cores > 1 { cores } else { 0 };
     let done = CancellationToken::new();
     // The extra runtimes end with the main proxy thread, or with this function if it fails
     // (the guard moves into that thread's closure, which is dropped if it never runs).
     let done_guard = done.clone().drop_guard();
-    let mut tcp_runtimes = Vec::with_capacity(cores);
-    for _ in 1..cores {
+    let mut tcp_runtimes = Vec::with_capacity(accept_runtimes);
+    for _ in 0..accept_runtimes {
         let (tx, rx) = std::sync::mpsc::channel();
         let done = done.clone();
-        node.spawn(move || {
-            let rt = current_thread();
-            let _ = tx.send(rt.as_ref().map(|rt| rt.handle().clone()));
-            if let Some(rt) = rt {
+        node.spawn(move || match current_thread() {
+            Ok(rt) => {
+                let _ = tx.send(Some(rt.handle().clone()));
                 rt.block_on(done.cancelled());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a userspace proxy runtime did not start");
+                let _ = tx.send(None);
             }
         })?;
         if let Ok(Some(h)) = rx.recv() {
             tcp_runtimes.push(h);
         }
     }
+    // Sockets are bound by the thread that syncs: the default bind binds in the node's
+    // namespace there.
+    let proxy = Proxy::new(tether_proxy::Config {
+        tcp_runtimes,
+        ..tether_proxy::Config::default()
+    });
+    proxy.register_metrics(registry.sub_registry_with_prefix("proxy"));
+    let relays = Proxy::new(tether_proxy::Config {
+        bind: relay_bind,
+        ..tether_proxy::Config::default()
+    });
+    relays.register_metrics(registry.sub_registry_with_prefix("localhost_relay"));
     node.spawn(move || {
         let _done = done_guard;
-        let Some(rt) = current_thread() else { return };
-        if !tcp_runtimes.is_empty() {
-            tcp_runtimes.insert(0, rt.handle().clone());
-        }
+        let rt = match current_thread() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "userspace proxy runtime");
+                return;
+            }
+        };
         rt.block_on(async move {
-            let proxy = Proxy::new(tether_proxy::Config {
-                bind,
-                tcp_runtimes,
-                ..tether_proxy::Config::default()
-            });
             let handle = if o.services {
                 ns_for_addrs.handle().await.ok()
             } else {
@@ -206,25 +223,28 @@ pub(crate) fn start(
                 {
                     tracing::warn!(error = %e, "health check servers");
                 }
-                if let Err(e) = proxy.sync(frontends(&map, &o)).await {
-                    tracing::warn!(error = %e, "some proxy listeners failed");
+                let (local, services): (Vec<Frontend>, Vec<Frontend>) = frontends(&map, &o)
+                    .into_iter()
+                    .partition(|f| f.listen.ip().is_loopback());
+                for (p, fes) in [(&proxy, services), (&relays, local)] {
+                    if let Err(e) = p.sync(fes).await {
+                        tracing::warn!(error = %e, "some proxy listeners failed");
+                    }
                 }
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     r = rx.changed() => if r.is_err() { break },
                 }
             }
-            proxy.shutdown().await;
+            tokio::join!(proxy.shutdown(), relays.shutdown());
         });
     })?;
     Ok(())
 }
 
-/// A current-thread runtime for a proxy thread (`None` when it cannot be built: logged).
-fn current_thread() -> Option<tokio::runtime::Runtime> {
+/// A current-thread runtime for a proxy thread.
+fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .inspect_err(|e| tracing::error!(error = %e, "userspace proxy runtime"))
-        .ok()
 }

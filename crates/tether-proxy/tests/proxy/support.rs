@@ -204,7 +204,7 @@ pub(crate) async fn udp_ask(addr: SocketAddr, socket: &UdpSocket, msg: &str) -> 
 
 /// The text exposition of the proxy's metrics.
 pub(crate) fn metrics_text(proxy: &Proxy) -> String {
-    let mut registry = prometheus_client::registry::Registry::default();
+    let mut registry = prometheus_client::registry::Registry::with_prefix("tether_proxy");
     proxy.register_metrics(&mut registry);
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry).expect("encode");

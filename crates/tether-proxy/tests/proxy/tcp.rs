@@ -666,16 +666,36 @@ async fn listeners_on_several_runtimes_share_one_frontend() {
     let (handles, done) = runtimes(2);
     let _stop = done.drop_guard();
     let mut fe = frontend(listen, Protocol::Tcp, &addrs);
-    fe.affinity = Some(Duration::from_secs(30));
     let cfg = Config {
         algorithm: Algorithm::RoundRobin,
         tcp_runtimes: handles.clone(),
         ..config()
     };
-    let proxy = proxy_with(cfg, fe).await;
+    let proxy = proxy_with(cfg, fe.clone()).await;
 
-    // 30 connections from different source ports: SO_REUSEPORT spreads them over both
-    // listeners, and every one of them runs on the runtime that accepted it.
+    // One balancer for every listener: sequential connections, spread by SO_REUSEPORT over
+    // both listeners, still follow one round-robin cycle (a balancer per listener would
+    // break it whenever two consecutive connections land on different listeners).
+    let order: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..30 {
+            v.push(ask_once(listen).await);
+        }
+        v
+    };
+    for (i, w) in order.windows(4).enumerate() {
+        assert_eq!(
+            w[0], w[3],
+            "one round-robin cycle, broken at {i}: {order:?}"
+        );
+        assert!(w[0] != w[1] && w[1] != w[2] && w[0] != w[2], "{order:?}");
+    }
+
+    // With affinity on (the turn is now past the first backend, so per-listener maps would
+    // pick different backends), every connection of the client sticks to one backend; every
+    // connection runs on the runtime that accepted it.
+    fe.affinity = Some(Duration::from_secs(30));
+    proxy.sync(vec![fe]).await.expect("sync");
     let mut held = Vec::new();
     let mut answers = BTreeMap::new();
     for i in 0..30 {

@@ -484,6 +484,56 @@ both_modes!(
     health_check_node_port_counts_local_endpoints,
 );
 
+/// The userspace proxy's per-frontend metrics are on the agent's `/metrics` (one proxy
+/// state for the listeners of every runtime, so one count).
+#[test]
+fn userspace_proxy_metrics_are_served_by_the_agent() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let Some(c) = NodeCluster::start(
+        bin(),
+        ServerOptions::default(),
+        AgentOptions {
+            proxy_mode: Some("userspace".into()),
+            extra_args: vec!["--metrics-listen".into(), format!("127.0.0.1:{port}")],
+            ..AgentOptions::default()
+        },
+    ) else {
+        return;
+    };
+    let pods = run_netexec(&c, "web", 2);
+    expose(&c, "web", &[]);
+    let ip = c.cluster_ip("default", "web");
+    reaches_all(
+        c.agent.netns(),
+        &format!("http://{ip}/hostname"),
+        &names(&pods),
+    );
+    let got = hits(c.agent.netns(), &format!("http://{ip}/hostname"), 20);
+    assert_eq!(got.get(""), None, "every request answered: {got:?}");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-m", "5", &url])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let total: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("tether_proxy_connections_total{")
+                && l.contains("default/web")
+                && l.contains("tcp")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        total >= 20.0,
+        "at least this test's 20 connections: {total}\n{text}"
+    );
+}
+
 // Kernel-only: an L4 proxy cannot keep the client's source address (documented in README's
 // userspace-mode limits).
 #[test]
