@@ -13,6 +13,11 @@
 #   nft-ft     the nft rules plus a flowtable (established flows skip conntrack and routing)
 #   nft-lean   the nft rules with the node's per-namespace conntrack sysctls that cost CPU per
 #              packet turned off (checksum verification, TCP window tracking; diagnostic)
+#   nft-netdev the nft rules plus a hand-written netdev-family fast path for 10.96.0.10:80
+#              (an experiment, not what the agent programs): ingress hooks on the node's
+#              uplink and the pods' veths pick a backend per SYN (numgen random, remembered
+#              in a dynamic map with a timeout), rewrite addresses and ports statelessly and
+#              `fwd` the packet to the egress device: no conntrack, no IP stack in the node
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -129,7 +134,7 @@ sleep 0.5
 target() {
   case $1 in
     direct|direct-ct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq|nft-random|nft-ft|nft-lean) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
@@ -145,16 +150,25 @@ proxy_pid() {
     haproxy) echo "$HAPROXY_PID" ;;
   esac
 }
+# Busy CPU time of the whole machine so far (user, nice, system, irq, softirq: not idle,
+# iowait or steal), clock ticks.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 wrk_run() { # label url extra-args...
-  local out pid t0 t1 reqs cpu=""
+  local out pid t0 t1 m0 m1 reqs cpu=""
   pid=$(proxy_pid "${1%% *}")
   [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+  m0=$(machine_ticks)
   out=$(inn "$C" wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency "${@:2}" 2>&1) || true
+  m1=$(machine_ticks)
+  reqs=$(echo "$out" | awk '/requests in/{print $1}')
+  # The machine's CPU per request (client, pods and data plane together): the data planes
+  # differ only in their own part, and unlike req/s it does not move with CPU steal.
+  cpu=$(awk -v d=$((m1 - m0)) -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (n > 0) printf " machine_cpu_us_per_req=%.1f", d / hz * 1e6 / n }')
   if [ -n "$pid" ]; then
     # The proxy's own CPU per request: unlike req/s, not moved by other tenants' load.
     t1=$(cpu_ticks "$pid")
-    reqs=$(echo "$out" | awk '/requests in/{print $1}')
-    cpu=$(awk -v d=$((t1 - t0)) -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
+    cpu+=$(awk -v d=$((t1 - t0)) -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
       'BEGIN { if (n > 0) printf " proxy_cpu_us_per_req=%.1f", d / hz * 1e6 / n }')
   fi
   printf '%s rps=%s p50=%s p99=%s%s errors="%s"\n' "$1" \
@@ -194,7 +208,7 @@ for r in $(seq "$ROUNDS"); do
   wait_quiet
   for m in $MODES; do
     case $m in
-      nft|nft-ft|nft-lean|direct-ct) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft|nft-ft|nft-lean|nft-netdev|direct-ct) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
@@ -214,6 +228,26 @@ EOF
       inn "$N" nft delete table ip tether
       continue
     fi
+    if [ "$m" = nft-netdev ]; then
+      inn "$N" nft -f - <<EOF
+table netdev tether-fast {
+  map flows { type ipv4_addr . inet_service : ipv4_addr; flags dynamic, timeout; timeout 2m; size 262144; }
+  set rflows { type ipv4_addr . inet_service . ipv4_addr; flags dynamic, timeout; timeout 2m; size 262144; }
+  chain pick0 { update @flows { ip saddr . tcp sport : 10.244.0.2 }; update @rflows { ip saddr . tcp sport . 10.244.0.2 }; }
+  chain pick1 { update @flows { ip saddr . tcp sport : 10.244.0.3 }; update @rflows { ip saddr . tcp sport . 10.244.0.3 }; }
+  chain pick2 { update @flows { ip saddr . tcp sport : 10.244.0.4 }; update @rflows { ip saddr . tcp sport . 10.244.0.4 }; }
+  chain from-client {
+    type filter hook ingress device "tbn0" priority -500; policy accept;
+    ip daddr 10.96.0.10 tcp dport 80 tcp flags & (syn | ack) == syn numgen random mod 3 vmap { 0 : jump pick0, 1 : jump pick1, 2 : jump pick2 }
+    ip daddr 10.96.0.10 tcp dport 80 ip daddr set ip saddr . tcp sport map @flows tcp dport set 8080 fwd ip to ip daddr device "tbbr0"
+  }
+  chain from-pods {
+    type filter hook ingress devices = { tbp1, tbp2, tbp3 } priority -500; policy accept;
+    ip saddr { 10.244.0.2, 10.244.0.3, 10.244.0.4 } tcp sport 8080 ip daddr . tcp dport . ip saddr @rflows ip saddr set 10.96.0.10 tcp sport set 80 fwd ip to ip daddr device "tbn0"
+  }
+}
+EOF
+    fi
     lean=0; [ "$m" = nft-lean ] && lean=1
     inn "$N" sysctl -qw net.netfilter.nf_conntrack_checksum=$((1 - lean)) \
       net.netfilter.nf_conntrack_tcp_be_liberal=$lean 2>/dev/null || true
@@ -230,5 +264,6 @@ EOF
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
     if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then inn "$N" nft delete table ip tether; fi
+    if [ "$m" = nft-netdev ]; then inn "$N" nft delete table netdev tether-fast; fi
   done
 done
