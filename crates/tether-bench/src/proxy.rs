@@ -27,7 +27,8 @@ pub(crate) struct ProxyArgs {
     /// How the proxy is run: `multi` (one multi-thread runtime), `current` (one
     /// current-thread runtime), `per-core` (as the agent does: a current-thread runtime per
     /// thread, each accepting every TCP frontend from its own `SO_REUSEPORT` listener, one
-    /// proxy state shared by all, as HAProxy's threads do).
+    /// proxy state shared by all, as HAProxy's threads do, and the sync on one more
+    /// runtime).
     #[arg(long, default_value = "per-core")]
     runtime: Runtime,
 }
@@ -51,38 +52,22 @@ pub(crate) fn run(a: &ProxyArgs) -> anyhow::Result<()> {
             let rt = rt.enable_all().build()?;
             rt.block_on(serve(a, tether_proxy::Config::default()))
         }
-        Runtime::Current => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(serve(a, tether_proxy::Config::default())),
+        Runtime::Current => current_thread()?.block_on(serve(a, tether_proxy::Config::default())),
         Runtime::PerCore => {
             let threads = if a.workers > 0 {
                 a.workers
             } else {
                 std::thread::available_parallelism().map_or(2, usize::from)
             };
-            let done = tokio_util::sync::CancellationToken::new();
-            std::thread::scope(|scope| {
-                let _done = done.clone().drop_guard();
-                let main = current_thread()?;
-                let mut tcp_runtimes = vec![main.handle().clone()];
-                for _ in 1..threads {
-                    let (tx, rx) = std::sync::mpsc::channel();
-                    let done = done.clone();
-                    scope.spawn(move || -> anyhow::Result<()> {
-                        let rt = current_thread()?;
-                        let _ = tx.send(rt.handle().clone());
-                        rt.block_on(done.cancelled());
-                        Ok(())
-                    });
-                    tcp_runtimes.push(rx.recv()?);
-                }
-                let cfg = tether_proxy::Config {
-                    tcp_runtimes,
-                    ..tether_proxy::Config::default()
-                };
-                main.block_on(serve(a, cfg))
-            })
+            // As the agent runs it: `threads` accepting runtimes, the sync on one more.
+            let runtimes = tether_proxy::RuntimeThreads::start(threads, |job| {
+                std::thread::Builder::new().spawn(job).map(drop)
+            })?;
+            let cfg = tether_proxy::Config {
+                tcp_runtimes: runtimes.handles(),
+                ..tether_proxy::Config::default()
+            };
+            current_thread()?.block_on(serve(a, cfg))
         }
     }
 }

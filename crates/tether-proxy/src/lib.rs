@@ -59,6 +59,7 @@ mod frontend;
 mod metrics;
 mod model;
 mod proxy;
+mod runtimes;
 mod tcp;
 mod udp;
 
@@ -66,3 +67,4 @@ pub use balance::Algorithm;
 pub use error::{Error, Result};
 pub use model::{Backend, BindFn, BoundSocket, Config, Frontend, Protocol, bind};
 pub use proxy::Proxy;
+pub use runtimes::{RuntimeThreads, ThreadJob};

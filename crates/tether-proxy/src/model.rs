@@ -155,7 +155,8 @@ pub struct Config {
     /// packet; BENCHMARKS § 8), as HAProxy's threads do. Balancing, affinity, ejections
     /// and metrics stay shared by the frontend. Each runtime must be driven (a
     /// current-thread runtime only runs inside `block_on`; an idle one leaves its share of
-    /// the connections unaccepted) until [`crate::Proxy::shutdown`] has returned. With
+    /// the connections unaccepted) until [`crate::Proxy::shutdown`] has returned:
+    /// [`crate::RuntimeThreads`] makes such runtimes. With
     /// several, any process of the same user can join the listeners' `SO_REUSEPORT` group:
     /// use it for addresses the proxy owns. Empty (the default): one listener on the
     /// runtime that calls [`crate::Proxy::sync`]. UDP frontends always use that runtime.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tether_netns::NetNs;
-use tether_proxy::{Backend, BoundSocket, Frontend, Protocol, Proxy};
+use tether_proxy::{Backend, BoundSocket, Frontend, Protocol, Proxy, RuntimeThreads};
 use tether_servicemap::{ServiceMap, ServiceType, TrafficPolicy};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -139,7 +139,7 @@ pub(crate) fn start(
     let host = Arc::new(
         NetNs::from_path("/proc/thread-self/ns/net").context("opening the agent's namespace")?,
     );
-    let node_ns = Arc::new(NetNs::from_path(node.path())?);
+    let ns_for_addrs = Arc::new(NetNs::from_path(node.path())?);
     // The 127.0.0.1 relays are a proxy of their own with one listener per frontend: the
     // host's loopback is shared with other processes, and SO_REUSEPORT there would let a
     // root process's `reuseport` listener on the same port share the traffic silently
@@ -150,41 +150,18 @@ pub(crate) fn start(
                 .map_err(std::io::Error::other)?
         },
     );
-    let ns_for_addrs = node_ns;
     // A current-thread runtime per core, each on its own node-namespace thread, each
     // accepting every TCP frontend from its own SO_REUSEPORT listener: no work stealing or
-    // cross-thread wake-up per packet (BENCHMARKS § 7d, § 8). They serve until `done`; the
-    // sync loop and the UDP frontends run on one more runtime (on one core, or for the
-    // relays alone, it serves TCP too). Every runtime is built and dropped on its own
-    // thread (dropping one inside the agent's async context would panic).
+    // cross-thread wake-up per packet (BENCHMARKS § 7d, § 8). They serve until the main
+    // proxy thread below ends (it owns them); that thread's runtime runs the sync loop and
+    // the UDP frontends (on one core, or for the relays alone, it serves TCP too).
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let accept_runtimes = if o.services && cores > 1 { cores } else { 0 };
-    let done = CancellationToken::new();
-    // The extra runtimes end with the main proxy thread, or with this function if it fails
-    // (the guard moves into that thread's closure, which is dropped if it never runs).
-    let done_guard = done.clone().drop_guard();
-    let mut tcp_runtimes = Vec::with_capacity(accept_runtimes);
-    for _ in 0..accept_runtimes {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let done = done.clone();
-        node.spawn(move || match current_thread() {
-            Ok(rt) => {
-                let _ = tx.send(Some(rt.handle().clone()));
-                rt.block_on(done.cancelled());
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "a userspace proxy runtime did not start");
-                let _ = tx.send(None);
-            }
-        })?;
-        if let Ok(Some(h)) = rx.recv() {
-            tcp_runtimes.push(h);
-        }
-    }
+    let runtimes = RuntimeThreads::start(accept_runtimes, |job| node.spawn(job).map(drop))?;
     // Sockets are bound by the thread that syncs: the default bind binds in the node's
     // namespace there.
     let proxy = Proxy::new(tether_proxy::Config {
-        tcp_runtimes,
+        tcp_runtimes: runtimes.handles(),
         ..tether_proxy::Config::default()
     });
     proxy.register_metrics(registry.sub_registry_with_prefix("proxy"));
@@ -194,7 +171,7 @@ pub(crate) fn start(
     });
     relays.register_metrics(registry.sub_registry_with_prefix("localhost_relay"));
     node.spawn(move || {
-        let _done = done_guard;
+        let _runtimes = runtimes;
         let rt = match current_thread() {
             Ok(rt) => rt,
             Err(e) => {

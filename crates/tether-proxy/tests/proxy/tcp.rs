@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use tether_proxy::{Algorithm, Backend, Config, Protocol, Proxy};
+use tether_proxy::{Algorithm, Backend, Config, Protocol, Proxy, RuntimeThreads};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -632,39 +632,14 @@ where
     out
 }
 
-/// Runtimes on their own threads until the returned token is cancelled (the proxy's
-/// per-core model).
-fn runtimes(
-    n: usize,
-) -> (
-    Vec<tokio::runtime::Handle>,
-    tokio_util::sync::CancellationToken,
-) {
-    let done = tokio_util::sync::CancellationToken::new();
-    let handles = (0..n)
-        .map(|_| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let done = done.clone();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                tx.send(rt.handle().clone()).expect("send handle");
-                rt.block_on(done.cancelled());
-            });
-            rx.recv().expect("runtime handle")
-        })
-        .collect();
-    (handles, done)
-}
-
 #[tokio::test]
 async fn listeners_on_several_runtimes_share_one_frontend() {
     let (_b, addrs) = tcp_backends(3).await;
     let listen = free_port(Protocol::Tcp);
-    let (handles, done) = runtimes(2);
-    let _stop = done.drop_guard();
+    let runtimes = RuntimeThreads::start(2, |job| std::thread::Builder::new().spawn(job).map(drop))
+        .expect("runtime threads");
+    let handles = runtimes.handles();
+    assert_eq!(handles.len(), 2, "both runtimes started");
     let mut fe = frontend(listen, Protocol::Tcp, &addrs);
     let cfg = Config {
         algorithm: Algorithm::RoundRobin,
