@@ -99,6 +99,29 @@ pub(crate) async fn udp_backends(n: usize) -> (Vec<UdpBackend>, Vec<SocketAddr>)
     (backends, addrs)
 }
 
+/// A TCP backend that echoes every byte of each of its next `connections` connections
+/// and sends FIN after the client's. The task ends when they all did, and fails (panics)
+/// if one of them failed.
+pub(crate) async fn echo_backend(connections: usize) -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let mut echoes = Vec::with_capacity(connections);
+        for _ in 0..connections {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            echoes.push(tokio::spawn(async move {
+                let (mut r, mut w) = s.split();
+                tokio::io::copy(&mut r, &mut w).await.expect("echo");
+                w.shutdown().await.expect("fin");
+            }));
+        }
+        for e in echoes {
+            e.await.expect("echo connection");
+        }
+    });
+    (addr, task)
+}
+
 /// A port on 127.0.0.1 that nothing listens on (for frontends and dead backends).
 pub(crate) fn free_port(protocol: Protocol) -> SocketAddr {
     match protocol {

@@ -345,18 +345,7 @@ async fn half_close_is_propagated() {
 /// that cleared readiness in a separate call did not hit it; this guards the property.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_small_messages_never_stall() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let backend = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = s.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
+    let (backend, _echo) = echo_backend(4).await;
     let listen = free_port(Protocol::Tcp);
     let proxy = proxy_with(config(), frontend(listen, Protocol::Tcp, &[backend])).await;
     let clients: Vec<_> = (0..4u8)
@@ -397,16 +386,7 @@ async fn streamed_small_messages_never_stall() {
 #[tokio::test]
 async fn large_transfer_in_both_directions() {
     // An echo backend that returns every byte; 8 MiB through splice both ways.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let backend = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.expect("accept");
-        let (mut r, mut w) = s.split();
-        tokio::io::copy(&mut r, &mut w).await.expect("echo");
-        w.shutdown().await.expect("fin");
-    });
+    let (backend, server) = echo_backend(1).await;
     let listen = free_port(Protocol::Tcp);
     let proxy = proxy_with(config(), frontend(listen, Protocol::Tcp, &[backend])).await;
     let stream = TcpStream::connect(listen).await.expect("connect");
