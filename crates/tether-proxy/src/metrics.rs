@@ -52,8 +52,7 @@ pub(crate) struct ConnMetrics {
 }
 
 impl Metrics {
-    pub(crate) fn register(&self, registry: &mut Registry) {
-        let r = registry;
+    pub(crate) fn register(&self, r: &mut Registry) {
         r.register(
             "connections",
             "Client connections accepted (TCP) or flows created (UDP) per frontend",

@@ -38,9 +38,11 @@ async fn ensure_service(client: &Client, ip: IpAddr) -> anyhow::Result<()> {
     match api.create(&PostParams::default(), &svc).await {
         Ok(_) => tracing::info!(%ip, "created the kube-dns service"),
         Err(kube::Error::Api(e)) if e.code == 409 => {}
-        // Another agent created it meanwhile. Our API server allocates a requested
-        // ClusterIP before it checks the name, so that race can be answered 422 "provided
-        // IP is already allocated" instead of 409 (seen in CI with two agents): look again.
+        // Another agent created it meanwhile. The API server allocates a requested
+        // ClusterIP before it checks the name (upstream too: the Service REST's
+        // `beginCreate` allocates before the store's create), so that race can be answered
+        // 422 "provided IP is already allocated" instead of 409 (seen in CI with two
+        // agents): look again.
         Err(e) => {
             if api.get_opt("kube-dns").await?.is_none() {
                 return Err(e).context("creating kube-system/kube-dns");
