@@ -201,10 +201,15 @@ impl Nft {
         crate::netlink::encode_value(set, value)
     }
 
-    /// Removes our table (and only it), if present.
+    /// Removes our tables (`ip` and the fast path's `netdev`, and only them), if present.
     pub fn delete_table(&self) -> Result<(), Error> {
-        let t = format!("ip {}", self.table);
-        self.apply(&format!("add table {t}\ndelete table {t}\n"))
+        let (t, n) = (
+            format!("ip {}", self.table),
+            format!("netdev {}", self.table),
+        );
+        self.apply(&format!(
+            "add table {t}\ndelete table {t}\nadd table {n}\ndelete table {n}\n"
+        ))
     }
 }
 
@@ -244,6 +249,8 @@ pub struct Proxier {
     applied_once: bool,
     /// Full loads whose map elements went as a netlink batch.
     netlink_loads: u64,
+    /// What the netdev fast path's table holds, when known; `None` forces its full sync.
+    netdev: Option<crate::netdev::State>,
     metrics: Option<Metrics>,
 }
 
@@ -258,6 +265,7 @@ impl Proxier {
             last: ServiceMap::new(),
             applied_once: false,
             netlink_loads: 0,
+            netdev: None,
             metrics: None,
         }
     }
@@ -282,6 +290,12 @@ impl Proxier {
     /// Makes the next sync a full one.
     pub fn force_full(&mut self) {
         self.state = None;
+        self.netdev = None;
+    }
+
+    /// What the netdev fast path holds (`None` before its first sync or after a failure).
+    pub fn netdev_state(&self) -> Option<&crate::netdev::State> {
+        self.netdev.as_ref()
     }
 
     /// Brings the table in line with `map`: a full sync the first time and after any
@@ -291,7 +305,9 @@ impl Proxier {
     pub fn sync(&mut self, map: &ServiceMap) -> Result<SyncKind, Error> {
         let start = Instant::now();
         let updates = changes(&self.last, map);
-        let result = self.sync_inner(map, &updates);
+        let result = self
+            .sync_inner(map, &updates)
+            .and_then(|kind| self.sync_netdev(map, &updates).map(|()| kind));
         let elapsed = start.elapsed();
         if let Some(m) = &self.metrics {
             m.observe(&result, elapsed);
@@ -351,6 +367,42 @@ impl Proxier {
 }
 
 impl Proxier {
+    /// Brings the netdev fast path's table in line: a full sync the first time and after a
+    /// failure (which keeps the live table's flow maps), otherwise `updates` alone. A full
+    /// sync rejected by a live table of another layout replaces the table.
+    fn sync_netdev(
+        &mut self,
+        map: &ServiceMap,
+        updates: &[tether_servicemap::Update],
+    ) -> Result<(), Error> {
+        let table = &self.cfg.table;
+        if let Some(state) = self.netdev.as_mut() {
+            if self.cfg.netdev.is_none() {
+                return Ok(());
+            }
+            let script = crate::netdev::incremental(table, state, updates, Instant::now());
+            if script.is_empty() {
+                return Ok(());
+            }
+            match self.nft.apply(&script) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "netdev fast path update failed; doing a full sync");
+                    self.netdev = None;
+                }
+            }
+        }
+        let (script, state) = crate::netdev::full(table, self.cfg.netdev.as_ref(), map);
+        if let Err(e) = self.nft.apply(&script) {
+            tracing::warn!(error = %e, "netdev fast path load failed; replacing its table");
+            let t = format!("netdev {table}");
+            self.nft
+                .apply(&format!("add table {t}\ndelete table {t}\n{script}"))?;
+        }
+        self.netdev = Some(state);
+        Ok(())
+    }
+
     /// A full sync with the fast path's map elements written as one netlink batch after a
     /// script that defines everything else.
     ///

@@ -16,6 +16,7 @@ pub mod apply;
 pub mod conntrack;
 pub mod healthcheck;
 pub mod metrics;
+pub mod netdev;
 mod netlink;
 pub mod render;
 
@@ -82,6 +83,9 @@ pub struct Config {
     /// transaction (see [`Proxier`]). Off, or after a failure of that path, a full sync is
     /// one script (one atomic transaction that replaces the table).
     pub netlink_elements: bool,
+    /// The conntrack-free fast path in `table netdev <table>` ([`netdev`]) on these
+    /// devices; `None`: off (and a table left by an earlier run is removed).
+    pub netdev: Option<netdev::Devices>,
 }
 
 impl Default for Config {
@@ -101,6 +105,7 @@ impl Default for Config {
             fast_path: true,
             nft_library: true,
             netlink_elements: true,
+            netdev: None,
         }
     }
 }

@@ -332,14 +332,14 @@ fn v4_net(net: &IpNet) -> Option<Ipv4Net> {
 /// The endpoints a port uses, as upstream `CategorizeEndpoints` (without topology hints):
 /// ready endpoints, or serving-and-terminating ones when none is ready.
 #[derive(Debug, Default)]
-struct Categorized<'a> {
-    cluster: Vec<&'a Endpoint>,
+pub(crate) struct Categorized<'a> {
+    pub(crate) cluster: Vec<&'a Endpoint>,
     local: Vec<&'a Endpoint>,
     all_reachable: Vec<&'a Endpoint>,
     has_any: bool,
 }
 
-fn categorize<'a>(info: &ServiceInfo, eps: &'a [Endpoint]) -> Categorized<'a> {
+pub(crate) fn categorize<'a>(info: &ServiceInfo, eps: &'a [Endpoint]) -> Categorized<'a> {
     let eps: Vec<&Endpoint> = eps.iter().filter(|e| e.ip.is_ipv4()).collect();
     let mut c = Categorized::default();
     if info.uses_cluster_endpoints() {

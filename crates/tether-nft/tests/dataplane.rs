@@ -997,3 +997,226 @@ async fn live_rebuild_falls_back_to_one_script_when_a_map_is_too_small() {
     drop(a);
     drop(b);
 }
+
+/// The netdev fast path's devices in [`topology`]: clients on the node's veth, pods on cni0.
+fn netdev_cfg(t: &Topology) -> Config {
+    Config {
+        netdev: Some(tether_nft::netdev::Devices {
+            uplink: "tnfc0".into(),
+            bridge: "cni0".into(),
+            clients: vec!["192.168.77.0/24".parse().expect("net")],
+        }),
+        ..cfg(t)
+    }
+}
+
+/// A line-echo server on `port` in `pod`.
+fn echo_server(pod: &NetNs, port: u16, stop: Arc<AtomicBool>) {
+    let l = pod
+        .run(move || TcpListener::bind(("0.0.0.0", port)))
+        .expect("netns")
+        .expect("bind");
+    l.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match l.accept() {
+                Ok((mut c, _)) => {
+                    let _ = c.set_nonblocking(false);
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 256];
+                        while let Ok(n) = c.read(&mut buf) {
+                            if n == 0 || c.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+}
+
+fn echo(s: &mut TcpStream, msg: &str) -> String {
+    s.write_all(msg.as_bytes()).expect("write");
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).expect("read");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Lines of `conntrack -L` in `ns` that mention `addr` (`None` without the program).
+fn conntrack_lines(ns: &NetNs, addr: &str) -> Option<Vec<String>> {
+    if !which("conntrack") {
+        return None;
+    }
+    let mut cmd = std::process::Command::new("conntrack");
+    cmd.arg("-L");
+    let out = tether_netns::output_in(&tether_netns::SpawnOptions::new(ns), cmd, b"").ok()?;
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(addr))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The IP stack's forwarded datagrams in `ns` (`Ip: ForwDatagrams`).
+fn forwarded(ns: &NetNs) -> u64 {
+    let snmp = ns
+        .run(|| std::fs::read_to_string("/proc/thread-self/net/snmp"))
+        .expect("netns")
+        .expect("snmp");
+    let mut ip = snmp.lines().filter(|l| l.starts_with("Ip:"));
+    let (Some(names), Some(values)) = (ip.next(), ip.next()) else {
+        panic!("no Ip: lines in {snmp}");
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "ForwDatagrams")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("ForwDatagrams")
+}
+
+#[tokio::test]
+async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
+    if !require_root() {
+        return;
+    }
+    let t = topology().await;
+    let ch = t.client.handle().await.expect("client handle");
+    add_route(
+        &ch,
+        "10.96.0.0/16".parse().expect("net"),
+        Some(NODE_IP.into()),
+        None,
+    )
+    .await
+    .expect("route");
+    echo_server(&t.pods[1], 9090, Arc::clone(&t.stop));
+    let echo_eps = |extra: bool| {
+        let mut v = vec![Endpoint {
+            node_name: Some("node".into()),
+            is_local: true,
+            ..Endpoint::ready(IpAddr::V4(pod_ip(1)), 9090)
+        }];
+        if extra {
+            v.push(Endpoint::ready(
+                IpAddr::V4(Ipv4Addr::new(10, 244, 2, 9)),
+                9090,
+            ));
+        }
+        v
+    };
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web", Protocol::Tcp),
+        info([10, 96, 0, 60], 80, Protocol::Tcp),
+        endpoints(&[0, 1, 2]),
+    );
+    map.insert(
+        name("echo", Protocol::Tcp),
+        info([10, 96, 0, 61], 90, Protocol::Tcp),
+        echo_eps(false),
+    );
+    tether_nft::prepare_node(&netdev_cfg(&t)).expect("sysctls");
+    let mut p = Proxier::new(netdev_cfg(&t));
+    assert_eq!(sync(&mut p, &map), SyncKind::Full);
+    assert_eq!(p.netdev_state().map(|s| s.len()), Some(2));
+    let web: SocketAddr = "10.96.0.60:80".parse().expect("addr");
+    let echo_vip: SocketAddr = "10.96.0.61:90".parse().expect("addr");
+
+    // From the client: every pod, and the client's own address (the `ip` table would
+    // masquerade a source outside the cluster CIDR); no packet of it is forwarded by the
+    // node's IP stack, and no conntrack entry.
+    let before = forwarded(&t.node);
+    let r = ok_replies(&tcp_many(&t.client, web, 60));
+    assert_eq!(
+        forwarded(&t.node) - before,
+        0,
+        "packets went through the IP stack"
+    );
+    assert_eq!(pods_seen(&r), all_pods(), "{r:?}");
+    for line in &r {
+        assert!(
+            line.ends_with(&format!(" {CLIENT_IP}")),
+            "not the fast path: {line}"
+        );
+    }
+    let mut conn = t
+        .client
+        .run(|| TcpStream::connect_timeout(&echo_vip, Duration::from_secs(2)))
+        .expect("netns")
+        .expect("connect echo");
+    conn.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    assert_eq!(echo(&mut conn, "a"), "a");
+    if let Some(lines) = conntrack_lines(&t.node, "10.96.0.6") {
+        assert!(
+            lines.is_empty(),
+            "fast flows hold conntrack entries: {lines:?}"
+        );
+    }
+    let flows = p
+        .nft()
+        .run(&["list", "map", "netdev", "tether", "flows"])
+        .expect("list flows");
+    assert!(flows.contains(&CLIENT_IP.to_string()), "{flows}");
+
+    // Pods and the node still go through the `ip` table.
+    let from_pod = ok_replies(&tcp_many(&t.pods[0], web, 30));
+    assert_eq!(pods_seen(&from_pod), all_pods(), "{from_pod:?}");
+    let from_node = ok_replies(&tcp_many(&t.node, web, 30));
+    assert_eq!(pods_seen(&from_node), all_pods(), "{from_node:?}");
+
+    // An agent restart (a new proxier's full sync) keeps the flows: the established
+    // connection goes on.
+    let mut p = Proxier::new(netdev_cfg(&t));
+    assert_eq!(sync(&mut p, &map), SyncKind::Full);
+    assert_eq!(echo(&mut conn, "b"), "b");
+
+    // An endpoint removed: new connections avoid it, still on the fast path. The echo
+    // port leaves the fast path (an off-node endpoint): the established connection keeps
+    // its flow while the port drains.
+    map.insert(
+        name("web", Protocol::Tcp),
+        info([10, 96, 0, 60], 80, Protocol::Tcp),
+        endpoints(&[1, 2]),
+    );
+    map.insert(
+        name("echo", Protocol::Tcp),
+        info([10, 96, 0, 61], 90, Protocol::Tcp),
+        echo_eps(true),
+    );
+    assert_eq!(sync(&mut p, &map), SyncKind::Incremental(2));
+    assert_eq!(
+        p.netdev_state().map(|s| (s.len(), s.draining())),
+        Some((1, 1))
+    );
+    let r = ok_replies(&tcp_many(&t.client, web, 40));
+    assert_eq!(
+        pods_seen(&r),
+        ["pod1", "pod2"].map(String::from).into(),
+        "{r:?}"
+    );
+    assert!(
+        r.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
+        "{r:?}"
+    );
+    assert_eq!(echo(&mut conn, "c"), "c");
+
+    // Off: the netdev table goes, the `ip` table serves the client (masqueraded).
+    let mut p = Proxier::new(cfg(&t));
+    assert_eq!(sync(&mut p, &map), SyncKind::Full);
+    assert!(
+        p.nft().run(&["list", "table", "netdev", "tether"]).is_err(),
+        "the netdev table was left behind"
+    );
+    let r = ok_replies(&tcp_many(&t.client, web, 20));
+    assert_eq!(pods_seen(&r), ["pod1", "pod2"].map(String::from).into());
+    assert!(
+        r.iter().all(|l| !l.ends_with(&format!(" {CLIENT_IP}"))),
+        "{r:?}"
+    );
+}

@@ -1,0 +1,683 @@
+//! The conntrack-free fast path: `table netdev <table>`, next to `table ip <table>`.
+//!
+//! Conntrack costs 12–26 % of a direct connection's rate on new connections
+//! (BENCHMARKS.md § 8b), and this kernel has no flowtables and no tc BPF. nftables' netdev
+//! family runs at the ingress of a device, before the IP stack and conntrack. For the
+//! Service ports where stateless rewriting is exact, it balances, rewrites and forwards
+//! the packets itself, remembering each flow in a dynamic map:
+//!
+//! - **Scope.** TCP to an IPv4 ClusterIP port with no session affinity, `Cluster`
+//!   internal policy, 1 to [`FAST_MAX_ENDPOINTS`] endpoints, all on this node's bridge and
+//!   all on one target port; from clients on the uplink's own subnets ([`Devices`]), which
+//!   `fwd` reaches without routing. Everything else (pods, the node itself, hairpin,
+//!   NodePorts, UDP, off-link clients) meets the `ip` table and conntrack as before.
+//! - **Ids.** Each fast port has a 32-bit id, a hash of its address and port (stable
+//!   across restarts, so a restarted agent's full sync keeps established flows valid; a
+//!   colliding port stays on conntrack). The packet mark carries it between rules (reset
+//!   to 0 before a packet leaves this table).
+//! - **Forward** (ingress of the uplink): `fast-ids` gives the id; a SYN picks an endpoint
+//!   (`numgen random mod n` in `fast-endpoints-<n>`, a cascade of at most 16 lookups) and
+//!   records `client . port . id → endpoint` in `flows`; every packet of a recorded flow
+//!   whose endpoint is still a member of the port is rewritten (destination address and
+//!   target port) and `fwd`ed to the bridge. A packet of an unrecorded flow (one that
+//!   started on conntrack, or whose recording failed) gets its address back and goes on to
+//!   the IP stack untouched.
+//! - **Reply** (ingress of the bridge, where pods' packets to off-node addresses arrive):
+//!   `reply-flows` (`client . port . endpoint . target port → id`, recorded with the SYN)
+//!   gives the id, and the source is rewritten back to the ClusterIP and port and `fwd`ed
+//!   to the uplink.
+//! - **Lifetime.** A flow lives [`FLOW_TIMEOUT`] from its SYN and from every data segment
+//!   (PSH) in either direction, and [`CLOSED_TIMEOUT`] after a FIN or RST. A client port
+//!   reused while its entry lives keeps its endpoint (if still a member). The packet path
+//!   cannot delete map elements (nftables refuses `delete` on a map from a rule), so there
+//!   is no exact close. Connections idle (no data) for a whole day lose their entry, as a
+//!   conntrack entry does under kube-proxy's 24 h established timeout.
+//! - **Changes.** A port that leaves the fast path (more endpoints, an off-node endpoint,
+//!   affinity, deletion) stops taking new flows at once and keeps serving its recorded
+//!   ones for [`DRAIN`] (its id, addresses and members stay; only its endpoint picks go).
+//!   Removed endpoints leave `fast-members`, so their flows fall back to the stack instead
+//!   of being forwarded to an address that is gone. The dynamic maps are never flushed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv4Net;
+use tether_servicemap::{Protocol, ServiceMap, ServicePort, ServicePortName, Update};
+
+use crate::render::{FAST_MAX_ENDPOINTS, categorize};
+
+/// The devices of the fast path, in the node's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Devices {
+    /// The device clients come in on (the one holding the node's address).
+    pub uplink: String,
+    /// The pods' bridge.
+    pub bridge: String,
+    /// The uplink's on-link subnets: only clients in them take the fast path (`fwd ip to`
+    /// resolves the client's address as a neighbour of the uplink).
+    pub clients: Vec<Ipv4Net>,
+}
+
+/// How long a flow's entry lives after its SYN or its last data segment.
+pub const FLOW_TIMEOUT: &str = "1d";
+/// How long a flow's entry lives after a FIN or RST.
+pub const CLOSED_TIMEOUT: &str = "30s";
+/// Most flows remembered at once; beyond it new connections take the conntrack path.
+pub const FLOW_CAPACITY: u32 = 262_144;
+/// How long a port that left the fast path keeps serving its recorded flows.
+pub const DRAIN: Duration = Duration::from_secs(24 * 3600);
+
+const IDS: &str = "fast-ids";
+const TARGET_PORTS: &str = "fast-target-ports";
+const VIPS: &str = "fast-vips";
+const VPORTS: &str = "fast-vports";
+const MEMBERS: &str = "fast-members";
+const FLOWS: &str = "flows";
+const REPLY_FLOWS: &str = "reply-flows";
+const FROM_UPLINK: &str = "from-uplink";
+const FROM_PODS: &str = "from-pods";
+const FORWARD: &str = "forward";
+const PICK: &str = "pick";
+const FORWARD_FLOW: &str = "forward-flow";
+const REPLY: &str = "reply";
+const REGULAR_CHAINS: [&str; 4] = [FORWARD, PICK, FORWARD_FLOW, REPLY];
+
+/// `fast-endpoints-1` … `fast-endpoints-16`.
+const ENDPOINT_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
+    "fast-endpoints-1",
+    "fast-endpoints-2",
+    "fast-endpoints-3",
+    "fast-endpoints-4",
+    "fast-endpoints-5",
+    "fast-endpoints-6",
+    "fast-endpoints-7",
+    "fast-endpoints-8",
+    "fast-endpoints-9",
+    "fast-endpoints-10",
+    "fast-endpoints-11",
+    "fast-endpoints-12",
+    "fast-endpoints-13",
+    "fast-endpoints-14",
+    "fast-endpoints-15",
+    "fast-endpoints-16",
+];
+
+/// Elements per `add element` statement.
+const ELEMENTS_PER_STATEMENT: usize = 1000;
+
+/// A Service port on the fast path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FastPort {
+    /// The ClusterIP.
+    pub vip: Ipv4Addr,
+    /// The Service port.
+    pub port: u16,
+    /// The endpoints' (common) target port.
+    pub target_port: u16,
+    /// The endpoints new connections are balanced over.
+    pub picks: Vec<Ipv4Addr>,
+    /// Every endpoint address of the port on this node (ready or terminating): recorded
+    /// flows to them keep the fast path.
+    pub members: BTreeSet<Ipv4Addr>,
+}
+
+impl FastPort {
+    /// The port's fast-path form, when it is in scope (see the module doc).
+    pub fn of(sp: &ServicePort) -> Option<Self> {
+        let info = &sp.info;
+        if info.protocol != Protocol::Tcp
+            || info.session_affinity_timeout.is_some()
+            || info.internal_policy_local()
+            || !info.uses_cluster_endpoints()
+        {
+            return None;
+        }
+        let vip = info.cluster_ips.iter().find_map(|ip| match ip {
+            IpAddr::V4(v) => Some(*v),
+            IpAddr::V6(_) => None,
+        })?;
+        let cat = categorize(info, &sp.endpoints);
+        if cat.cluster.is_empty() || cat.cluster.len() > FAST_MAX_ENDPOINTS {
+            return None;
+        }
+        let target_port = cat.cluster[0].port;
+        let mut picks = Vec::with_capacity(cat.cluster.len());
+        for e in &cat.cluster {
+            match e.ip {
+                IpAddr::V4(ip) if e.is_local && e.port == target_port => picks.push(ip),
+                _ => return None,
+            }
+        }
+        let members = sp
+            .endpoints
+            .iter()
+            .filter(|e| e.is_local && e.port == target_port)
+            .filter_map(|e| match e.ip {
+                IpAddr::V4(ip) => Some(ip),
+                IpAddr::V6(_) => None,
+            })
+            .chain(picks.iter().copied())
+            .collect();
+        Some(Self {
+            vip,
+            port: info.port,
+            target_port,
+            picks,
+            members,
+        })
+    }
+
+    /// The port's id: FNV-1a of its address and port, never 0 (0 is "no id").
+    pub fn id(&self) -> u32 {
+        let mut h: u32 = 0x811c_9dc5;
+        for b in self.vip.octets().into_iter().chain(self.port.to_be_bytes()) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        h.max(1)
+    }
+
+    /// The elements the port has while on the fast path (`picking`) or draining.
+    fn elements(&self, id: u32, picking: bool, out: &mut BTreeSet<Element>) {
+        let mark = format!("0x{id:08x}");
+        let el =
+            |map: &'static str, key: String, value: Option<String>| Element { map, key, value };
+        out.insert(el(
+            IDS,
+            format!("{} . {}", self.vip, self.port),
+            Some(mark.clone()),
+        ));
+        out.insert(el(
+            TARGET_PORTS,
+            mark.clone(),
+            Some(self.target_port.to_string()),
+        ));
+        out.insert(el(VIPS, mark.clone(), Some(self.vip.to_string())));
+        out.insert(el(VPORTS, mark.clone(), Some(self.port.to_string())));
+        for ip in &self.members {
+            out.insert(el(MEMBERS, format!("{mark} . {ip}"), None));
+        }
+        if picking && let Some(map) = ENDPOINT_MAPS.get(self.picks.len().wrapping_sub(1)) {
+            for (i, ip) in self.picks.iter().enumerate() {
+                out.insert(el(map, format!("{mark} . {i}"), Some(ip.to_string())));
+            }
+        }
+    }
+}
+
+/// One element of a static map or set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Element {
+    map: &'static str,
+    key: String,
+    value: Option<String>,
+}
+
+/// A port that left the fast path, still serving its recorded flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Draining {
+    port: FastPort,
+    since: Instant,
+}
+
+/// What the kernel's netdev table holds (after a successful [`full`] or [`incremental`]).
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Fast ports by name, with their ids.
+    ports: HashMap<ServicePortName, (u32, FastPort)>,
+    /// Which id is taken (by a fast port's name, or `None` for a draining one).
+    ids: HashMap<u32, Option<ServicePortName>>,
+    /// Ports that left the fast path, by id.
+    draining: HashMap<u32, Draining>,
+}
+
+impl State {
+    /// Number of Service ports on the fast path.
+    pub fn len(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Whether no Service port is on the fast path.
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty()
+    }
+
+    /// The id of a fast port.
+    pub fn id(&self, name: &ServicePortName) -> Option<u32> {
+        self.ports.get(name).map(|(id, _)| *id)
+    }
+
+    /// Number of ports draining.
+    pub fn draining(&self) -> usize {
+        self.draining.len()
+    }
+
+    /// Takes `id` for `name` if free or held by a draining port of the same address and
+    /// port (which it then stops being). `false` on a collision.
+    fn claim(&mut self, name: &ServicePortName, id: u32, port: &FastPort) -> bool {
+        match self.ids.get(&id) {
+            None => {}
+            Some(Some(owner)) if owner == name => {}
+            Some(None)
+                if self
+                    .draining
+                    .get(&id)
+                    .is_some_and(|d| d.port.vip == port.vip && d.port.port == port.port) => {}
+            Some(_) => return false,
+        }
+        self.ids.insert(id, Some(name.clone()));
+        true
+    }
+}
+
+/// The script that (re)defines the table for `map`, keeping the dynamic flow maps (and so
+/// established fast flows) of a live table, and the new state. With no `devices`, the
+/// script removes the table if present.
+pub fn full(table: &str, devices: Option<&Devices>, map: &ServiceMap) -> (String, State) {
+    let t = format!("netdev {table}");
+    let mut s = String::new();
+    let mut state = State::default();
+    let Some(d) = devices else {
+        let _ = writeln!(s, "add table {t}\ndelete table {t}");
+        return (s, state);
+    };
+    let _ = writeln!(s, "add table {t}");
+    let static_maps: [(&str, &str); 4] = [
+        (IDS, "ip daddr . tcp dport : meta mark"),
+        (TARGET_PORTS, "meta mark : tcp dport"),
+        (VIPS, "meta mark : ip saddr"),
+        (VPORTS, "meta mark : tcp sport"),
+    ];
+    for (name, typeof_) in static_maps {
+        let _ = writeln!(s, "add map {t} {name} {{ typeof {typeof_} ; }}");
+        let _ = writeln!(s, "flush map {t} {name}");
+    }
+    let _ = writeln!(
+        s,
+        "add set {t} {MEMBERS} {{ typeof meta mark . ip daddr ; }}\nflush set {t} {MEMBERS}"
+    );
+    for (i, name) in ENDPOINT_MAPS.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "add map {t} {name} {{ typeof meta mark . numgen random mod {} : ip daddr ; }}\nflush map {t} {name}",
+            i + 1
+        );
+    }
+    let _ = writeln!(
+        s,
+        "add map {t} {FLOWS} {{ typeof ip saddr . tcp sport . meta mark : ip daddr ; flags dynamic,timeout ; timeout {FLOW_TIMEOUT} ; size {FLOW_CAPACITY} ; }}"
+    );
+    // Twice the room: it must never fill before `flows` (an unrecorded reply would leave
+    // with the endpoint's address).
+    let _ = writeln!(
+        s,
+        "add map {t} {REPLY_FLOWS} {{ typeof ip saddr . tcp sport . ip daddr . tcp dport : meta mark ; flags dynamic,timeout ; timeout {FLOW_TIMEOUT} ; size {} ; }}",
+        FLOW_CAPACITY * 2
+    );
+    for chain in REGULAR_CHAINS {
+        let _ = writeln!(s, "add chain {t} {chain}\nflush chain {t} {chain}");
+    }
+    // Base chains are re-created (in the same transaction) so that their device is
+    // exactly the configured one: adding an existing netdev chain with another device
+    // adds the device to it.
+    for (chain, dev) in [(FROM_UPLINK, &d.uplink), (FROM_PODS, &d.bridge)] {
+        let def = format!(
+            "{{ type filter hook ingress device \"{dev}\" priority -500 ; policy accept ; }}"
+        );
+        let _ = writeln!(
+            s,
+            "add chain {t} {chain} {def}\nflush chain {t} {chain}\ndelete chain {t} {chain}\nadd chain {t} {chain} {def}"
+        );
+    }
+    render_rules(&t, d, &mut s);
+
+    let mut elements = BTreeSet::new();
+    for (name, sp) in &map.ports {
+        if let Some(port) = FastPort::of(sp) {
+            let id = port.id();
+            if state.claim(name, id, &port) {
+                port.elements(id, true, &mut elements);
+                state.ports.insert((**name).clone(), (id, port));
+            } else {
+                tracing::debug!(port = %name, id, "fast-path id taken; the port stays on conntrack");
+            }
+        }
+    }
+    write_elements(&mut s, &t, "add", elements.iter());
+    (s, state)
+}
+
+fn render_rules(t: &str, d: &Devices, s: &mut String) {
+    let nets = d
+        .clients
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (uplink, bridge) = (&d.uplink, &d.bridge);
+    let flow_key = "ip saddr . tcp sport . meta mark";
+    let reply_key = "ip saddr . tcp sport . ip daddr . tcp dport";
+    // The same two entries, seen from a reply (addresses and ports swapped).
+    let flow_key_r = "ip daddr . tcp dport . meta mark";
+    let reply_key_r = "ip daddr . tcp dport . ip saddr . tcp sport";
+    let mut rule = |chain: &str, r: String| {
+        let _ = writeln!(s, "add rule {t} {chain} {r}");
+    };
+    if !nets.is_empty() {
+        rule(
+            FROM_UPLINK,
+            format!(
+                "ip saddr {{ {nets} }} meta mark set ip daddr . tcp dport map @{IDS} jump {FORWARD}"
+            ),
+        );
+        rule(
+            FROM_PODS,
+            format!(
+                "ip daddr {{ {nets} }} meta mark set {reply_key_r} map @{REPLY_FLOWS} jump {REPLY}"
+            ),
+        );
+    }
+    rule(
+        FORWARD,
+        format!("tcp flags & (syn | ack) == syn jump {PICK}"),
+    );
+    rule(
+        FORWARD,
+        format!(
+            "ip daddr set {flow_key} map @{FLOWS} meta mark . ip daddr @{MEMBERS} tcp dport set meta mark map @{TARGET_PORTS} goto {FORWARD_FLOW}"
+        ),
+    );
+    // Not a recorded flow (or one whose endpoint is gone): the ClusterIP back, on to the
+    // stack (a pick may have rewritten it).
+    rule(
+        FORWARD,
+        format!("ip daddr set meta mark map @{VIPS} meta mark set 0 accept"),
+    );
+    for (i, map) in ENDPOINT_MAPS.iter().enumerate() {
+        rule(
+            PICK,
+            format!(
+                "ip daddr set meta mark . numgen random mod {} map @{map} update @{FLOWS} {{ {flow_key} : ip daddr }} return",
+                i + 1
+            ),
+        );
+    }
+    rule(
+        FORWARD_FLOW,
+        format!(
+            "tcp flags & (syn | ack) == syn update @{FLOWS} {{ {flow_key} timeout {FLOW_TIMEOUT} : ip daddr }} update @{REPLY_FLOWS} {{ {reply_key} timeout {FLOW_TIMEOUT} : meta mark }}"
+        ),
+    );
+    rule(
+        FORWARD_FLOW,
+        format!(
+            "tcp flags & (fin | rst) != 0 update @{FLOWS} {{ {flow_key} timeout {CLOSED_TIMEOUT} : ip daddr }} update @{REPLY_FLOWS} {{ {reply_key} timeout {CLOSED_TIMEOUT} : meta mark }}"
+        ),
+    );
+    rule(
+        FORWARD_FLOW,
+        format!(
+            "tcp flags & (psh | fin | rst) == psh update @{FLOWS} {{ {flow_key} timeout {FLOW_TIMEOUT} : ip daddr }} update @{REPLY_FLOWS} {{ {reply_key} timeout {FLOW_TIMEOUT} : meta mark }}"
+        ),
+    );
+    rule(
+        FORWARD_FLOW,
+        format!("meta mark set 0 fwd ip to ip daddr device \"{bridge}\""),
+    );
+    rule(
+        REPLY,
+        format!(
+            "tcp flags & (fin | rst) != 0 update @{REPLY_FLOWS} {{ {reply_key_r} timeout {CLOSED_TIMEOUT} : meta mark }} update @{FLOWS} {{ {flow_key_r} timeout {CLOSED_TIMEOUT} : ip saddr }}"
+        ),
+    );
+    rule(
+        REPLY,
+        format!(
+            "tcp flags & (psh | fin | rst) == psh update @{REPLY_FLOWS} {{ {reply_key_r} timeout {FLOW_TIMEOUT} : meta mark }} update @{FLOWS} {{ {flow_key_r} timeout {FLOW_TIMEOUT} : ip saddr }}"
+        ),
+    );
+    rule(
+        REPLY,
+        format!(
+            "ip saddr set meta mark map @{VIPS} tcp sport set meta mark map @{VPORTS} meta mark set 0 fwd ip to ip daddr device \"{uplink}\""
+        ),
+    );
+    rule(REPLY, "meta mark set 0".to_owned());
+}
+
+/// `add element` / `delete element` statements for `elements` (sorted by map).
+fn write_elements<'a>(
+    s: &mut String,
+    t: &str,
+    verb: &str,
+    elements: impl Iterator<Item = &'a Element>,
+) {
+    let mut batch: Vec<&Element> = Vec::new();
+    let flush = |s: &mut String, batch: &mut Vec<&Element>| {
+        let Some(first) = batch.first() else { return };
+        let items: Vec<String> = batch
+            .iter()
+            .map(|e| match (&e.value, verb) {
+                (Some(v), "add") => format!("{} : {v}", e.key),
+                _ => e.key.clone(),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "{verb} element {t} {} {{ {} }}",
+            first.map,
+            items.join(", ")
+        );
+        batch.clear();
+    };
+    for e in elements {
+        if batch
+            .first()
+            .is_some_and(|f| f.map != e.map || batch.len() >= ELEMENTS_PER_STATEMENT)
+        {
+            flush(s, &mut batch);
+        }
+        batch.push(e);
+    }
+    flush(s, &mut batch);
+}
+
+/// The script applying `updates` to the table `state` describes, advancing `state`
+/// (apply the script; on failure do a [`full`] sync). Ports whose drain ended by `now`
+/// are removed too. Empty when nothing changes.
+pub fn incremental(table: &str, state: &mut State, updates: &[Update], now: Instant) -> String {
+    let t = format!("netdev {table}");
+    let (mut del, mut add) = (BTreeSet::new(), BTreeSet::new());
+    // Drains that ended.
+    let ended: Vec<u32> = state
+        .draining
+        .iter()
+        .filter(|(_, d)| now.saturating_duration_since(d.since) >= DRAIN)
+        .map(|(id, _)| *id)
+        .collect();
+    for id in ended {
+        if let Some(d) = state.draining.remove(&id) {
+            d.port.elements(id, false, &mut del);
+            state.ids.remove(&id);
+        }
+    }
+    for u in updates {
+        let name = u.name();
+        let new = match u {
+            Update::Upsert(_, sp) => FastPort::of(sp),
+            Update::Remove(_) => None,
+        };
+        let old = state.ports.remove(name);
+        let mut before = BTreeSet::new();
+        let mut after = BTreeSet::new();
+        if let Some((id, port)) = &old {
+            port.elements(*id, true, &mut before);
+            state.ids.remove(id);
+        }
+        let mut placed = None;
+        if let Some(port) = new {
+            let id = port.id();
+            if state.claim(name, id, &port) {
+                if let Some(d) = state.draining.remove(&id) {
+                    d.port.elements(id, false, &mut before);
+                }
+                port.elements(id, true, &mut after);
+                placed = Some(id);
+                state.ports.insert(name.clone(), (id, port));
+            }
+        }
+        // The old port drains unless its id went straight back to the same address and port.
+        if let Some((id, port)) = old
+            && placed != Some(id)
+        {
+            port.elements(id, false, &mut after);
+            state.ids.insert(id, None);
+            state.draining.insert(id, Draining { port, since: now });
+        }
+        del.extend(before.difference(&after).cloned());
+        add.extend(after.difference(&before).cloned());
+    }
+    // An element deleted by one port and added by another (or re-added with another
+    // value) must be deleted first; deleting one that is re-added unchanged is skipped.
+    let both: BTreeSet<Element> = del.intersection(&add).cloned().collect();
+    for e in &both {
+        del.remove(e);
+        add.remove(e);
+    }
+    let mut s = String::new();
+    write_elements(&mut s, &t, "delete", del.iter());
+    write_elements(&mut s, &t, "add", add.iter());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tether_servicemap::{Endpoint, ServiceInfo};
+
+    use super::*;
+
+    fn sp(ip: [u8; 4], port: u16, eps: &[(u8, bool)]) -> Arc<ServicePort> {
+        Arc::new(ServicePort {
+            info: ServiceInfo::cluster_ip(IpAddr::from(ip), port, Protocol::Tcp),
+            endpoints: eps
+                .iter()
+                .map(|(last, local)| Endpoint {
+                    is_local: *local,
+                    node_name: Some("n".into()),
+                    ..Endpoint::ready(IpAddr::from([10, 244, 0, *last]), 8080)
+                })
+                .collect(),
+        })
+    }
+
+    fn name(s: &str) -> Arc<ServicePortName> {
+        Arc::new(ServicePortName::new("default", s, "", Protocol::Tcp))
+    }
+
+    #[test]
+    fn scope() {
+        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &[(2, true), (3, true)])).is_some());
+        assert!(
+            FastPort::of(&sp([10, 96, 0, 1], 80, &[(2, true), (3, false)])).is_none(),
+            "an off-node endpoint"
+        );
+        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &[])).is_none());
+        let mut udp = (*sp([10, 96, 0, 1], 80, &[(2, true)])).clone();
+        udp.info.protocol = Protocol::Udp;
+        assert!(FastPort::of(&udp).is_none());
+        let mut aff = (*sp([10, 96, 0, 1], 80, &[(2, true)])).clone();
+        aff.info.session_affinity_timeout = Some(10);
+        assert!(FastPort::of(&aff).is_none());
+        let many: Vec<(u8, bool)> = (2..19).map(|i| (i, true)).collect();
+        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &many)).is_none());
+    }
+
+    #[test]
+    fn full_without_devices_removes_the_table() {
+        let (s, st) = full("tether", None, &ServiceMap::new());
+        assert_eq!(s, "add table netdev tether\ndelete table netdev tether\n");
+        assert!(st.is_empty());
+    }
+
+    #[test]
+    fn changes_touch_only_their_elements_and_a_leaving_port_drains() {
+        let d = Devices {
+            uplink: "eth1".into(),
+            bridge: "cni0".into(),
+            clients: vec!["192.168.1.0/24".parse().expect("net")],
+        };
+        let mut map = ServiceMap::new();
+        map.ports
+            .insert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true), (3, true)]));
+        let (s, mut st) = full("tether", Some(&d), &map);
+        let id = st.id(&name("a")).expect("fast");
+        let mark = format!("0x{id:08x}");
+        assert!(s.contains(&format!("add element netdev tether fast-endpoints-2 {{ {mark} . 0 : 10.244.0.2, {mark} . 1 : 10.244.0.3 }}")), "{s}");
+        assert!(!s.contains("flush map netdev tether flows"), "{s}");
+        assert!(s.contains("device \"eth1\"") && s.contains("device \"cni0\""));
+
+        // One endpoint more: the picks move from the 2-map to the 3-map, the new member
+        // is added, nothing else is touched.
+        let t0 = Instant::now();
+        let up = Update::Upsert(
+            name("a"),
+            sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (4, true)]),
+        );
+        let s = incremental("tether", &mut st, &[up], t0);
+        assert_eq!(
+            s,
+            format!(
+                "delete element netdev tether fast-endpoints-2 {{ {mark} . 0, {mark} . 1 }}\n\
+                 add element netdev tether fast-endpoints-3 {{ {mark} . 0 : 10.244.0.2, {mark} . 1 : 10.244.0.3, {mark} . 2 : 10.244.0.4 }}\n\
+                 add element netdev tether fast-members {{ {mark} . 10.244.0.4 }}\n"
+            )
+        );
+        // An off-node endpoint: the port drains (picks go, id and members stay).
+        let up = Update::Upsert(
+            name("a"),
+            sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (9, false)]),
+        );
+        let s = incremental("tether", &mut st, &[up], t0);
+        assert_eq!(
+            s,
+            format!(
+                "delete element netdev tether fast-endpoints-3 {{ {mark} . 0, {mark} . 1, {mark} . 2 }}\n"
+            )
+        );
+        assert_eq!((st.len(), st.draining()), (0, 1));
+        // Back in scope: it takes its id back from the drain.
+        let up = Update::Upsert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true)]));
+        let s = incremental("tether", &mut st, &[up], t0);
+        assert_eq!(
+            s,
+            format!(
+                "delete element netdev tether fast-members {{ {mark} . 10.244.0.3, {mark} . 10.244.0.4 }}\n\
+                 add element netdev tether fast-endpoints-1 {{ {mark} . 0 : 10.244.0.2 }}\n"
+            )
+        );
+        assert_eq!((st.len(), st.draining()), (1, 0));
+        // Removed: drains, and the drain ends after DRAIN (at the next sync).
+        let s = incremental("tether", &mut st, &[Update::Remove(name("a"))], t0);
+        assert_eq!(
+            s,
+            format!("delete element netdev tether fast-endpoints-1 {{ {mark} . 0 }}\n")
+        );
+        assert_eq!(incremental("tether", &mut st, &[], t0), "");
+        let s = incremental("tether", &mut st, &[], t0 + DRAIN);
+        assert_eq!(
+            s,
+            format!(
+                "delete element netdev tether fast-ids {{ 10.96.0.1 . 80 }}\n\
+                 delete element netdev tether fast-members {{ {mark} . 10.244.0.2 }}\n\
+                 delete element netdev tether fast-target-ports {{ {mark} }}\n\
+                 delete element netdev tether fast-vips {{ {mark} }}\n\
+                 delete element netdev tether fast-vports {{ {mark} }}\n"
+            )
+        );
+        assert_eq!((st.len(), st.draining()), (0, 0));
+    }
+}
