@@ -121,6 +121,11 @@ impl Network {
         &self.node
     }
 
+    /// The pods' bridge.
+    pub fn bridge(&self) -> &str {
+        &self.bridge
+    }
+
     /// The node namespace, shared.
     pub fn node_arc(&self) -> Arc<NetNs> {
         self.node.clone()

@@ -69,6 +69,45 @@ pub async fn addresses(h: &Handle, link: &str) -> Result<Vec<IpNet>> {
     Ok(out)
 }
 
+/// The link holding address `ip` and the address with its prefix (`ip -o addr show to IP`),
+/// or `None` when no link has it.
+pub async fn link_with_address(h: &Handle, ip: IpAddr) -> Result<Option<(String, IpNet)>> {
+    let msgs: Vec<_> = h
+        .address()
+        .get()
+        .execute()
+        .try_collect()
+        .await
+        .map_err(|e| Error::netlink(format!("addresses (looking for {ip})"), e))?;
+    for msg in msgs {
+        let local = msg.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Local(l) => Some(*l),
+            _ => None,
+        });
+        let address = msg.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(a) => Some(*a),
+            _ => None,
+        });
+        if local.or(address) != Some(ip) {
+            continue;
+        }
+        let net = to_net(ip, msg.header.prefix_len)?;
+        let mut links = h.link().get().match_index(msg.header.index).execute();
+        let link = links
+            .try_next()
+            .await
+            .map_err(|e| Error::netlink(format!("link {}", msg.header.index), e))?;
+        let name = link.and_then(|l| {
+            l.attributes.into_iter().find_map(|a| match a {
+                rtnetlink::packet_route::link::LinkAttribute::IfName(n) => Some(n),
+                _ => None,
+            })
+        });
+        return Ok(name.map(|n| (n, net)));
+    }
+    Ok(None)
+}
+
 fn to_net(ip: IpAddr, prefix: u8) -> Result<IpNet> {
     IpNet::new(ip, prefix).map_err(|e| Error::Invalid(format!("kernel address {ip}/{prefix}: {e}")))
 }

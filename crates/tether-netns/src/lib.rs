@@ -42,7 +42,7 @@ mod spawn;
 mod sysctl;
 pub mod testing;
 
-pub use addr::{add_address, addresses};
+pub use addr::{add_address, addresses, link_with_address};
 pub use bridge::{Bridge, attach_pod, detach_pod, ensure_bridge};
 pub use error::{Error, Result};
 pub use link::{

@@ -107,6 +107,7 @@ pub(crate) struct AgentSettings {
     pub(crate) service_cidr: ipnet::IpNet,
     pub(crate) proxy_mode: crate::cli::ProxyMode,
     pub(crate) localhost_lb: bool,
+    pub(crate) netdev_fast_path: bool,
     pub(crate) dns: bool,
     pub(crate) dns_upstreams: Vec<SocketAddr>,
     pub(crate) metrics_listen: Option<SocketAddr>,
@@ -128,6 +129,7 @@ impl From<AgentArgs> for AgentSettings {
             service_cidr: a.service_cidr,
             proxy_mode: a.proxy_mode,
             localhost_lb: a.localhost_lb,
+            netdev_fast_path: !a.no_netdev_fast_path,
             dns: !a.no_dns,
             dns_upstreams: if a.dns_upstream.is_empty() {
                 crate::dns::host_upstreams()
@@ -251,6 +253,36 @@ async fn serve_metrics(
     Ok(())
 }
 
+/// The netdev fast path's devices: the link holding the node's (IPv4) address, unless
+/// it is a host route on `lo` (`tether up`'s single node has no uplink), and its subnet.
+async fn netdev_devices(
+    h: &tether_netns::Handle,
+    node_ip: IpAddr,
+    bridge: &str,
+) -> Option<tether_nft::netdev::Devices> {
+    let found = match tether_netns::link_with_address(h, node_ip).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "looking for the node address's link; no netdev fast path");
+            return None;
+        }
+    };
+    match found {
+        Some((uplink, ipnet::IpNet::V4(net))) if uplink != "lo" && net.prefix_len() < 32 => {
+            tracing::info!(uplink, clients = %net.trunc(), bridge, "netdev fast path for clients on the node's subnet");
+            Some(tether_nft::netdev::Devices {
+                uplink,
+                bridge: bridge.to_owned(),
+                clients: vec![net.trunc()],
+            })
+        }
+        other => {
+            tracing::info!(node_ip = %node_ip, link = ?other, "no uplink subnet for the netdev fast path");
+            None
+        }
+    }
+}
+
 /// The node's view of Services and endpoints, feeding the chosen data plane.
 async fn start_dataplane(
     client: &kube::Client,
@@ -296,11 +328,17 @@ async fn start_dataplane(
                 IpAddr::V4(v) => vec![v],
                 IpAddr::V6(_) => Vec::new(),
             };
+            let netdev = if s.netdev_fast_path {
+                netdev_devices(&h, s.node_ip, network.bridge()).await
+            } else {
+                None
+            };
             let cfg = tether_nft::Config {
                 netns: Some(network.node().path().to_path_buf()),
                 node_ips,
                 cluster_cidr: to_v4(s.cluster_cidr),
                 service_cidr: to_v4(s.service_cidr),
+                netdev,
                 ..tether_nft::Config::default()
             };
             tether_nft::prepare_node(&cfg)?;

@@ -80,6 +80,10 @@ pub(crate) struct AgentArgs {
     /// `tether up` does, like Docker Desktop's `localhost` load balancer).
     #[arg(long)]
     pub(crate) localhost_lb: bool,
+    /// Keep every Service connection on conntrack: no conntrack-free fast path in
+    /// `table netdev tether` for clients on the node address's subnet (nftables mode).
+    #[arg(long)]
+    pub(crate) no_netdev_fast_path: bool,
     /// Do not serve cluster DNS from this agent.
     #[arg(long)]
     pub(crate) no_dns: bool,

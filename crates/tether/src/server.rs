@@ -208,6 +208,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
                 .context("--service-cluster-ip-range is empty")?,
             proxy_mode: crate::cli::ProxyMode::Nftables,
             localhost_lb: true,
+            netdev_fast_path: true,
             dns: true,
             dns_upstreams: crate::dns::host_upstreams(),
             metrics_listen: None,

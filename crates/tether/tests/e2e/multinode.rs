@@ -146,3 +146,70 @@ fn two_nodes_route_pods_services_and_dns_across_nodes() {
         (!tether_routes(&n1).contains(&cidr2)).then_some(())
     });
 }
+
+/// Issue 4's kernel fast path through the agent: a node whose InternalIP sits on a real
+/// uplink (`eth0` on the fabric) serves ClusterIP connections from a client on that subnet
+/// in `table netdev tether`, without conntrack and without masquerading; the node itself
+/// still goes through conntrack.
+#[test]
+fn netdev_fast_path_serves_clients_on_the_node_subnet() {
+    let Some(mut c) =
+        MultiNodeCluster::start(bin(), ServerOptions::default(), 1, AgentOptions::default())
+    else {
+        return;
+    };
+    let client = c.fabric.add_node("10.255.0.100");
+    let node_ip = c.agents[0].node_ip().to_owned();
+    let node = c.agents[0].netns().to_owned();
+    let r = exec_in(
+        &client,
+        &["ip", "route", "add", "10.96.0.0/12", "via", &node_ip],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    c.kubectl
+        .run_stdin(&["apply", "-f", "-"], &netexec_deployment("web", 3))
+        .ok();
+    let pods: Vec<PodInfo> = c.wait(START, "3 ready web pods", || {
+        let ps = list_pods(&c.kubectl, "default", "app=web");
+        (ps.len() == 3 && ps.iter().all(|p| p.ready && !p.ip.is_empty())).then_some(ps)
+    });
+    c.kubectl
+        .run_stdin(
+            &["apply", "-f", "-"],
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  \
+         selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: http\n",
+        )
+        .ok();
+    let vip = c.wait(Duration::from_secs(20), "web's clusterIP", || {
+        let ip = c
+            .kubectl
+            .run(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"])
+            .stdout;
+        (!ip.trim().is_empty()).then(|| ip.trim().to_owned())
+    });
+    let all: BTreeSet<String> = pods.iter().map(|p| p.name.clone()).collect();
+    let mut seen = BTreeSet::new();
+    c.wait(
+        Duration::from_secs(60),
+        "the client reaching all 3 pods",
+        || {
+            seen.insert(curl_hostname(&client, &format!("http://{vip}/hostname")));
+            seen.is_superset(&all).then_some(())
+        },
+    );
+    // The pod sees the client's own address: the `ip` table would have masqueraded it.
+    let ip = curl_hostname(&client, &format!("http://{vip}/clientip"));
+    assert!(ip.starts_with("10.255.0.100:"), "clientip {ip:?}");
+    let flows = exec_in(&node, &["nft", "list", "map", "netdev", "tether", "flows"]);
+    assert!(flows.stdout.contains("10.255.0.100"), "{flows:?}");
+    let ct = exec_in(&node, &["conntrack", "-L", "-d", &vip]);
+    if ct.code == 0 {
+        assert!(
+            !ct.stdout.contains("10.255.0.100"),
+            "fast flows hold conntrack entries: {ct:?}"
+        );
+    }
+    // The node's own connections take the conntrack path.
+    let from_node = curl_hostname(&node, &format!("http://{vip}/hostname"));
+    assert!(all.contains(&from_node), "from the node: {from_node:?}");
+}
