@@ -13,11 +13,11 @@
 #   nft-ft     the nft rules plus a flowtable (established flows skip conntrack and routing)
 #   nft-lean   the nft rules with the node's per-namespace conntrack sysctls that cost CPU per
 #              packet turned off (checksum verification, TCP window tracking; diagnostic)
-#   nft-netdev the nft rules plus a hand-written netdev-family fast path for 10.96.0.10:80
-#              (an experiment, not what the agent programs): ingress hooks on the node's
-#              uplink and the pods' veths pick a backend per SYN (numgen random, remembered
-#              in a dynamic map with a timeout), rewrite addresses and ports statelessly and
-#              `fwd` the packet to the egress device: no conntrack, no IP stack in the node
+#   nft-netdev the agent's rules with its conntrack-free fast path (tether_nft::netdev, as the
+#              agent programs it for clients on its uplink's subnet): ingress hooks on the
+#              uplink tbn0 and the bridge tbbr0 pick an endpoint per SYN, remember the flow in
+#              dynamic maps, rewrite statelessly and `fwd` the packets: no conntrack, no IP
+#              stack in the node
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -212,10 +212,12 @@ for r in $(seq "$ROUNDS"); do
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
+    fast=()
+    [ "$m" = nft-netdev ] && fast=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24)
     if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
-        "${masq[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
+        "${masq[@]}" "${fast[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
     fi
     if [ "$m" = nft-ft ] && ! inn "$N" nft -f - 2>/dev/null <<EOF
 table ip tether {
@@ -227,26 +229,6 @@ EOF
       echo "# nft-ft skipped: this kernel has no flowtables (CONFIG_NF_FLOW_TABLE)"
       inn "$N" nft delete table ip tether
       continue
-    fi
-    if [ "$m" = nft-netdev ]; then
-      inn "$N" nft -f - <<EOF
-table netdev tether-fast {
-  map flows { type ipv4_addr . inet_service : ipv4_addr; flags dynamic, timeout; timeout 2m; size 262144; }
-  set rflows { type ipv4_addr . inet_service . ipv4_addr; flags dynamic, timeout; timeout 2m; size 262144; }
-  chain pick0 { update @flows { ip saddr . tcp sport : 10.244.0.2 }; update @rflows { ip saddr . tcp sport . 10.244.0.2 }; }
-  chain pick1 { update @flows { ip saddr . tcp sport : 10.244.0.3 }; update @rflows { ip saddr . tcp sport . 10.244.0.3 }; }
-  chain pick2 { update @flows { ip saddr . tcp sport : 10.244.0.4 }; update @rflows { ip saddr . tcp sport . 10.244.0.4 }; }
-  chain from-client {
-    type filter hook ingress device "tbn0" priority -500; policy accept;
-    ip daddr 10.96.0.10 tcp dport 80 tcp flags & (syn | ack) == syn numgen random mod 3 vmap { 0 : jump pick0, 1 : jump pick1, 2 : jump pick2 }
-    ip daddr 10.96.0.10 tcp dport 80 ip daddr set ip saddr . tcp sport map @flows tcp dport set 8080 fwd ip to ip daddr device "tbbr0"
-  }
-  chain from-pods {
-    type filter hook ingress devices = { tbp1, tbp2, tbp3 } priority -500; policy accept;
-    ip saddr { 10.244.0.2, 10.244.0.3, 10.244.0.4 } tcp sport 8080 ip daddr . tcp dport . ip saddr @rflows ip saddr set 10.96.0.10 tcp sport set 80 fwd ip to ip daddr device "tbn0"
-  }
-}
-EOF
     fi
     lean=0; [ "$m" = nft-lean ] && lean=1
     inn "$N" sysctl -qw net.netfilter.nf_conntrack_checksum=$((1 - lean)) \
@@ -264,6 +246,9 @@ EOF
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
     if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then inn "$N" nft delete table ip tether; fi
-    if [ "$m" = nft-netdev ]; then inn "$N" nft delete table netdev tether-fast; fi
+    if [ "$m" = nft-netdev ]; then
+      echo "# nft-netdev: $(inn "$N" nft list map netdev tether flows | grep -o ' : ' | wc -l) flows remembered, $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"
+      inn "$N" nft delete table netdev tether
+    fi
   done
 done

@@ -57,6 +57,15 @@ pub(crate) struct ServiceArgs {
     /// data connections must reach the same server).
     #[arg(long)]
     extra: Option<String>,
+    /// Program the netdev fast path (`table netdev tether`) with this uplink device.
+    #[arg(long, requires_all = ["netdev_bridge", "netdev_clients"])]
+    netdev_uplink: Option<String>,
+    /// The fast path's pod bridge.
+    #[arg(long)]
+    netdev_bridge: Option<String>,
+    /// The fast path's client subnets (the uplink's own).
+    #[arg(long, num_args = 1..)]
+    netdev_clients: Vec<ipnet::Ipv4Net>,
 }
 
 /// Parses `PORT=IP:PORT`.
@@ -93,8 +102,17 @@ pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
             vec![endpoint(backend)],
         );
     }
+    let netdev = match (&a.netdev_uplink, &a.netdev_bridge) {
+        (Some(uplink), Some(bridge)) => Some(tether_nft::netdev::Devices {
+            uplink: uplink.clone(),
+            bridge: bridge.clone(),
+            clients: a.netdev_clients.clone(),
+        }),
+        _ => None,
+    };
     let mut p = Proxier::new(Config {
         masquerade_fully_random: a.fully_random,
+        netdev,
         ..config(a.cluster_cidr)
     });
     let t = Instant::now();

@@ -307,7 +307,7 @@ impl Proxier {
         let updates = changes(&self.last, map);
         let result = self
             .sync_inner(map, &updates)
-            .and_then(|kind| self.sync_netdev(map, &updates).map(|()| kind));
+            .and_then(|kind| self.sync_netdev_or_remove(map, &updates).map(|()| kind));
         let elapsed = start.elapsed();
         if let Some(m) = &self.metrics {
             m.observe(&result, elapsed);
@@ -367,6 +367,24 @@ impl Proxier {
 }
 
 impl Proxier {
+    /// [`sync_netdev`](Self::sync_netdev); when it fails, the netdev table is removed so
+    /// that every connection meets the `ip` table (always right, if slower) and its next
+    /// sync is a full one. Only a failure to remove it fails the sync (and so is retried).
+    fn sync_netdev_or_remove(
+        &mut self,
+        map: &ServiceMap,
+        updates: &[tether_servicemap::Update],
+    ) -> Result<(), Error> {
+        let Err(e) = self.sync_netdev(map, updates) else {
+            return Ok(());
+        };
+        tracing::error!(error = %e, "netdev fast path failed; removing it until the next change");
+        self.netdev = None;
+        let t = format!("netdev {}", self.cfg.table);
+        self.nft
+            .apply(&format!("add table {t}\ndelete table {t}\n"))
+    }
+
     /// Brings the netdev fast path's table in line: a full sync the first time and after a
     /// failure (which keeps the live table's flow maps), otherwise `updates` alone. A full
     /// sync rejected by a live table of another layout replaces the table.

@@ -63,7 +63,9 @@ pub struct Devices {
 /// How long a flow's entry lives after its SYN or its last data segment.
 pub const FLOW_TIMEOUT: &str = "1d";
 /// How long a flow's entry lives after a FIN or RST.
-pub const CLOSED_TIMEOUT: &str = "30s";
+/// (The last ACK and retransmitted FINs come within a few round trips; a new SYN on the
+/// same client port picks afresh once it is gone.)
+pub const CLOSED_TIMEOUT: &str = "10s";
 /// Most flows remembered at once; beyond it new connections take the conntrack path.
 pub const FLOW_CAPACITY: u32 = 262_144;
 /// How long a port that left the fast path keeps serving its recorded flows.
@@ -350,12 +352,17 @@ pub fn full(table: &str, devices: Option<&Devices>, map: &ServiceMap) -> (String
 }
 
 fn render_rules(t: &str, d: &Devices, s: &mut String) {
-    let nets = d
-        .clients
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    // One subnet is a mask-and-compare; several an interval set.
+    let nets = match d.clients.as_slice() {
+        [one] => one.to_string(),
+        many => format!(
+            "{{ {} }}",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let (uplink, bridge) = (&d.uplink, &d.bridge);
     let flow_key = "ip saddr . tcp sport . meta mark";
     let reply_key = "ip saddr . tcp sport . ip daddr . tcp dport";
@@ -365,17 +372,17 @@ fn render_rules(t: &str, d: &Devices, s: &mut String) {
     let mut rule = |chain: &str, r: String| {
         let _ = writeln!(s, "add rule {t} {chain} {r}");
     };
-    if !nets.is_empty() {
+    if !d.clients.is_empty() {
         rule(
             FROM_UPLINK,
             format!(
-                "ip saddr {{ {nets} }} meta mark set ip daddr . tcp dport map @{IDS} jump {FORWARD}"
+                "ip saddr {nets} meta mark set ip daddr . tcp dport map @{IDS} jump {FORWARD}"
             ),
         );
         rule(
             FROM_PODS,
             format!(
-                "ip daddr {{ {nets} }} meta mark set {reply_key_r} map @{REPLY_FLOWS} jump {REPLY}"
+                "ip daddr {nets} meta mark set {reply_key_r} map @{REPLY_FLOWS} jump {REPLY}"
             ),
         );
     }

@@ -1152,7 +1152,7 @@ async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
     conn.set_read_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");
     assert_eq!(echo(&mut conn, "a"), "a");
-    if let Some(lines) = conntrack_lines(&t.node, "10.96.0.6") {
+    if let Some(lines) = conntrack_lines(&t.node, &CLIENT_IP.to_string()) {
         assert!(
             lines.is_empty(),
             "fast flows hold conntrack entries: {lines:?}"
