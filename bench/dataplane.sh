@@ -213,7 +213,7 @@ for r in $(seq "$ROUNDS"); do
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
     fast=()
-    [ "$m" = nft-netdev ] && fast=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24)
+    [ "$m" = nft-netdev ] && fast=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24 --netdev-pods 10.244.0.0/24)
     if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \

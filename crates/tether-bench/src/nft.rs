@@ -58,7 +58,7 @@ pub(crate) struct ServiceArgs {
     #[arg(long)]
     extra: Option<String>,
     /// Program the netdev fast path (`table netdev tether`) with this uplink device.
-    #[arg(long, requires_all = ["netdev_bridge", "netdev_clients"])]
+    #[arg(long, requires_all = ["netdev_bridge", "netdev_clients", "netdev_pods"])]
     netdev_uplink: Option<String>,
     /// The fast path's pod bridge.
     #[arg(long)]
@@ -66,6 +66,9 @@ pub(crate) struct ServiceArgs {
     /// The fast path's client subnets (the uplink's own).
     #[arg(long, num_args = 1..)]
     netdev_clients: Vec<ipnet::Ipv4Net>,
+    /// The fast path's pod subnets (the bridge's own).
+    #[arg(long, num_args = 1..)]
+    netdev_pods: Vec<ipnet::Ipv4Net>,
 }
 
 /// Parses `PORT=IP:PORT`.
@@ -107,6 +110,7 @@ pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
             uplink: uplink.clone(),
             bridge: bridge.clone(),
             clients: a.netdev_clients.clone(),
+            pods: a.netdev_pods.clone(),
         }),
         _ => None,
     };

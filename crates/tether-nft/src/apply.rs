@@ -394,11 +394,16 @@ impl Proxier {
         updates: &[tether_servicemap::Update],
     ) -> Result<(), Error> {
         let table = &self.cfg.table;
+        let ports = match &self.cfg.netdev {
+            Some(d) => crate::ports::bridge_ports(self.cfg.netns.as_deref(), &d.bridge)?,
+            None => Vec::new(),
+        };
         if let Some(state) = self.netdev.as_mut() {
-            if self.cfg.netdev.is_none() {
+            let Some(devices) = &self.cfg.netdev else {
                 return Ok(());
-            }
-            let script = crate::netdev::incremental(table, state, updates, Instant::now());
+            };
+            let script =
+                crate::netdev::incremental(table, devices, state, updates, &ports, Instant::now());
             if script.is_empty() {
                 return Ok(());
             }
@@ -410,7 +415,7 @@ impl Proxier {
                 }
             }
         }
-        let (script, state) = crate::netdev::full(table, self.cfg.netdev.as_ref(), map);
+        let (script, state) = crate::netdev::full(table, self.cfg.netdev.as_ref(), map, &ports);
         if let Err(e) = self.nft.apply(&script) {
             tracing::warn!(error = %e, "netdev fast path load failed; replacing its table");
             let t = format!("netdev {table}");

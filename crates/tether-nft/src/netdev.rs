@@ -58,6 +58,10 @@ pub struct Devices {
     /// The uplink's on-link subnets: only clients in them take the fast path (`fwd ip to`
     /// resolves the client's address as a neighbour of the uplink).
     pub clients: Vec<Ipv4Net>,
+    /// The bridge's subnets (this node's pod CIDR): only ports whose endpoints are all in
+    /// them take the fast path (an endpoint elsewhere, such as the node's own address for
+    /// the cluster DNS, is not behind the bridge).
+    pub pods: Vec<Ipv4Net>,
 }
 
 /// How long a flow's entry lives after its SYN or its last data segment.
@@ -80,6 +84,7 @@ const FLOWS: &str = "flows";
 const REPLY_FLOWS: &str = "reply-flows";
 const FROM_UPLINK: &str = "from-uplink";
 const FROM_PODS: &str = "from-pods";
+const FROM_POD_PORTS: &str = "from-pod-ports";
 const FORWARD: &str = "forward";
 const PICK: &str = "pick";
 const FORWARD_FLOW: &str = "forward-flow";
@@ -126,8 +131,10 @@ pub struct FastPort {
 }
 
 impl FastPort {
-    /// The port's fast-path form, when it is in scope (see the module doc).
-    pub fn of(sp: &ServicePort) -> Option<Self> {
+    /// The port's fast-path form, when it is in scope (see the module doc) with pods on
+    /// the subnets `pods`.
+    pub fn of(sp: &ServicePort, pods: &[Ipv4Net]) -> Option<Self> {
+        let behind_bridge = |ip: &Ipv4Addr| pods.iter().any(|n| n.contains(ip));
         let info = &sp.info;
         if info.protocol != Protocol::Tcp
             || info.session_affinity_timeout.is_some()
@@ -148,7 +155,9 @@ impl FastPort {
         let mut picks = Vec::with_capacity(cat.cluster.len());
         for e in &cat.cluster {
             match e.ip {
-                IpAddr::V4(ip) if e.is_local && e.port == target_port => picks.push(ip),
+                IpAddr::V4(ip) if e.is_local && e.port == target_port && behind_bridge(&ip) => {
+                    picks.push(ip);
+                }
                 _ => return None,
             }
         }
@@ -160,6 +169,7 @@ impl FastPort {
                 IpAddr::V4(ip) => Some(ip),
                 IpAddr::V6(_) => None,
             })
+            .filter(behind_bridge)
             .chain(picks.iter().copied())
             .collect();
         Some(Self {
@@ -233,6 +243,8 @@ pub struct State {
     ids: HashMap<u32, Option<ServicePortName>>,
     /// Ports that left the fast path, by id.
     draining: HashMap<u32, Draining>,
+    /// The bridge ports `from-pod-ports` is hooked on.
+    hooked: BTreeSet<String>,
 }
 
 impl State {
@@ -277,7 +289,12 @@ impl State {
 /// The script that (re)defines the table for `map`, keeping the dynamic flow maps (and so
 /// established fast flows) of a live table, and the new state. With no `devices`, the
 /// script removes the table if present.
-pub fn full(table: &str, devices: Option<&Devices>, map: &ServiceMap) -> (String, State) {
+pub fn full(
+    table: &str,
+    devices: Option<&Devices>,
+    map: &ServiceMap,
+    bridge_ports: &[String],
+) -> (String, State) {
     let t = format!("netdev {table}");
     let mut s = String::new();
     let mut state = State::default();
@@ -324,20 +341,27 @@ pub fn full(table: &str, devices: Option<&Devices>, map: &ServiceMap) -> (String
     // Base chains are re-created (in the same transaction) so that their device is
     // exactly the configured one: adding an existing netdev chain with another device
     // adds the device to it.
-    for (chain, dev) in [(FROM_UPLINK, &d.uplink), (FROM_PODS, &d.bridge)] {
-        let def = format!(
-            "{{ type filter hook ingress device \"{dev}\" priority -500 ; policy accept ; }}"
-        );
+    for (chain, dev) in [
+        (FROM_UPLINK, &d.uplink),
+        (FROM_PODS, &d.bridge),
+        (FROM_POD_PORTS, &d.bridge),
+    ] {
+        let def = hook(&[dev]);
         let _ = writeln!(
             s,
-            "add chain {t} {chain} {def}\nflush chain {t} {chain}\ndelete chain {t} {chain}\nadd chain {t} {chain} {def}"
+            "add chain {t} {chain} {def}\nflush chain {t} {chain}\ndelete chain {t} {chain}"
         );
+        if chain != FROM_POD_PORTS {
+            let _ = writeln!(s, "add chain {t} {chain} {def}");
+        }
     }
     render_rules(&t, d, &mut s);
+    state.hooked = bridge_ports.iter().cloned().collect();
+    hook_pod_ports(&t, d, &state.hooked, &mut s);
 
     let mut elements = BTreeSet::new();
     for (name, sp) in &map.ports {
-        if let Some(port) = FastPort::of(sp) {
+        if let Some(port) = FastPort::of(sp, &d.pods) {
             let id = port.id();
             if state.claim(name, id, &port) {
                 port.elements(id, true, &mut elements);
@@ -351,9 +375,19 @@ pub fn full(table: &str, devices: Option<&Devices>, map: &ServiceMap) -> (String
     (s, state)
 }
 
-fn render_rules(t: &str, d: &Devices, s: &mut String) {
-    // One subnet is a mask-and-compare; several an interval set.
-    let nets = match d.clients.as_slice() {
+/// A netdev ingress hook spec on `devices`.
+fn hook<S: AsRef<str>>(devices: &[S]) -> String {
+    let list = devices
+        .iter()
+        .map(|d| format!("\"{}\"", d.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{{ type filter hook ingress devices = {{ {list} }} priority -500 ; policy accept ; }}")
+}
+
+/// One subnet is a mask-and-compare; several an interval set.
+fn client_match(d: &Devices) -> String {
+    match d.clients.as_slice() {
         [one] => one.to_string(),
         many => format!(
             "{{ {} }}",
@@ -362,7 +396,32 @@ fn render_rules(t: &str, d: &Devices, s: &mut String) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    };
+    }
+}
+
+/// The rule that sends a pod's packet of a recorded flow to `reply`.
+fn reply_entry(d: &Devices) -> String {
+    format!(
+        "ip daddr {} meta mark set ip daddr . tcp dport . ip saddr . tcp sport map @{REPLY_FLOWS} jump {REPLY}",
+        client_match(d)
+    )
+}
+
+/// `from-pod-ports`, hooked on the pods' veths (the bridge's ports): their packets meet
+/// it before the bridge, and so before `br_netfilter` would run the IP stack's
+/// prerouting hooks (conntrack, NAT) on them. `from-pods`, on the bridge itself, catches
+/// the packets of ports hooked too late. No chain without ports.
+fn hook_pod_ports(t: &str, d: &Devices, ports: &BTreeSet<String>, s: &mut String) {
+    if ports.is_empty() || d.clients.is_empty() {
+        return;
+    }
+    let list: Vec<&String> = ports.iter().collect();
+    let _ = writeln!(s, "add chain {t} {FROM_POD_PORTS} {}", hook(&list));
+    let _ = writeln!(s, "add rule {t} {FROM_POD_PORTS} {}", reply_entry(d));
+}
+
+fn render_rules(t: &str, d: &Devices, s: &mut String) {
+    let nets = client_match(d);
     let (uplink, bridge) = (&d.uplink, &d.bridge);
     let flow_key = "ip saddr . tcp sport . meta mark";
     let reply_key = "ip saddr . tcp sport . ip daddr . tcp dport";
@@ -375,16 +434,9 @@ fn render_rules(t: &str, d: &Devices, s: &mut String) {
     if !d.clients.is_empty() {
         rule(
             FROM_UPLINK,
-            format!(
-                "ip saddr {nets} meta mark set ip daddr . tcp dport map @{IDS} jump {FORWARD}"
-            ),
+            format!("ip saddr {nets} meta mark set ip daddr . tcp dport map @{IDS} jump {FORWARD}"),
         );
-        rule(
-            FROM_PODS,
-            format!(
-                "ip daddr {nets} meta mark set {reply_key_r} map @{REPLY_FLOWS} jump {REPLY}"
-            ),
-        );
+        rule(FROM_PODS, reply_entry(d));
     }
     rule(
         FORWARD,
@@ -494,8 +546,27 @@ fn write_elements<'a>(
 /// The script applying `updates` to the table `state` describes, advancing `state`
 /// (apply the script; on failure do a [`full`] sync). Ports whose drain ended by `now`
 /// are removed too. Empty when nothing changes.
-pub fn incremental(table: &str, state: &mut State, updates: &[Update], now: Instant) -> String {
+pub fn incremental(
+    table: &str,
+    devices: &Devices,
+    state: &mut State,
+    updates: &[Update],
+    bridge_ports: &[String],
+    now: Instant,
+) -> String {
     let t = format!("netdev {table}");
+    let mut s = String::new();
+    let ports: BTreeSet<String> = bridge_ports.iter().cloned().collect();
+    if ports != state.hooked {
+        if !state.hooked.is_empty() && !devices.clients.is_empty() {
+            let _ = writeln!(
+                s,
+                "flush chain {t} {FROM_POD_PORTS}\ndelete chain {t} {FROM_POD_PORTS}"
+            );
+        }
+        hook_pod_ports(&t, devices, &ports, &mut s);
+        state.hooked = ports;
+    }
     let (mut del, mut add) = (BTreeSet::new(), BTreeSet::new());
     // Drains that ended.
     let ended: Vec<u32> = state
@@ -513,7 +584,7 @@ pub fn incremental(table: &str, state: &mut State, updates: &[Update], now: Inst
     for u in updates {
         let name = u.name();
         let new = match u {
-            Update::Upsert(_, sp) => FastPort::of(sp),
+            Update::Upsert(_, sp) => FastPort::of(sp, &devices.pods),
             Update::Remove(_) => None,
         };
         let old = state.ports.remove(name);
@@ -553,7 +624,6 @@ pub fn incremental(table: &str, state: &mut State, updates: &[Update], now: Inst
         del.remove(e);
         add.remove(e);
     }
-    let mut s = String::new();
     write_elements(&mut s, &t, "delete", del.iter());
     write_elements(&mut s, &t, "add", add.iter());
     s
@@ -581,31 +651,41 @@ mod tests {
         })
     }
 
+    fn pods() -> Vec<Ipv4Net> {
+        vec!["10.244.0.0/24".parse().expect("net")]
+    }
+
     fn name(s: &str) -> Arc<ServicePortName> {
         Arc::new(ServicePortName::new("default", s, "", Protocol::Tcp))
     }
 
     #[test]
     fn scope() {
-        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &[(2, true), (3, true)])).is_some());
+        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &[(2, true), (3, true)]), &pods()).is_some());
         assert!(
-            FastPort::of(&sp([10, 96, 0, 1], 80, &[(2, true), (3, false)])).is_none(),
+            FastPort::of(&sp([10, 96, 0, 1], 80, &[(2, true), (3, false)]), &pods()).is_none(),
             "an off-node endpoint"
         );
-        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &[])).is_none());
+        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &[]), &pods()).is_none());
         let mut udp = (*sp([10, 96, 0, 1], 80, &[(2, true)])).clone();
         udp.info.protocol = Protocol::Udp;
-        assert!(FastPort::of(&udp).is_none());
+        assert!(FastPort::of(&udp, &pods()).is_none());
         let mut aff = (*sp([10, 96, 0, 1], 80, &[(2, true)])).clone();
         aff.info.session_affinity_timeout = Some(10);
-        assert!(FastPort::of(&aff).is_none());
+        assert!(FastPort::of(&aff, &pods()).is_none());
+        let mut node = (*sp([10, 96, 0, 1], 80, &[(2, true)])).clone();
+        node.endpoints[0].ip = IpAddr::from([10, 255, 0, 2]);
+        assert!(
+            FastPort::of(&node, &pods()).is_none(),
+            "a local endpoint not behind the bridge (the node's own address)"
+        );
         let many: Vec<(u8, bool)> = (2..19).map(|i| (i, true)).collect();
-        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &many)).is_none());
+        assert!(FastPort::of(&sp([10, 96, 0, 1], 80, &many), &pods()).is_none());
     }
 
     #[test]
     fn full_without_devices_removes_the_table() {
-        let (s, st) = full("tether", None, &ServiceMap::new());
+        let (s, st) = full("tether", None, &ServiceMap::new(), &[]);
         assert_eq!(s, "add table netdev tether\ndelete table netdev tether\n");
         assert!(st.is_empty());
     }
@@ -616,11 +696,17 @@ mod tests {
             uplink: "eth1".into(),
             bridge: "cni0".into(),
             clients: vec!["192.168.1.0/24".parse().expect("net")],
+            pods: pods(),
         };
         let mut map = ServiceMap::new();
         map.ports
             .insert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true), (3, true)]));
-        let (s, mut st) = full("tether", Some(&d), &map);
+        let ports = vec!["veth1".to_owned()];
+        let (s, mut st) = full("tether", Some(&d), &map, &ports);
+        assert!(
+            s.contains("add chain netdev tether from-pod-ports { type filter hook ingress devices = { \"veth1\" }"),
+            "{s}"
+        );
         let id = st.id(&name("a")).expect("fast");
         let mark = format!("0x{id:08x}");
         assert!(s.contains(&format!("add element netdev tether fast-endpoints-2 {{ {mark} . 0 : 10.244.0.2, {mark} . 1 : 10.244.0.3 }}")), "{s}");
@@ -634,7 +720,7 @@ mod tests {
             name("a"),
             sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (4, true)]),
         );
-        let s = incremental("tether", &mut st, &[up], t0);
+        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
         assert_eq!(
             s,
             format!(
@@ -648,7 +734,7 @@ mod tests {
             name("a"),
             sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (9, false)]),
         );
-        let s = incremental("tether", &mut st, &[up], t0);
+        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
         assert_eq!(
             s,
             format!(
@@ -658,7 +744,7 @@ mod tests {
         assert_eq!((st.len(), st.draining()), (0, 1));
         // Back in scope: it takes its id back from the drain.
         let up = Update::Upsert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true)]));
-        let s = incremental("tether", &mut st, &[up], t0);
+        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
         assert_eq!(
             s,
             format!(
@@ -668,13 +754,20 @@ mod tests {
         );
         assert_eq!((st.len(), st.draining()), (1, 0));
         // Removed: drains, and the drain ends after DRAIN (at the next sync).
-        let s = incremental("tether", &mut st, &[Update::Remove(name("a"))], t0);
+        let s = incremental(
+            "tether",
+            &d,
+            &mut st,
+            &[Update::Remove(name("a"))],
+            &ports,
+            t0,
+        );
         assert_eq!(
             s,
             format!("delete element netdev tether fast-endpoints-1 {{ {mark} . 0 }}\n")
         );
-        assert_eq!(incremental("tether", &mut st, &[], t0), "");
-        let s = incremental("tether", &mut st, &[], t0 + DRAIN);
+        assert_eq!(incremental("tether", &d, &mut st, &[], &ports, t0), "");
+        let s = incremental("tether", &d, &mut st, &[], &ports, t0 + DRAIN);
         assert_eq!(
             s,
             format!(
@@ -686,5 +779,16 @@ mod tests {
             )
         );
         assert_eq!((st.len(), st.draining()), (0, 0));
+        // A new pod's veth: the port chain is re-created on both.
+        let more = vec!["veth1".to_owned(), "veth2".to_owned()];
+        let s = incremental("tether", &d, &mut st, &[], &more, t0 + DRAIN);
+        assert!(
+            s.starts_with("flush chain netdev tether from-pod-ports\ndelete chain netdev tether from-pod-ports\nadd chain netdev tether from-pod-ports { type filter hook ingress devices = { \"veth1\", \"veth2\" }"),
+            "{s}"
+        );
+        assert_eq!(
+            incremental("tether", &d, &mut st, &[], &more, t0 + DRAIN),
+            ""
+        );
     }
 }

@@ -1005,6 +1005,7 @@ fn netdev_cfg(t: &Topology) -> Config {
             uplink: "tnfc0".into(),
             bridge: "cni0".into(),
             clients: vec!["192.168.77.0/24".parse().expect("net")],
+            pods: vec!["10.244.1.0/24".parse().expect("net")],
         }),
         ..cfg(t)
     }
@@ -1130,6 +1131,14 @@ async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
     // From the client: every pod, and the client's own address (the `ip` table would
     // masquerade a source outside the cluster CIDR); no packet of it is forwarded by the
     // node's IP stack, and no conntrack entry.
+    // A probe in the IP stack's prerouting hook counts the pods' packets to the client:
+    // bridged frames reach it through br_netfilter unless the pods' veths hook them first.
+    p.nft()
+        .apply(
+            "table ip tnf-probe {\n chain pre {\n  type filter hook prerouting priority -300; policy accept;\n  \
+             ip daddr 192.168.77.2 tcp sport 8080 counter\n }\n}\n",
+        )
+        .expect("probe");
     let before = forwarded(&t.node);
     let r = ok_replies(&tcp_many(&t.client, web, 60));
     assert_eq!(
@@ -1137,6 +1146,17 @@ async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
         0,
         "packets went through the IP stack"
     );
+    let probe = p
+        .nft()
+        .run(&["list", "chain", "ip", "tnf-probe", "pre"])
+        .expect("list probe");
+    assert!(
+        probe.contains("counter packets 0 bytes 0"),
+        "pods' replies met the IP stack's prerouting hook: {probe}"
+    );
+    p.nft()
+        .apply("delete table ip tnf-probe\n")
+        .expect("probe gone");
     assert_eq!(pods_seen(&r), all_pods(), "{r:?}");
     for line in &r {
         assert!(

@@ -258,8 +258,12 @@ async fn serve_metrics(
 async fn netdev_devices(
     h: &tether_netns::Handle,
     node_ip: IpAddr,
-    bridge: &str,
+    network: &tether_kubelet::network::Network,
 ) -> Option<tether_nft::netdev::Devices> {
+    let bridge = network.bridge();
+    let ipnet::IpNet::V4(pods) = network.pod_cidr() else {
+        return None;
+    };
     let found = match tether_netns::link_with_address(h, node_ip).await {
         Ok(found) => found,
         Err(e) => {
@@ -274,6 +278,7 @@ async fn netdev_devices(
                 uplink,
                 bridge: bridge.to_owned(),
                 clients: vec![net.trunc()],
+                pods: vec![pods.trunc()],
             })
         }
         other => {
@@ -329,7 +334,7 @@ async fn start_dataplane(
                 IpAddr::V6(_) => Vec::new(),
             };
             let netdev = if s.netdev_fast_path {
-                netdev_devices(&h, s.node_ip, network.bridge()).await
+                netdev_devices(&h, s.node_ip, network).await
             } else {
                 None
             };

@@ -1,0 +1,128 @@
+//! The ports of a bridge (`ip -o link show master BRIDGE`), read with one `RTM_GETLINK`
+//! dump: the netdev fast path hooks the pods' veths directly (see [`crate::netdev`]).
+
+use std::path::Path;
+
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::Error;
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_DUMP: u16 = 0x300;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MASTER: u16 = 10;
+/// nlmsghdr and ifinfomsg.
+const HEADERS: usize = 16 + 16;
+
+fn io(what: &str, e: std::io::Error) -> Error {
+    Error::Netlink(format!("{what}: {e}"))
+}
+
+/// The names of the links whose master is `bridge`, in `netns` (the caller's namespace
+/// when `None`); empty when there is no such bridge.
+pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<Vec<String>, Error> {
+    let open = || -> std::io::Result<Socket> {
+        let mut s = Socket::new(NETLINK_ROUTE)?;
+        s.bind_auto()?;
+        Ok(s)
+    };
+    let socket = match netns {
+        Some(p) => tether_netns::NetNs::from_path(p)?
+            .run(open)?
+            .map_err(|e| io("route netlink socket", e))?,
+        None => open().map_err(|e| io("route netlink socket", e))?,
+    };
+    let mut req = Vec::with_capacity(HEADERS);
+    let len = u32::try_from(HEADERS).unwrap_or(32);
+    req.extend_from_slice(&len.to_ne_bytes());
+    req.extend_from_slice(&RTM_GETLINK.to_ne_bytes());
+    req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    req.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+    req.extend_from_slice(&0u32.to_ne_bytes()); // port id
+    req.extend_from_slice(&[0u8; 16]); // ifinfomsg: AF_UNSPEC, all links
+    socket
+        .send_to(&req, &SocketAddr::new(0, 0), 0)
+        .map_err(|e| io("link dump request", e))?;
+    let mut links: Vec<(u32, String, Option<u32>)> = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    'recv: loop {
+        let n = socket
+            .recv(&mut &mut buf[..], 0)
+            .map_err(|e| io("link dump", e))?;
+        let mut off = 0;
+        while off + 16 <= n {
+            let word = |at: usize| {
+                buf.get(at..at + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_ne_bytes)
+            };
+            let half = |at: usize| {
+                buf.get(at..at + 2)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u16::from_ne_bytes)
+            };
+            let (Some(len), Some(ty)) = (word(off), half(off + 4)) else {
+                break;
+            };
+            let len = len as usize;
+            if len < 16 || off + len > n {
+                return Err(Error::Netlink("malformed link dump".to_owned()));
+            }
+            match ty {
+                NLMSG_DONE => break 'recv,
+                NLMSG_ERROR => {
+                    let code = word(off + 16).map_or(0, u32::cast_signed);
+                    if code != 0 {
+                        return Err(Error::Netlink(format!(
+                            "link dump: {}",
+                            std::io::Error::from_raw_os_error(-code)
+                        )));
+                    }
+                }
+                RTM_NEWLINK if len >= HEADERS => {
+                    let index = word(off + 16 + 4).unwrap_or(0);
+                    let (mut name, mut master) = (None, None);
+                    let mut a = off + HEADERS;
+                    while a + 4 <= off + len {
+                        let (Some(alen), Some(aty)) = (half(a), half(a + 2)) else {
+                            break;
+                        };
+                        let alen = usize::from(alen);
+                        if alen < 4 || a + alen > off + len {
+                            break;
+                        }
+                        let value = &buf[a + 4..a + alen];
+                        match aty & 0x3fff {
+                            IFLA_IFNAME => {
+                                let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
+                                name = Some(String::from_utf8_lossy(&value[..end]).into_owned());
+                            }
+                            IFLA_MASTER => master = word(a + 4),
+                            _ => {}
+                        }
+                        a += (alen + 3) & !3;
+                    }
+                    if let Some(name) = name {
+                        links.push((index, name, master));
+                    }
+                }
+                _ => {}
+            }
+            off += (len + 3) & !3;
+        }
+    }
+    let Some(bridge_index) = links.iter().find(|l| l.1 == bridge).map(|l| l.0) else {
+        return Ok(Vec::new());
+    };
+    let mut ports: Vec<String> = links
+        .into_iter()
+        .filter(|l| l.2 == Some(bridge_index))
+        .map(|l| l.1)
+        .collect();
+    ports.sort();
+    Ok(ports)
+}
