@@ -1,14 +1,17 @@
 //! The conntrack-free fast path: `table netdev <table>`, next to `table ip <table>`.
 //!
 //! Conntrack costs 12–26 % of a direct connection's rate on new connections
-//! (BENCHMARKS.md § 8b), and this kernel has no flowtables and no tc BPF. nftables' netdev
-//! family runs at the ingress of a device, before the IP stack and conntrack. For the
+//! (BENCHMARKS.md § 8b), and this kernel has no flowtables. nftables' netdev family runs
+//! at the ingress of a device, before the IP stack and conntrack. (Measured, BENCHMARKS.md
+//! § 8c: its per-packet rule evaluation, three or four map lookups per packet, costs about
+//! what conntrack and NAT cost, so the agent programs it only with `--netdev-fast-path`.)
+//! For the
 //! Service ports where stateless rewriting is exact, it balances, rewrites and forwards
 //! the packets itself, remembering each flow in a dynamic map:
 //!
 //! - **Scope.** TCP to an IPv4 ClusterIP port with no session affinity, `Cluster`
-//!   internal policy, 1 to [`FAST_MAX_ENDPOINTS`] endpoints, all on this node's bridge and
-//!   all on one target port; from clients on the uplink's own subnets ([`Devices`]), which
+//!   internal policy, 1 to [`FAST_MAX_ENDPOINTS`] endpoints, all on this node's bridge (in
+//!   [`Devices::pods`]) and all on one target port; from clients on the uplink's own subnets ([`Devices`]), which
 //!   `fwd` reaches without routing. Everything else (pods, the node itself, hairpin,
 //!   NodePorts, UDP, off-link clients) meets the `ip` table and conntrack as before.
 //! - **Ids.** Each fast port has a 32-bit id, a hash of its address and port (stable
@@ -22,10 +25,15 @@
 //!   target port) and `fwd`ed to the bridge. A packet of an unrecorded flow (one that
 //!   started on conntrack, or whose recording failed) gets its address back and goes on to
 //!   the IP stack untouched.
-//! - **Reply** (ingress of the bridge, where pods' packets to off-node addresses arrive):
-//!   `reply-flows` (`client . port . endpoint . target port → id`, recorded with the SYN)
-//!   gives the id, and the source is rewritten back to the ClusterIP and port and `fwd`ed
-//!   to the uplink.
+//! - **Reply** (ingress of the pods' veths, `from-pod-ports`, hooked on the bridge's ports
+//!   as each sync finds them): `reply-flows` (`client . port . endpoint . target port →
+//!   id`, recorded with the SYN) gives the id, and the source is rewritten back to the
+//!   ClusterIP and port and `fwd`ed to the uplink. Hooking the veths rather than the
+//!   bridge matters: a frame entering a bridge port goes through `br_netfilter`, which
+//!   runs the IP stack's prerouting hooks (a conntrack entry allocated and dropped for
+//!   every reply packet, and the `ip` table's NAT chains) before the bridge hands it up.
+//!   `from-pods`, on the bridge itself, still catches replies of a pod whose veth appeared
+//!   after the last sync.
 //! - **Lifetime.** A flow lives [`FLOW_TIMEOUT`] from its SYN and from every data segment
 //!   (PSH) in either direction, and [`CLOSED_TIMEOUT`] after a FIN or RST. A client port
 //!   reused while its entry lives keeps its endpoint (if still a member). The packet path

@@ -129,7 +129,7 @@ impl From<AgentArgs> for AgentSettings {
             service_cidr: a.service_cidr,
             proxy_mode: a.proxy_mode,
             localhost_lb: a.localhost_lb,
-            netdev_fast_path: !a.no_netdev_fast_path,
+            netdev_fast_path: a.netdev_fast_path,
             dns: !a.no_dns,
             dns_upstreams: if a.dns_upstream.is_empty() {
                 crate::dns::host_upstreams()

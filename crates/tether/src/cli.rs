@@ -80,10 +80,12 @@ pub(crate) struct AgentArgs {
     /// `tether up` does, like Docker Desktop's `localhost` load balancer).
     #[arg(long)]
     pub(crate) localhost_lb: bool,
-    /// Keep every Service connection on conntrack: no conntrack-free fast path in
-    /// `table netdev tether` for clients on the node address's subnet (nftables mode).
+    /// Serve TCP ClusterIP connections from clients on the node address's subnet to pods
+    /// on this node in `table netdev tether`, without conntrack (nftables mode; needs
+    /// `--node-ip` on a link with a subnet, not on `lo`). Off by default: measured no
+    /// cheaper than conntrack (BENCHMARKS.md § 8c).
     #[arg(long)]
-    pub(crate) no_netdev_fast_path: bool,
+    pub(crate) netdev_fast_path: bool,
     /// Do not serve cluster DNS from this agent.
     #[arg(long)]
     pub(crate) no_dns: bool,

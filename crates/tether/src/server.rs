@@ -208,7 +208,8 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
                 .context("--service-cluster-ip-range is empty")?,
             proxy_mode: crate::cli::ProxyMode::Nftables,
             localhost_lb: true,
-            netdev_fast_path: true,
+            // `tether up`'s node address is on `lo`: there is no uplink to serve.
+            netdev_fast_path: false,
             dns: true,
             dns_upstreams: crate::dns::host_upstreams(),
             metrics_listen: None,

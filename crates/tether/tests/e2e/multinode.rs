@@ -147,15 +147,17 @@ fn two_nodes_route_pods_services_and_dns_across_nodes() {
     });
 }
 
-/// Issue 4's kernel fast path through the agent: a node whose InternalIP sits on a real
-/// uplink (`eth0` on the fabric) serves ClusterIP connections from a client on that subnet
+/// Issue 4's kernel fast path through the agent (`--netdev-fast-path`): a node whose
+/// InternalIP sits on a real uplink (`eth0` on the fabric) serves ClusterIP connections from a client on that subnet
 /// in `table netdev tether`, without conntrack and without masquerading; the node itself
 /// still goes through conntrack.
 #[test]
 fn netdev_fast_path_serves_clients_on_the_node_subnet() {
-    let Some(mut c) =
-        MultiNodeCluster::start(bin(), ServerOptions::default(), 1, AgentOptions::default())
-    else {
+    let agent = AgentOptions {
+        extra_args: vec!["--netdev-fast-path".into()],
+        ..AgentOptions::default()
+    };
+    let Some(mut c) = MultiNodeCluster::start(bin(), ServerOptions::default(), 1, agent) else {
         return;
     };
     let client = c.fabric.add_node("10.255.0.100");
