@@ -367,9 +367,10 @@ impl Proxier {
 }
 
 impl Proxier {
-    /// [`sync_netdev`](Self::sync_netdev); when it fails, the netdev table is removed so
-    /// that every connection meets the `ip` table (always right, if slower) and its next
-    /// sync is a full one. Only a failure to remove it fails the sync (and so is retried).
+    /// [`sync_netdev`](Self::sync_netdev); when it fails, the netdev table is removed and
+    /// the next sync is a full one. Established fast connections then break (their packets
+    /// meet conntrack mid-stream); new ones take the `ip` table. Only a failure to remove
+    /// the table fails the sync (and so is retried).
     fn sync_netdev_or_remove(
         &mut self,
         map: &ServiceMap,
@@ -385,25 +386,48 @@ impl Proxier {
             .apply(&format!("add table {t}\ndelete table {t}\n"))
     }
 
+    /// The pods' veths to hook: the bridge's ports now, or (when they cannot be read) the
+    /// ones hooked before; none without the fast path.
+    fn bridge_ports(&self) -> Vec<String> {
+        let Some(d) = &self.cfg.netdev else {
+            return Vec::new();
+        };
+        crate::ports::bridge_ports(self.cfg.netns.as_deref(), &d.bridge).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the bridge's ports; keeping the hooked ones");
+            self.netdev
+                .as_ref()
+                .map(crate::netdev::State::hooked)
+                .unwrap_or_default()
+        })
+    }
+
     /// Brings the netdev fast path's table in line: a full sync the first time and after a
-    /// failure (which keeps the live table's flow maps), otherwise `updates` alone. A full
-    /// sync rejected by a live table of another layout replaces the table.
+    /// failure (which keeps the live table's flow maps, and drops draining ports), otherwise
+    /// `updates` alone. A failed incremental is followed by a full sync on the bridge's
+    /// ports read again (a veth may have gone in between); a failed full sync is retried
+    /// once with the table replaced (its flows lost).
     fn sync_netdev(
         &mut self,
         map: &ServiceMap,
         updates: &[tether_servicemap::Update],
     ) -> Result<(), Error> {
-        let table = &self.cfg.table;
-        let ports = match &self.cfg.netdev {
-            Some(d) => crate::ports::bridge_ports(self.cfg.netns.as_deref(), &d.bridge)?,
-            None => Vec::new(),
-        };
-        if let Some(state) = self.netdev.as_mut() {
-            let Some(devices) = &self.cfg.netdev else {
+        let table = self.cfg.table.clone();
+        if self.netdev.is_some() {
+            let Some(devices) = self.cfg.netdev.clone() else {
                 return Ok(());
             };
-            let script =
-                crate::netdev::incremental(table, devices, state, updates, &ports, Instant::now());
+            let ports = self.bridge_ports();
+            let Some(state) = self.netdev.as_mut() else {
+                return Ok(());
+            };
+            let script = crate::netdev::incremental(
+                &table,
+                &devices,
+                state,
+                updates,
+                &ports,
+                Instant::now(),
+            );
             if script.is_empty() {
                 return Ok(());
             }
@@ -415,7 +439,8 @@ impl Proxier {
                 }
             }
         }
-        let (script, state) = crate::netdev::full(table, self.cfg.netdev.as_ref(), map, &ports);
+        let ports = self.bridge_ports();
+        let (script, state) = crate::netdev::full(&table, self.cfg.netdev.as_ref(), map, &ports);
         if let Err(e) = self.nft.apply(&script) {
             tracing::warn!(error = %e, "netdev fast path load failed; replacing its table");
             let t = format!("netdev {table}");

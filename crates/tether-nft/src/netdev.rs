@@ -38,13 +38,22 @@
 //!   (PSH) in either direction, and [`CLOSED_TIMEOUT`] after a FIN or RST. A client port
 //!   reused while its entry lives keeps its endpoint (if still a member). The packet path
 //!   cannot delete map elements (nftables refuses `delete` on a map from a rule), so there
-//!   is no exact close. Connections idle (no data) for a whole day lose their entry, as a
+//!   is no exact close. Connections without data for a whole day lose their entry, as a
 //!   conntrack entry does under kube-proxy's 24 h established timeout.
 //! - **Changes.** A port that leaves the fast path (more endpoints, an off-node endpoint,
 //!   affinity, deletion) stops taking new flows at once and keeps serving its recorded
-//!   ones for [`DRAIN`] (its id, addresses and members stay; only its endpoint picks go).
-//!   Removed endpoints leave `fast-members`, so their flows fall back to the stack instead
-//!   of being forwarded to an address that is gone. The dynamic maps are never flushed.
+//!   ones for [`DRAIN`] (its id, addresses and members stay; only its endpoint picks go),
+//!   until the next full sync (a restart, or a failure), which keeps only the ports in
+//!   scope. Removed endpoints leave `fast-members` (also while a port drains), so their
+//!   flows fall back to the stack instead of being forwarded to an address that is gone.
+//!   The dynamic maps are never flushed.
+//! - **Limits** (why the agent programs it only on request): entries outlive their
+//!   connection ([`CLOSED_TIMEOUT`] after a close, a day after one that was never seen to
+//!   close), and the packet path can neither delete nor overwrite them. A new connection
+//!   from the same client address and port to the same pod and target port within that
+//!   time, through another Service or straight to the pod's address, has its replies
+//!   rewritten by the old `reply-flows` entry. The per-packet cost is measured in
+//!   BENCHMARKS.md § 8c.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -138,6 +147,20 @@ pub struct FastPort {
     pub members: BTreeSet<Ipv4Addr>,
 }
 
+/// The endpoint addresses of `sp` on this node behind the bridge (ready or terminating)
+/// with target port `target_port`.
+fn members_of(sp: &ServicePort, target_port: u16, pods: &[Ipv4Net]) -> BTreeSet<Ipv4Addr> {
+    sp.endpoints
+        .iter()
+        .filter(|e| e.is_local && e.port == target_port)
+        .filter_map(|e| match e.ip {
+            IpAddr::V4(ip) => Some(ip),
+            IpAddr::V6(_) => None,
+        })
+        .filter(|ip| pods.iter().any(|n| n.contains(ip)))
+        .collect()
+}
+
 impl FastPort {
     /// The port's fast-path form, when it is in scope (see the module doc) with pods on
     /// the subnets `pods`.
@@ -169,17 +192,8 @@ impl FastPort {
                 _ => return None,
             }
         }
-        let members = sp
-            .endpoints
-            .iter()
-            .filter(|e| e.is_local && e.port == target_port)
-            .filter_map(|e| match e.ip {
-                IpAddr::V4(ip) => Some(ip),
-                IpAddr::V6(_) => None,
-            })
-            .filter(behind_bridge)
-            .chain(picks.iter().copied())
-            .collect();
+        let mut members = members_of(sp, target_port, pods);
+        members.extend(picks.iter().copied());
         Some(Self {
             vip,
             port: info.port,
@@ -238,6 +252,8 @@ struct Element {
 /// A port that left the fast path, still serving its recorded flows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Draining {
+    /// The Service port it was.
+    name: ServicePortName,
     port: FastPort,
     since: Instant,
 }
@@ -274,6 +290,30 @@ impl State {
     /// Number of ports draining.
     pub fn draining(&self) -> usize {
         self.draining.len()
+    }
+
+    /// The bridge ports `from-pod-ports` is hooked on.
+    pub fn hooked(&self) -> Vec<String> {
+        self.hooked.iter().cloned().collect()
+    }
+
+    /// The elements id `id` has in the kernel now (none when free).
+    fn id_elements(&self, id: u32, out: &mut BTreeSet<Element>) {
+        match self.ids.get(&id) {
+            Some(Some(name)) => {
+                if let Some((pid, port)) = self.ports.get(name)
+                    && *pid == id
+                {
+                    port.elements(id, true, out);
+                }
+            }
+            Some(None) => {
+                if let Some(d) = self.draining.get(&id) {
+                    d.port.elements(id, false, out);
+                }
+            }
+            None => {}
+        }
     }
 
     /// Takes `id` for `name` if free or held by a draining port of the same address and
@@ -575,65 +615,82 @@ pub fn incremental(
         hook_pod_ports(&t, devices, &ports, &mut s);
         state.hooked = ports;
     }
-    let (mut del, mut add) = (BTreeSet::new(), BTreeSet::new());
-    // Drains that ended.
+    // Every id the change touches, and its elements before; then the change; then the
+    // elements after. One diff over all of them orders every delete before every add and
+    // does not depend on the order of the updates (a port renamed, or two ports swapping
+    // numbers, releases its old id before any new one is claimed).
     let ended: Vec<u32> = state
         .draining
         .iter()
         .filter(|(_, d)| now.saturating_duration_since(d.since) >= DRAIN)
         .map(|(id, _)| *id)
         .collect();
-    for id in ended {
-        if let Some(d) = state.draining.remove(&id) {
-            d.port.elements(id, false, &mut del);
-            state.ids.remove(&id);
-        }
+    let planned: Vec<(&ServicePortName, Option<FastPort>, Option<&ServicePort>)> = updates
+        .iter()
+        .map(|u| match u {
+            Update::Upsert(name, sp) => (&**name, FastPort::of(sp, &devices.pods), Some(&**sp)),
+            Update::Remove(name) => (&**name, None, None),
+        })
+        .collect();
+    let mut touched: BTreeSet<u32> = ended.iter().copied().collect();
+    for (name, new, _) in &planned {
+        touched.extend(state.ports.get(*name).map(|(id, _)| *id));
+        touched.extend(new.as_ref().map(FastPort::id));
+        touched.extend(
+            state
+                .draining
+                .iter()
+                .filter(|(_, d)| d.name == **name)
+                .map(|(id, _)| *id),
+        );
     }
-    for u in updates {
-        let name = u.name();
-        let new = match u {
-            Update::Upsert(_, sp) => FastPort::of(sp, &devices.pods),
-            Update::Remove(_) => None,
-        };
-        let old = state.ports.remove(name);
-        let mut before = BTreeSet::new();
-        let mut after = BTreeSet::new();
-        if let Some((id, port)) = &old {
-            port.elements(*id, true, &mut before);
-            state.ids.remove(id);
+    let mut before = BTreeSet::new();
+    for id in &touched {
+        state.id_elements(*id, &mut before);
+    }
+    for id in ended {
+        state.draining.remove(&id);
+        state.ids.remove(&id);
+    }
+    // Old forms drain first (keeping their ids); a draining port's members follow its
+    // endpoints, so flows to an endpoint that is gone fall back to the stack.
+    for (name, _, sp) in &planned {
+        if let Some((id, port)) = state.ports.remove(*name) {
+            state.ids.insert(id, None);
+            state.draining.insert(
+                id,
+                Draining {
+                    name: (*name).clone(),
+                    port,
+                    since: now,
+                },
+            );
         }
-        let mut placed = None;
-        if let Some(port) = new {
-            let id = port.id();
-            if state.claim(name, id, &port) {
-                if let Some(d) = state.draining.remove(&id) {
-                    d.port.elements(id, false, &mut before);
-                }
-                port.elements(id, true, &mut after);
-                placed = Some(id);
-                state.ports.insert(name.clone(), (id, port));
+        if let Some(sp) = sp {
+            for d in state.draining.values_mut().filter(|d| d.name == **name) {
+                d.port.members = members_of(sp, d.port.target_port, &devices.pods);
             }
         }
-        // The old port drains unless its id went straight back to the same address and port.
-        if let Some((id, port)) = old
-            && placed != Some(id)
-        {
-            port.elements(id, false, &mut after);
-            state.ids.insert(id, None);
-            state.draining.insert(id, Draining { port, since: now });
+    }
+    // New forms claim their ids (taking over a drain of the same address and port).
+    for (name, new, _) in planned {
+        let Some(port) = new else { continue };
+        let id = port.id();
+        if state.claim(name, id, &port) {
+            state.draining.remove(&id);
+            state.ports.insert(name.clone(), (id, port));
+        } else {
+            tracing::debug!(port = %name, id, "fast-path id taken; the port stays on conntrack");
         }
-        del.extend(before.difference(&after).cloned());
-        add.extend(after.difference(&before).cloned());
     }
-    // An element deleted by one port and added by another (or re-added with another
-    // value) must be deleted first; deleting one that is re-added unchanged is skipped.
-    let both: BTreeSet<Element> = del.intersection(&add).cloned().collect();
-    for e in &both {
-        del.remove(e);
-        add.remove(e);
+    let mut after = BTreeSet::new();
+    for id in &touched {
+        state.id_elements(*id, &mut after);
     }
-    write_elements(&mut s, &t, "delete", del.iter());
-    write_elements(&mut s, &t, "add", add.iter());
+    let del: BTreeSet<&Element> = before.difference(&after).collect();
+    let add: BTreeSet<&Element> = after.difference(&before).collect();
+    write_elements(&mut s, &t, "delete", del.into_iter());
+    write_elements(&mut s, &t, "add", add.into_iter());
     s
 }
 
@@ -692,6 +749,36 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_port_keeps_its_id_whatever_the_update_order() {
+        let d = Devices {
+            uplink: "eth1".into(),
+            bridge: "cni0".into(),
+            clients: vec!["192.168.1.0/24".parse().expect("net")],
+            pods: pods(),
+        };
+        let mut map = ServiceMap::new();
+        map.ports
+            .insert(name("web"), sp([10, 96, 0, 1], 80, &[(2, true)]));
+        let (_, mut st) = full("tether", Some(&d), &map, &[]);
+        let id = st.id(&name("web")).expect("fast");
+        // "http" sorts before "web": its upsert comes before web's removal.
+        let s = incremental(
+            "tether",
+            &d,
+            &mut st,
+            &[
+                Update::Upsert(name("http"), sp([10, 96, 0, 1], 80, &[(2, true)])),
+                Update::Remove(name("web")),
+            ],
+            &[],
+            Instant::now(),
+        );
+        assert_eq!(s, "", "nothing changes in the kernel");
+        assert_eq!(st.id(&name("http")), Some(id));
+        assert_eq!((st.len(), st.draining()), (1, 0));
+    }
+
+    #[test]
     fn full_without_devices_removes_the_table() {
         let (s, st) = full("tether", None, &ServiceMap::new(), &[]);
         assert_eq!(s, "add table netdev tether\ndelete table netdev tether\n");
@@ -737,7 +824,8 @@ mod tests {
                  add element netdev tether fast-members {{ {mark} . 10.244.0.4 }}\n"
             )
         );
-        // An off-node endpoint: the port drains (picks go, id and members stay).
+        // .4 goes and an off-node endpoint comes: the port drains (picks go, id stays, and
+        // the members follow the endpoints).
         let up = Update::Upsert(
             name("a"),
             sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (9, false)]),
@@ -746,19 +834,24 @@ mod tests {
         assert_eq!(
             s,
             format!(
-                "delete element netdev tether fast-endpoints-3 {{ {mark} . 0, {mark} . 1, {mark} . 2 }}\n"
+                "delete element netdev tether fast-endpoints-3 {{ {mark} . 0, {mark} . 1, {mark} . 2 }}\n\
+                 delete element netdev tether fast-members {{ {mark} . 10.244.0.4 }}\n"
             )
         );
         assert_eq!((st.len(), st.draining()), (0, 1));
+        // While it drains, an endpoint removed leaves the members too.
+        let up = Update::Upsert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true), (9, false)]));
+        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
+        assert_eq!(
+            s,
+            format!("delete element netdev tether fast-members {{ {mark} . 10.244.0.3 }}\n")
+        );
         // Back in scope: it takes its id back from the drain.
         let up = Update::Upsert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true)]));
         let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
         assert_eq!(
             s,
-            format!(
-                "delete element netdev tether fast-members {{ {mark} . 10.244.0.3, {mark} . 10.244.0.4 }}\n\
-                 add element netdev tether fast-endpoints-1 {{ {mark} . 0 : 10.244.0.2 }}\n"
-            )
+            format!("add element netdev tether fast-endpoints-1 {{ {mark} . 0 : 10.244.0.2 }}\n")
         );
         assert_eq!((st.len(), st.draining()), (1, 0));
         // Removed: drains, and the drain ends after DRAIN (at the next sync).

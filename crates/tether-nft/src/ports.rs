@@ -75,11 +75,16 @@ pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<Vec<Str
             match ty {
                 NLMSG_DONE => break 'recv,
                 NLMSG_ERROR => {
-                    let code = word(off + 16).map_or(0, u32::cast_signed);
+                    let code = if len >= 20 {
+                        word(off + 16).map_or(0, u32::cast_signed)
+                    } else {
+                        0
+                    };
                     if code != 0 {
+                        let errno = code.checked_neg().unwrap_or(i32::MAX);
                         return Err(Error::Netlink(format!(
                             "link dump: {}",
-                            std::io::Error::from_raw_os_error(-code)
+                            std::io::Error::from_raw_os_error(errno)
                         )));
                     }
                 }

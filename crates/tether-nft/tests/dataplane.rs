@@ -1132,7 +1132,15 @@ async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
     // masquerade a source outside the cluster CIDR); no packet of it is forwarded by the
     // node's IP stack, and no conntrack entry.
     // A probe in the IP stack's prerouting hook counts the pods' packets to the client:
-    // bridged frames reach it through br_netfilter unless the pods' veths hook them first.
+    // bridged frames reach it through br_netfilter unless the pods' veths hook them first
+    // (which the probe can only tell when br_netfilter runs for this bridge).
+    if let Ok(v) = tether_netns::read_sysctl(&t.node, "net.bridge.bridge-nf-call-iptables") {
+        assert_eq!(
+            v.trim(),
+            "1",
+            "br_netfilter is off: the probe proves nothing"
+        );
+    }
     p.nft()
         .apply(
             "table ip tnf-probe {\n chain pre {\n  type filter hook prerouting priority -300; policy accept;\n  \
