@@ -18,6 +18,9 @@
 #              uplink tbn0 and the bridge tbbr0 pick an endpoint per SYN, remember the flow in
 #              dynamic maps, rewrite statelessly and `fwd` the packets: no conntrack, no IP
 #              stack in the node
+#   bpf        the nft rules plus `tether-bench bpf-service` (an experiment): tcx eBPF programs
+#              on the uplink and the pods' veths, one LRU-hash lookup per packet, the rewrite
+#              by the checksum helpers and bpf_redirect_neigh (no conntrack, no IP stack)
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -134,7 +137,7 @@ sleep 0.5
 target() {
   case $1 in
     direct|direct-ct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev|bpf) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
@@ -208,13 +211,13 @@ for r in $(seq "$ROUNDS"); do
   wait_quiet
   for m in $MODES; do
     case $m in
-      nft|nft-ft|nft-lean|nft-netdev|direct-ct) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft|nft-ft|nft-lean|nft-netdev|direct-ct|bpf) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
     fast=()
     [ "$m" = nft-netdev ] && fast=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24 --netdev-pods 10.244.0.0/24)
-    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = bpf ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
         "${masq[@]}" "${fast[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
@@ -229,6 +232,18 @@ EOF
       echo "# nft-ft skipped: this kernel has no flowtables (CONFIG_NF_FLOW_TABLE)"
       inn "$N" nft delete table ip tether
       continue
+    fi
+    BPF_PIDS=()
+    if [ "$m" = bpf ]; then
+      for svc in "80 $BACKENDS" "5201 10.244.0.2:5201"; do
+        read -r p b <<<"$svc"
+        # shellcheck disable=SC2086
+        ip netns exec "$N" "$BENCH" bpf-service --cluster-ip 10.96.0.10 --port "$p" --backends $b \
+          --uplink tbn0 --bridge tbbr0 --pod-devs tbp1 tbp2 tbp3 >>"$TMP/bpf.log" 2>&1 &
+        PIDS+=($!); BPF_PIDS+=($!)
+      done
+      for _ in $(seq 50); do [ "$(grep -c attached "$TMP/bpf.log" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
+      grep -q attached "$TMP/bpf.log" || { echo "# bpf: not attached: $(cat "$TMP/bpf.log")"; }
     fi
     lean=0; [ "$m" = nft-lean ] && lean=1
     inn "$N" sysctl -qw net.netfilter.nf_conntrack_checksum=$((1 - lean)) \
@@ -245,7 +260,12 @@ EOF
       echo "$m iperf3 gbit_s=$g"
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
-    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ]; then inn "$N" nft delete table ip tether; fi
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = bpf ]; then inn "$N" nft delete table ip tether; fi
+    if [ "$m" = bpf ]; then
+      echo "# bpf: $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"
+      for p in "${BPF_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+      : >"$TMP/bpf.log"
+    fi
     if [ "$m" = nft-netdev ]; then
       echo "# nft-netdev: $(inn "$N" nft list map netdev tether flows | grep -o ' : ' | wc -l) flows remembered, $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"
       inn "$N" nft delete table netdev tether

@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod agent_sync;
 mod api;
+mod bpf;
 mod dns;
 mod nft;
 mod pods;
@@ -45,6 +46,8 @@ enum Cmd {
     Pods(pods::PodsArgs),
     /// The agent end to end: API write → element in the node's nftables table.
     AgentSync(agent_sync::AgentSyncArgs),
+    /// Serves one ClusterIP Service with tcx eBPF programs (an experiment) until killed.
+    BpfService(bpf::BpfArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Api(a) => api::run(&a),
         Cmd::Pods(a) => pods::run(&a),
         Cmd::AgentSync(a) => agent_sync::run(&a),
+        Cmd::BpfService(a) => bpf::run(&a),
     }
 }
 
