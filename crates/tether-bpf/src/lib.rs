@@ -45,6 +45,7 @@ pub enum Error {
 }
 
 const BPF_MAP_CREATE: i64 = 0;
+const BPF_MAP_LOOKUP_ELEM: i64 = 1;
 const BPF_MAP_UPDATE_ELEM: i64 = 2;
 const BPF_PROG_LOAD: i64 = 5;
 const BPF_LINK_CREATE: i64 = 28;
@@ -155,6 +156,29 @@ impl Map {
             .u64(16, value.as_ptr() as u64)
             .u64(24, 0);
         a.call(BPF_MAP_UPDATE_ELEM, "MAP_UPDATE_ELEM").map(drop)
+    }
+
+    /// The value of `key`, if present.
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        if u32::try_from(key.len()).ok() != Some(self.key_size) {
+            return Err(Error::Size {
+                what: "key",
+                got: key.len(),
+                want: self.key_size,
+            });
+        }
+        let mut value = vec![0u8; self.value_size as usize];
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32)
+            .u64(8, key.as_ptr() as u64)
+            .u64(16, value.as_mut_ptr() as u64);
+        match a.call(BPF_MAP_LOOKUP_ELEM, "MAP_LOOKUP_ELEM") {
+            Ok(_) => Ok(Some(value)),
+            Err(Error::Syscall { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The map's descriptor (for [`asm::Asm::ld_map`]).
