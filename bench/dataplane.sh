@@ -19,8 +19,10 @@
 #              dynamic maps, rewrite statelessly and `fwd` the packets: no conntrack, no IP
 #              stack in the node
 #   bpf        the nft rules plus `tether-bench bpf-service` (an experiment): tcx eBPF programs
-#              on the uplink and the pods' veths, one LRU-hash lookup per packet, the rewrite
-#              by the checksum helpers and bpf_redirect_neigh (no conntrack, no IP stack)
+#              on the uplink and the pods' veths with maps for any number of Services (both
+#              ports served by one process), one LRU-hash lookup per packet of a known flow,
+#              the rewrite by the checksum helpers and bpf_redirect_neigh (no conntrack, no
+#              IP stack)
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -235,14 +237,11 @@ EOF
     fi
     BPF_PIDS=()
     if [ "$m" = bpf ]; then
-      for svc in "80 $BACKENDS" "5201 10.244.0.2:5201"; do
-        read -r p b <<<"$svc"
-        # shellcheck disable=SC2086
-        ip netns exec "$N" "$BENCH" bpf-service --cluster-ip 10.96.0.10 --port "$p" --backends $b \
-          --uplink tbn0 --bridge tbbr0 --pod-devs tbp1 tbp2 tbp3 >>"$TMP/bpf.log" 2>&1 &
-        PIDS+=($!); BPF_PIDS+=($!)
-      done
-      for _ in $(seq 50); do [ "$(grep -c attached "$TMP/bpf.log" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
+      ip netns exec "$N" "$BENCH" bpf-service \
+        --service "10.96.0.10:80=$(echo "$BACKENDS" | tr ' ' ',')" --service 10.96.0.10:5201=10.244.0.2:5201 \
+        --uplink tbn0 --bridge tbbr0 --pod-devs tbp1 tbp2 tbp3 >>"$TMP/bpf.log" 2>&1 &
+      PIDS+=($!); BPF_PIDS+=($!)
+      for _ in $(seq 50); do grep -q attached "$TMP/bpf.log" 2>/dev/null && break; sleep 0.1; done
       grep -q attached "$TMP/bpf.log" || { echo "# bpf: not attached: $(cat "$TMP/bpf.log")"; }
     fi
     lean=0; [ "$m" = nft-lean ] && lean=1

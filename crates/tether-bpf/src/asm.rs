@@ -129,6 +129,16 @@ impl Asm {
         self.raw(CLASS_ALU | 0x50, dst, 0, 0, imm as i32)
     }
 
+    /// `dst += src` (32-bit).
+    pub fn add32(&mut self, dst: Reg, src: Reg) -> &mut Self {
+        self.raw(CLASS_ALU | SRC_X, dst, src, 0, 0)
+    }
+
+    /// `dst %= src` (32-bit, unsigned; `dst` unchanged when `src` is 0).
+    pub fn mod32(&mut self, dst: Reg, src: Reg) -> &mut Self {
+        self.raw(CLASS_ALU | 0x90 | SRC_X, dst, src, 0, 0)
+    }
+
     /// `dst %= imm` (32-bit, unsigned).
     pub fn mod32_imm(&mut self, dst: Reg, imm: u32) -> &mut Self {
         self.raw(CLASS_ALU | 0x90, dst, 0, 0, imm as i32)
