@@ -58,6 +58,7 @@ fn ifindex(dev: &str) -> anyhow::Result<u32> {
 // Offsets in an untagged Ethernet frame with a 20-byte IPv4 header.
 const ETH_PROTO: i16 = 12;
 const IP_VHL: i16 = 14;
+const IP_FRAG: i16 = 20;
 const IP_PROTO: i16 = 23;
 const IP_CSUM: i32 = 24;
 const IP_SADDR: i16 = 26;
@@ -69,6 +70,8 @@ const TCP_CSUM: i32 = 50;
 const HEADERS: i32 = 54;
 /// `TCX_NEXT`: not ours, on to the next program (or the stack).
 const TCX_NEXT: i32 = -1;
+/// `TC_ACT_SHOT`: a packet a helper failed on half way is dropped, never sent half-rewritten.
+const TC_ACT_SHOT: i32 = 2;
 /// `BPF_F_PSEUDO_HDR`: an address change also changes the TCP pseudo-header.
 const PSEUDO_HDR: i32 = 0x10;
 
@@ -91,7 +94,12 @@ fn parse(a: &mut Asm) {
         .ldx(Size::B, 1, 7, IP_VHL)
         .jmp32_imm(Cond::Ne, 1, 0x45, "pass")
         .ldx(Size::B, 1, 7, IP_PROTO)
-        .jmp32_imm(Cond::Ne, 1, 6, "pass");
+        .jmp32_imm(Cond::Ne, 1, 6, "pass")
+        // Fragments pass (a later one has no TCP header; the first one alone cannot be
+        // rewritten): the "more fragments" flag and the offset, in network order.
+        .ldx(Size::H, 1, 7, IP_FRAG)
+        .and32_imm(1, u32::from(u16::from_ne_bytes(0x3fffu16.to_be_bytes())))
+        .jmp32_imm(Cond::Ne, 1, 0, "pass");
 }
 
 // Stack slots (offsets from r10).
@@ -125,7 +133,8 @@ fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32) {
             .ldx(Size::W, 3, 10, old)
             .ldx(Size::W, 4, 10, new)
             .mov_imm(5, flags)
-            .call(helper_id);
+            .call(helper_id)
+            .jmp_imm(Cond::Ne, 0, 0, "drop");
     }
     for (at, from, len) in [(addr_at, NEW_ADDR, 4), (port_at, NEW_PORT, 2)] {
         a.mov(1, 6)
@@ -134,13 +143,17 @@ fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32) {
             .add_imm(3, i32::from(from))
             .mov_imm(4, len)
             .mov_imm(5, 0)
-            .call(helper::SKB_STORE_BYTES);
+            .call(helper::SKB_STORE_BYTES)
+            .jmp_imm(Cond::Ne, 0, 0, "drop");
     }
     a.mov32_imm(1, ifindex)
         .mov_imm(2, 0)
         .mov_imm(3, 0)
         .mov_imm(4, 0)
         .call(helper::REDIRECT_NEIGH)
+        .exit()
+        .label("drop")
+        .mov_imm(0, TC_ACT_SHOT)
         .exit();
 }
 
@@ -226,14 +239,18 @@ pub(crate) fn run(args: &BpfArgs) -> anyhow::Result<()> {
     copy(&mut a, Size::W, 10, FLOW_VALUE, Size::W, REPLY_KEY + 8);
     copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, REPLY_VALUE);
     copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::W, REPLY_VALUE + 4);
+    // The reply entry first: a flow recorded without one would send replies out un-NATed.
+    // Either update failing leaves the connection to the stack (conntrack).
     for (map, key, value) in [
-        (&flows, FLOW_KEY, FLOW_VALUE),
         (&replies, REPLY_KEY, REPLY_VALUE),
+        (&flows, FLOW_KEY, FLOW_VALUE),
     ] {
         a.ld_map(1, map.fd());
         stack_arg(&mut a, 2, key);
         stack_arg(&mut a, 3, value);
-        a.mov_imm(4, 0).call(helper::MAP_UPDATE_ELEM);
+        a.mov_imm(4, 0)
+            .call(helper::MAP_UPDATE_ELEM)
+            .jmp_imm(Cond::Ne, 0, 0, "pass");
     }
     stack_arg(&mut a, 0, FLOW_VALUE);
     a.label("have");

@@ -1,5 +1,8 @@
 //! A small eBPF assembler: the instructions the data-plane programs need, with named
-//! labels for jumps.
+//! labels for jumps. Little-endian hosts only (`bpfel`).
+
+#[cfg(target_endian = "big")]
+compile_error!("tether-bpf assembles little-endian eBPF");
 
 use std::collections::HashMap;
 use std::os::fd::RawFd;
@@ -69,6 +72,8 @@ pub struct Asm {
     labels: HashMap<String, usize>,
     /// (instruction index, label) of jumps to resolve.
     fixups: Vec<(usize, String)>,
+    /// Labels placed twice.
+    duplicates: Vec<String>,
 }
 
 /// Errors of [`Asm::finish`].
@@ -80,6 +85,9 @@ pub enum AsmError {
     /// A jump too far.
     #[error("jump to {0:?} out of range")]
     Range(String),
+    /// A label placed twice.
+    #[error("label {0:?} placed twice")]
+    Duplicate(String),
 }
 
 impl Asm {
@@ -100,7 +108,13 @@ impl Asm {
 
     /// Places label `name` at the next instruction.
     pub fn label(&mut self, name: &str) -> &mut Self {
-        self.labels.insert(name.to_owned(), self.insns.len());
+        if self
+            .labels
+            .insert(name.to_owned(), self.insns.len())
+            .is_some()
+        {
+            self.duplicates.push(name.to_owned());
+        }
         self
     }
 
@@ -159,6 +173,11 @@ impl Asm {
         self.raw(CLASS_ST | MODE_MEM | size.bits(), dst, 0, off, imm)
     }
 
+    /// `*(u32 *)(dst + off) += src`, atomically.
+    pub fn atomic_add32(&mut self, dst: Reg, off: i16, src: Reg) -> &mut Self {
+        self.raw(CLASS_STX | 0xc0, dst, src, off, 0)
+    }
+
     /// `dst = map` (the `ld_imm64` pseudo load of a map descriptor).
     pub fn ld_map(&mut self, dst: Reg, fd: RawFd) -> &mut Self {
         self.raw(0x18, dst, 1, 0, fd);
@@ -207,6 +226,9 @@ impl Asm {
 
     /// The program's bytes, jumps resolved.
     pub fn finish(mut self) -> Result<Vec<u8>, AsmError> {
+        if let Some(name) = self.duplicates.first() {
+            return Err(AsmError::Duplicate(name.clone()));
+        }
         for (at, to) in std::mem::take(&mut self.fixups) {
             let target = *self
                 .labels
@@ -256,6 +278,13 @@ mod tests {
         assert_eq!(&b[8..16], &[0x15, 0x01, 1, 0, 5, 0, 0, 0]);
         assert_eq!(&b[16..24], &[0xb4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(&b[24..32], &[0x95, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_label_placed_twice_is_an_error() {
+        let mut a = Asm::new();
+        a.label("x").exit().label("x");
+        assert!(matches!(a.finish(), Err(AsmError::Duplicate(_))));
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Map {
         a.call(BPF_MAP_UPDATE_ELEM, "MAP_UPDATE_ELEM").map(drop)
     }
 
-    /// The value of `key`, if present.
+    /// The value of `key`, if present (one value: no per-CPU map types here).
     pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         if u32::try_from(key.len()).ok() != Some(self.key_size) {
             return Err(Error::Size {
@@ -214,8 +214,12 @@ impl Program {
         a.0[48..48 + n].copy_from_slice(&name.as_bytes()[..n]);
         match a.call(BPF_PROG_LOAD, "PROG_LOAD") {
             Ok(fd) => Ok(Self { fd: owned(fd) }),
-            Err(Error::Syscall { source, .. }) => {
+            Err(Error::Syscall { cmd, source }) => {
                 let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
+                if end == 0 {
+                    // Not the verifier (no log): permissions, a bad name or attribute.
+                    return Err(Error::Syscall { cmd, source });
+                }
                 Err(Error::Verifier {
                     source,
                     log: String::from_utf8_lossy(&log[..end]).into_owned(),

@@ -15,9 +15,8 @@ fn counter(map: &Map) -> Vec<u8> {
         .add_imm(2, -4)
         .call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Cond::Eq, 0, 0, "out")
-        .ldx(Size::W, 1, 0, 0)
-        .add_imm(1, 1)
-        .stx(Size::W, 0, 0, 1)
+        .mov_imm(1, 1)
+        .atomic_add32(0, 0, 1)
         .label("out")
         .mov_imm(0, -1)
         .exit();
