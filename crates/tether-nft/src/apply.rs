@@ -2,6 +2,7 @@
 //! per sync (through an in-process libnftables context, or `nft -f -`), and the
 //! [`Proxier`] that decides full vs incremental.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -387,17 +388,14 @@ impl Proxier {
     }
 
     /// The pods' veths to hook: the bridge's ports now, or (when they cannot be read) the
-    /// ones hooked before; none without the fast path.
-    fn bridge_ports(&self) -> Vec<String> {
+    /// ones `hooked` before; none without the fast path.
+    fn bridge_ports(&self, hooked: Option<&crate::netdev::State>) -> BTreeSet<String> {
         let Some(d) = &self.cfg.netdev else {
-            return Vec::new();
+            return BTreeSet::new();
         };
         crate::ports::bridge_ports(self.cfg.netns.as_deref(), &d.bridge).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "reading the bridge's ports; keeping the hooked ones");
-            self.netdev
-                .as_ref()
-                .map(crate::netdev::State::hooked)
-                .unwrap_or_default()
+            hooked.map(|s| s.hooked().clone()).unwrap_or_default()
         })
     }
 
@@ -411,36 +409,39 @@ impl Proxier {
         map: &ServiceMap,
         updates: &[tether_servicemap::Update],
     ) -> Result<(), Error> {
-        let table = self.cfg.table.clone();
-        if self.netdev.is_some() {
-            let Some(devices) = self.cfg.netdev.clone() else {
+        let table = &self.cfg.table;
+        if let Some(mut state) = self.netdev.take() {
+            let Some(devices) = &self.cfg.netdev else {
+                // Off: the first (full) sync removed the table.
+                self.netdev = Some(state);
                 return Ok(());
             };
-            let ports = self.bridge_ports();
-            let Some(state) = self.netdev.as_mut() else {
-                return Ok(());
-            };
+            let ports = self.bridge_ports(Some(&state));
             let script = crate::netdev::incremental(
-                &table,
-                &devices,
-                state,
+                table,
+                devices,
+                &mut state,
                 updates,
-                &ports,
+                ports,
                 Instant::now(),
             );
-            if script.is_empty() {
-                return Ok(());
-            }
-            match self.nft.apply(&script) {
-                Ok(()) => return Ok(()),
+            let applied = if script.is_empty() {
+                Ok(())
+            } else {
+                self.nft.apply(&script)
+            };
+            match applied {
+                Ok(()) => {
+                    self.netdev = Some(state);
+                    return Ok(());
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "netdev fast path update failed; doing a full sync");
-                    self.netdev = None;
                 }
             }
         }
-        let ports = self.bridge_ports();
-        let (script, state) = crate::netdev::full(&table, self.cfg.netdev.as_ref(), map, &ports);
+        let ports = self.bridge_ports(None);
+        let (script, state) = crate::netdev::full(table, self.cfg.netdev.as_ref(), map, ports);
         if let Err(e) = self.nft.apply(&script) {
             tracing::warn!(error = %e, "netdev fast path load failed; replacing its table");
             let t = format!("netdev {table}");

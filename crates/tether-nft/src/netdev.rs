@@ -57,13 +57,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
 use tether_servicemap::{Protocol, ServiceMap, ServicePort, ServicePortName, Update};
 
-use crate::render::{FAST_MAX_ENDPOINTS, categorize};
+// The endpoint maps have the `ip` table's fast-path names and chunking.
+use crate::render::{
+    ELEMENTS_PER_STATEMENT, FAST_MAPS as ENDPOINT_MAPS, FAST_MAX_ENDPOINTS, categorize, v4,
+};
 
 /// The devices of the fast path, in the node's namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,29 +111,6 @@ const FORWARD_FLOW: &str = "forward-flow";
 const REPLY: &str = "reply";
 const REGULAR_CHAINS: [&str; 4] = [FORWARD, PICK, FORWARD_FLOW, REPLY];
 
-/// `fast-endpoints-1` … `fast-endpoints-16`.
-const ENDPOINT_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
-    "fast-endpoints-1",
-    "fast-endpoints-2",
-    "fast-endpoints-3",
-    "fast-endpoints-4",
-    "fast-endpoints-5",
-    "fast-endpoints-6",
-    "fast-endpoints-7",
-    "fast-endpoints-8",
-    "fast-endpoints-9",
-    "fast-endpoints-10",
-    "fast-endpoints-11",
-    "fast-endpoints-12",
-    "fast-endpoints-13",
-    "fast-endpoints-14",
-    "fast-endpoints-15",
-    "fast-endpoints-16",
-];
-
-/// Elements per `add element` statement.
-const ELEMENTS_PER_STATEMENT: usize = 1000;
-
 /// A Service port on the fast path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FastPort {
@@ -147,17 +127,19 @@ pub struct FastPort {
     pub members: BTreeSet<Ipv4Addr>,
 }
 
+/// Whether `ip` is behind the bridge (in one of the subnets `pods`).
+fn behind_bridge(pods: &[Ipv4Net], ip: Ipv4Addr) -> bool {
+    pods.iter().any(|n| n.contains(&ip))
+}
+
 /// The endpoint addresses of `sp` on this node behind the bridge (ready or terminating)
 /// with target port `target_port`.
 fn members_of(sp: &ServicePort, target_port: u16, pods: &[Ipv4Net]) -> BTreeSet<Ipv4Addr> {
     sp.endpoints
         .iter()
         .filter(|e| e.is_local && e.port == target_port)
-        .filter_map(|e| match e.ip {
-            IpAddr::V4(ip) => Some(ip),
-            IpAddr::V6(_) => None,
-        })
-        .filter(|ip| pods.iter().any(|n| n.contains(ip)))
+        .filter_map(|e| v4(&e.ip))
+        .filter(|ip| behind_bridge(pods, *ip))
         .collect()
 }
 
@@ -165,7 +147,6 @@ impl FastPort {
     /// The port's fast-path form, when it is in scope (see the module doc) with pods on
     /// the subnets `pods`.
     pub fn of(sp: &ServicePort, pods: &[Ipv4Net]) -> Option<Self> {
-        let behind_bridge = |ip: &Ipv4Addr| pods.iter().any(|n| n.contains(ip));
         let info = &sp.info;
         if info.protocol != Protocol::Tcp
             || info.session_affinity_timeout.is_some()
@@ -174,10 +155,7 @@ impl FastPort {
         {
             return None;
         }
-        let vip = info.cluster_ips.iter().find_map(|ip| match ip {
-            IpAddr::V4(v) => Some(*v),
-            IpAddr::V6(_) => None,
-        })?;
+        let vip = info.cluster_ips.iter().find_map(v4)?;
         let cat = categorize(info, &sp.endpoints);
         if cat.cluster.is_empty() || cat.cluster.len() > FAST_MAX_ENDPOINTS {
             return None;
@@ -185,8 +163,8 @@ impl FastPort {
         let target_port = cat.cluster[0].port;
         let mut picks = Vec::with_capacity(cat.cluster.len());
         for e in &cat.cluster {
-            match e.ip {
-                IpAddr::V4(ip) if e.is_local && e.port == target_port && behind_bridge(&ip) => {
+            match v4(&e.ip) {
+                Some(ip) if e.is_local && e.port == target_port && behind_bridge(pods, ip) => {
                     picks.push(ip);
                 }
                 _ => return None,
@@ -293,8 +271,8 @@ impl State {
     }
 
     /// The bridge ports `from-pod-ports` is hooked on.
-    pub fn hooked(&self) -> Vec<String> {
-        self.hooked.iter().cloned().collect()
+    pub fn hooked(&self) -> &BTreeSet<String> {
+        &self.hooked
     }
 
     /// The elements id `id` has in the kernel now (none when free).
@@ -341,7 +319,7 @@ pub fn full(
     table: &str,
     devices: Option<&Devices>,
     map: &ServiceMap,
-    bridge_ports: &[String],
+    bridge_ports: BTreeSet<String>,
 ) -> (String, State) {
     let t = format!("netdev {table}");
     let mut s = String::new();
@@ -394,7 +372,7 @@ pub fn full(
         (FROM_PODS, &d.bridge),
         (FROM_POD_PORTS, &d.bridge),
     ] {
-        let def = hook(&[dev]);
+        let def = hook([dev]);
         let _ = writeln!(
             s,
             "add chain {t} {chain} {def}\nflush chain {t} {chain}\ndelete chain {t} {chain}"
@@ -404,7 +382,7 @@ pub fn full(
         }
     }
     render_rules(&t, d, &mut s);
-    state.hooked = bridge_ports.iter().cloned().collect();
+    state.hooked = bridge_ports;
     hook_pod_ports(&t, d, &state.hooked, &mut s);
 
     let mut elements = BTreeSet::new();
@@ -419,14 +397,14 @@ pub fn full(
             }
         }
     }
-    write_elements(&mut s, &t, "add", elements.iter());
+    write_elements(&mut s, &t, "add", &elements);
     (s, state)
 }
 
 /// A netdev ingress hook spec on `devices`.
-fn hook<S: AsRef<str>>(devices: &[S]) -> String {
+fn hook<S: AsRef<str>>(devices: impl IntoIterator<Item = S>) -> String {
     let list = devices
-        .iter()
+        .into_iter()
         .map(|d| format!("\"{}\"", d.as_ref()))
         .collect::<Vec<_>>()
         .join(", ");
@@ -463,8 +441,7 @@ fn hook_pod_ports(t: &str, d: &Devices, ports: &BTreeSet<String>, s: &mut String
     if ports.is_empty() || d.clients.is_empty() {
         return;
     }
-    let list: Vec<&String> = ports.iter().collect();
-    let _ = writeln!(s, "add chain {t} {FROM_POD_PORTS} {}", hook(&list));
+    let _ = writeln!(s, "add chain {t} {FROM_POD_PORTS} {}", hook(ports));
     let _ = writeln!(s, "add rule {t} {FROM_POD_PORTS} {}", reply_entry(d));
 }
 
@@ -554,41 +531,32 @@ fn render_rules(t: &str, d: &Devices, s: &mut String) {
     rule(REPLY, "meta mark set 0".to_owned());
 }
 
-/// `add element` / `delete element` statements for `elements` (sorted by map).
+/// `add element` / `delete element` statements for `elements` (sorted by map), up to
+/// [`ELEMENTS_PER_STATEMENT`] per statement.
 fn write_elements<'a>(
     s: &mut String,
     t: &str,
     verb: &str,
-    elements: impl Iterator<Item = &'a Element>,
+    elements: impl IntoIterator<Item = &'a Element>,
 ) {
-    let mut batch: Vec<&Element> = Vec::new();
-    let flush = |s: &mut String, batch: &mut Vec<&Element>| {
-        let Some(first) = batch.first() else { return };
-        let items: Vec<String> = batch
-            .iter()
-            .map(|e| match (&e.value, verb) {
-                (Some(v), "add") => format!("{} : {v}", e.key),
-                _ => e.key.clone(),
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "{verb} element {t} {} {{ {} }}",
-            first.map,
-            items.join(", ")
-        );
-        batch.clear();
-    };
-    for e in elements {
-        if batch
-            .first()
-            .is_some_and(|f| f.map != e.map || batch.len() >= ELEMENTS_PER_STATEMENT)
-        {
-            flush(s, &mut batch);
+    let elements: Vec<&Element> = elements.into_iter().collect();
+    for same_map in elements.chunk_by(|a, b| a.map == b.map) {
+        for chunk in same_map.chunks(ELEMENTS_PER_STATEMENT) {
+            let items: Vec<String> = chunk
+                .iter()
+                .map(|e| match (&e.value, verb) {
+                    (Some(v), "add") => format!("{} : {v}", e.key),
+                    _ => e.key.clone(),
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "{verb} element {t} {} {{ {} }}",
+                chunk[0].map,
+                items.join(", ")
+            );
         }
-        batch.push(e);
     }
-    flush(s, &mut batch);
 }
 
 /// The script applying `updates` to the table `state` describes, advancing `state`
@@ -599,12 +567,11 @@ pub fn incremental(
     devices: &Devices,
     state: &mut State,
     updates: &[Update],
-    bridge_ports: &[String],
+    ports: BTreeSet<String>,
     now: Instant,
 ) -> String {
     let t = format!("netdev {table}");
     let mut s = String::new();
-    let ports: BTreeSet<String> = bridge_ports.iter().cloned().collect();
     if ports != state.hooked {
         if !state.hooked.is_empty() && !devices.clients.is_empty() {
             let _ = writeln!(
@@ -687,15 +654,14 @@ pub fn incremental(
     for id in &touched {
         state.id_elements(*id, &mut after);
     }
-    let del: BTreeSet<&Element> = before.difference(&after).collect();
-    let add: BTreeSet<&Element> = after.difference(&before).collect();
-    write_elements(&mut s, &t, "delete", del.into_iter());
-    write_elements(&mut s, &t, "add", add.into_iter());
+    write_elements(&mut s, &t, "delete", before.difference(&after));
+    write_elements(&mut s, &t, "add", after.difference(&before));
     s
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
     use std::sync::Arc;
 
     use tether_servicemap::{Endpoint, ServiceInfo};
@@ -718,6 +684,19 @@ mod tests {
 
     fn pods() -> Vec<Ipv4Net> {
         vec!["10.244.0.0/24".parse().expect("net")]
+    }
+
+    fn devices() -> Devices {
+        Devices {
+            uplink: "eth1".into(),
+            bridge: "cni0".into(),
+            clients: vec!["192.168.1.0/24".parse().expect("net")],
+            pods: pods(),
+        }
+    }
+
+    fn ports(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
     }
 
     fn name(s: &str) -> Arc<ServicePortName> {
@@ -750,16 +729,11 @@ mod tests {
 
     #[test]
     fn a_renamed_port_keeps_its_id_whatever_the_update_order() {
-        let d = Devices {
-            uplink: "eth1".into(),
-            bridge: "cni0".into(),
-            clients: vec!["192.168.1.0/24".parse().expect("net")],
-            pods: pods(),
-        };
+        let d = devices();
         let mut map = ServiceMap::new();
         map.ports
             .insert(name("web"), sp([10, 96, 0, 1], 80, &[(2, true)]));
-        let (_, mut st) = full("tether", Some(&d), &map, &[]);
+        let (_, mut st) = full("tether", Some(&d), &map, BTreeSet::new());
         let id = st.id(&name("web")).expect("fast");
         // "http" sorts before "web": its upsert comes before web's removal.
         let s = incremental(
@@ -770,7 +744,7 @@ mod tests {
                 Update::Upsert(name("http"), sp([10, 96, 0, 1], 80, &[(2, true)])),
                 Update::Remove(name("web")),
             ],
-            &[],
+            BTreeSet::new(),
             Instant::now(),
         );
         assert_eq!(s, "", "nothing changes in the kernel");
@@ -780,24 +754,19 @@ mod tests {
 
     #[test]
     fn full_without_devices_removes_the_table() {
-        let (s, st) = full("tether", None, &ServiceMap::new(), &[]);
+        let (s, st) = full("tether", None, &ServiceMap::new(), BTreeSet::new());
         assert_eq!(s, "add table netdev tether\ndelete table netdev tether\n");
         assert!(st.is_empty());
     }
 
     #[test]
     fn changes_touch_only_their_elements_and_a_leaving_port_drains() {
-        let d = Devices {
-            uplink: "eth1".into(),
-            bridge: "cni0".into(),
-            clients: vec!["192.168.1.0/24".parse().expect("net")],
-            pods: pods(),
-        };
+        let d = devices();
         let mut map = ServiceMap::new();
         map.ports
             .insert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true), (3, true)]));
-        let ports = vec!["veth1".to_owned()];
-        let (s, mut st) = full("tether", Some(&d), &map, &ports);
+        let veth1 = ports(&["veth1"]);
+        let (s, mut st) = full("tether", Some(&d), &map, veth1.clone());
         assert!(
             s.contains("add chain netdev tether from-pod-ports { type filter hook ingress devices = { \"veth1\" }"),
             "{s}"
@@ -815,7 +784,7 @@ mod tests {
             name("a"),
             sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (4, true)]),
         );
-        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
+        let s = incremental("tether", &d, &mut st, &[up], veth1.clone(), t0);
         assert_eq!(
             s,
             format!(
@@ -830,7 +799,7 @@ mod tests {
             name("a"),
             sp([10, 96, 0, 1], 80, &[(2, true), (3, true), (9, false)]),
         );
-        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
+        let s = incremental("tether", &d, &mut st, &[up], veth1.clone(), t0);
         assert_eq!(
             s,
             format!(
@@ -841,14 +810,14 @@ mod tests {
         assert_eq!((st.len(), st.draining()), (0, 1));
         // While it drains, an endpoint removed leaves the members too.
         let up = Update::Upsert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true), (9, false)]));
-        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
+        let s = incremental("tether", &d, &mut st, &[up], veth1.clone(), t0);
         assert_eq!(
             s,
             format!("delete element netdev tether fast-members {{ {mark} . 10.244.0.3 }}\n")
         );
         // Back in scope: it takes its id back from the drain.
         let up = Update::Upsert(name("a"), sp([10, 96, 0, 1], 80, &[(2, true)]));
-        let s = incremental("tether", &d, &mut st, &[up], &ports, t0);
+        let s = incremental("tether", &d, &mut st, &[up], veth1.clone(), t0);
         assert_eq!(
             s,
             format!("add element netdev tether fast-endpoints-1 {{ {mark} . 0 : 10.244.0.2 }}\n")
@@ -860,15 +829,18 @@ mod tests {
             &d,
             &mut st,
             &[Update::Remove(name("a"))],
-            &ports,
+            veth1.clone(),
             t0,
         );
         assert_eq!(
             s,
             format!("delete element netdev tether fast-endpoints-1 {{ {mark} . 0 }}\n")
         );
-        assert_eq!(incremental("tether", &d, &mut st, &[], &ports, t0), "");
-        let s = incremental("tether", &d, &mut st, &[], &ports, t0 + DRAIN);
+        assert_eq!(
+            incremental("tether", &d, &mut st, &[], veth1.clone(), t0),
+            ""
+        );
+        let s = incremental("tether", &d, &mut st, &[], veth1, t0 + DRAIN);
         assert_eq!(
             s,
             format!(
@@ -881,14 +853,14 @@ mod tests {
         );
         assert_eq!((st.len(), st.draining()), (0, 0));
         // A new pod's veth: the port chain is re-created on both.
-        let more = vec!["veth1".to_owned(), "veth2".to_owned()];
-        let s = incremental("tether", &d, &mut st, &[], &more, t0 + DRAIN);
+        let more = ports(&["veth1", "veth2"]);
+        let s = incremental("tether", &d, &mut st, &[], more.clone(), t0 + DRAIN);
         assert!(
             s.starts_with("flush chain netdev tether from-pod-ports\ndelete chain netdev tether from-pod-ports\nadd chain netdev tether from-pod-ports { type filter hook ingress devices = { \"veth1\", \"veth2\" }"),
             "{s}"
         );
         assert_eq!(
-            incremental("tether", &d, &mut st, &[], &more, t0 + DRAIN),
+            incremental("tether", &d, &mut st, &[], more, t0 + DRAIN),
             ""
         );
     }

@@ -1,6 +1,7 @@
 //! The ports of a bridge (`ip -o link show master BRIDGE`), read with one `RTM_GETLINK`
 //! dump: the netdev fast path hooks the pods' veths directly (see [`crate::netdev`]).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -24,7 +25,7 @@ fn io(what: &str, e: std::io::Error) -> Error {
 
 /// The names of the links whose master is `bridge`, in `netns` (the caller's namespace
 /// when `None`); empty when there is no such bridge.
-pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeSet<String>, Error> {
     let open = || -> std::io::Result<Socket> {
         let mut s = Socket::new(NETLINK_ROUTE)?;
         s.bind_auto()?;
@@ -121,13 +122,11 @@ pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<Vec<Str
         }
     }
     let Some(bridge_index) = links.iter().find(|l| l.1 == bridge).map(|l| l.0) else {
-        return Ok(Vec::new());
+        return Ok(BTreeSet::new());
     };
-    let mut ports: Vec<String> = links
+    Ok(links
         .into_iter()
         .filter(|l| l.2 == Some(bridge_index))
         .map(|l| l.1)
-        .collect();
-    ports.sort();
-    Ok(ports)
+        .collect())
 }

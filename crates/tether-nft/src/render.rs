@@ -69,7 +69,7 @@ const FAST_HAIRPIN: &str = "fast-hairpin";
 pub const FAST_MAX_ENDPOINTS: usize = 16;
 
 /// `fast-endpoints-1` … `fast-endpoints-16`.
-const FAST_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
+pub(crate) const FAST_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
     "fast-endpoints-1",
     "fast-endpoints-2",
     "fast-endpoints-3",
@@ -98,7 +98,7 @@ const FAST_MAPS: [&str; FAST_MAX_ENDPOINTS] = [
 pub const CASCADE_MAX_ENDPOINTS: usize = 16;
 
 /// Elements per `add element` statement in a full render.
-const ELEMENTS_PER_STATEMENT: usize = 1000;
+pub(crate) const ELEMENTS_PER_STATEMENT: usize = 1000;
 
 /// nftables' name limit is 256 bytes (`NFT_NAME_MAXLEN`); upstream keeps 16 for prefixes.
 const NAME_BASE_MAX: usize = 240;
@@ -315,7 +315,7 @@ pub fn endpoint_chain_base(name: &ServicePortName, ip: Ipv4Addr, port: u16) -> S
     hash_and_truncate(&raw, readable)
 }
 
-fn v4(ip: &IpAddr) -> Option<Ipv4Addr> {
+pub(crate) fn v4(ip: &IpAddr) -> Option<Ipv4Addr> {
     match ip {
         IpAddr::V4(v) => Some(*v),
         IpAddr::V6(_) => None,
