@@ -16,9 +16,9 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 
 use crate::Error;
 
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_DUMP: u16 = 0x300;
+pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
+pub(crate) const NLM_F_DUMP: u16 = 0x300;
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_NEWSET: u16 = 9;
@@ -41,7 +41,7 @@ const NFT_MSG_NEWTABLE: u16 = 0;
 const NFT_MSG_GETTABLE: u16 = 1;
 const NFTA_TABLE_NAME: u16 = 1;
 const ENOENT: i32 = 2;
-const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_CREATE: u16 = 0x400;
 const NLA_F_NESTED: u16 = 0x8000;
@@ -309,15 +309,21 @@ impl Batch {
     }
 }
 
-fn io(what: &str, e: std::io::Error) -> Error {
+pub(crate) fn io(what: &str, e: std::io::Error) -> Error {
     Error::Netlink(format!("{what}: {e}"))
 }
 
 /// A netfilter netlink socket in `netns` (the caller's namespace when `None`), whose reads
 /// give up after [`REPLY_TIMEOUT`].
 fn open(netns: Option<&Path>) -> Result<Socket, Error> {
+    open_protocol(netns, NETLINK_NETFILTER)
+}
+
+/// A netlink socket of `protocol` in `netns` (the caller's namespace when `None`), whose
+/// reads give up after [`REPLY_TIMEOUT`].
+pub(crate) fn open_protocol(netns: Option<&Path>, protocol: isize) -> Result<Socket, Error> {
     let open = || -> std::io::Result<Socket> {
-        let mut s = Socket::new(NETLINK_NETFILTER)?;
+        let mut s = Socket::new(protocol)?;
         s.bind_auto()?;
         Ok(s)
     };

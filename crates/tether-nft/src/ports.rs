@@ -4,39 +4,22 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use netlink_sys::{SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::Error;
+use crate::netlink::{NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, io, open_protocol};
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 1;
-const NLM_F_DUMP: u16 = 0x300;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MASTER: u16 = 10;
 /// nlmsghdr and ifinfomsg.
 const HEADERS: usize = 16 + 16;
 
-fn io(what: &str, e: std::io::Error) -> Error {
-    Error::Netlink(format!("{what}: {e}"))
-}
-
 /// The names of the links whose master is `bridge`, in `netns` (the caller's namespace
 /// when `None`); empty when there is no such bridge.
 pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeSet<String>, Error> {
-    let open = || -> std::io::Result<Socket> {
-        let mut s = Socket::new(NETLINK_ROUTE)?;
-        s.bind_auto()?;
-        Ok(s)
-    };
-    let socket = match netns {
-        Some(p) => tether_netns::NetNs::from_path(p)?
-            .run(open)?
-            .map_err(|e| io("route netlink socket", e))?,
-        None => open().map_err(|e| io("route netlink socket", e))?,
-    };
+    let socket = open_protocol(netns, NETLINK_ROUTE)?;
     let mut req = Vec::with_capacity(HEADERS);
     let len = u32::try_from(HEADERS).unwrap_or(32);
     req.extend_from_slice(&len.to_ne_bytes());
