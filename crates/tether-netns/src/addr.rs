@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use rtnetlink::Handle;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 
 use crate::link::link_index;
 use crate::{Error, Result};
@@ -51,22 +51,26 @@ pub async fn addresses(h: &Handle, link: &str) -> Result<Vec<IpNet>> {
         .map_err(|e| Error::netlink(format!("addresses of {link:?}"), e))?;
     let mut out = Vec::new();
     for msg in msgs.into_iter().filter(|m| m.header.index == index) {
-        // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on
-        // point-to-point links and equal to it otherwise.
-        let mut local = None;
-        let mut address = None;
-        for attr in &msg.attributes {
-            match attr {
-                AddressAttribute::Local(ip) => local = Some(*ip),
-                AddressAttribute::Address(ip) => address = Some(*ip),
-                _ => {}
-            }
-        }
-        if let Some(ip) = local.or(address) {
+        if let Some(ip) = own_address(&msg) {
             out.push(to_net(ip, msg.header.prefix_len)?);
         }
     }
     Ok(out)
+}
+
+/// The interface's own address in an `RTM_NEWADDR` message: IFA_LOCAL, or IFA_ADDRESS
+/// (the peer on point-to-point links and equal to IFA_LOCAL otherwise) without it.
+fn own_address(msg: &AddressMessage) -> Option<IpAddr> {
+    let mut local = None;
+    let mut address = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            _ => {}
+        }
+    }
+    local.or(address)
 }
 
 /// The link holding address `ip` and the address with its prefix (`ip -o addr show to IP`),
@@ -80,15 +84,7 @@ pub async fn link_with_address(h: &Handle, ip: IpAddr) -> Result<Option<(String,
         .await
         .map_err(|e| Error::netlink(format!("addresses (looking for {ip})"), e))?;
     for msg in msgs {
-        let local = msg.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Local(l) => Some(*l),
-            _ => None,
-        });
-        let address = msg.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Address(a) => Some(*a),
-            _ => None,
-        });
-        if local.or(address) != Some(ip) {
+        if own_address(&msg) != Some(ip) {
             continue;
         }
         let net = to_net(ip, msg.header.prefix_len)?;

@@ -13,7 +13,7 @@ use tether_netns::testing::{require_root, unique_name};
 use tether_netns::{
     Error, IpNet, NETNS_RUN_DIR, NetNs, SpawnOptions, add_address, add_route, addresses,
     attach_pod, command_in, create_veth_into, detach_pod, ensure_bridge, hairpin, link_index,
-    read_sysctl, set_up, sysctl,
+    link_with_address, read_sysctl, set_up, sysctl,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -230,6 +230,11 @@ async fn veth_pair_between_namespaces() -> TestResult {
             .await?
             .contains(&net("198.51.100.1/24"))
     );
+    assert_eq!(
+        link_with_address(&ha, ip("198.51.100.1")).await?,
+        Some(("va".to_owned(), net("198.51.100.1/24")))
+    );
+    assert_eq!(link_with_address(&ha, ip("198.51.100.2")).await?, None);
 
     let peer = tcp_roundtrip(&b, "198.51.100.2:0".parse()?, &a)?;
     assert_eq!(peer.ip(), ip("198.51.100.1"));
