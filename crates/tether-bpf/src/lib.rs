@@ -4,7 +4,11 @@
 //!
 //! This host has no clang (only `llc`) and libbpf 1.x loads only BTF-described maps, so
 //! the programs are assembled here, with map file descriptors patched in as `ld_imm64`
-//! pseudo loads. A link detaches when its [`Link`] is dropped (nothing is pinned).
+//! pseudo loads. A link detaches when its [`Link`] is dropped (nothing is pinned). A
+//! program attached with [`tcx_attach`] instead stays attached without any descriptor, until
+//! [`tcx_detach`] or its device goes away: a restarted process finds it again with
+//! [`tcx_query`] and [`Program::from_id`], and its maps through [`Program::info`] and
+//! [`Map::from_id`] (no bpffs needed).
 //!
 //! Besides `tether-netns` and `tether-libnft`, this is the one crate allowed `unsafe`:
 //! every block carries a `// SAFETY:` comment.
@@ -47,7 +51,19 @@ pub enum Error {
 const BPF_MAP_CREATE: i64 = 0;
 const BPF_MAP_LOOKUP_ELEM: i64 = 1;
 const BPF_MAP_UPDATE_ELEM: i64 = 2;
+const BPF_MAP_DELETE_ELEM: i64 = 3;
+const BPF_MAP_GET_NEXT_KEY: i64 = 4;
 const BPF_PROG_LOAD: i64 = 5;
+const BPF_PROG_ATTACH: i64 = 8;
+const BPF_PROG_DETACH: i64 = 9;
+const BPF_PROG_GET_FD_BY_ID: i64 = 13;
+const BPF_MAP_GET_FD_BY_ID: i64 = 14;
+const BPF_OBJ_GET_INFO_BY_FD: i64 = 15;
+const BPF_PROG_QUERY: i64 = 16;
+/// `BPF_F_REPLACE`: an attach that replaces `replace_bpf_fd` in place.
+const BPF_F_REPLACE: u32 = 1 << 2;
+/// `BPF_OBJ_NAME_LEN`: object names are at most 15 bytes and a NUL.
+const OBJ_NAME_LEN: usize = 16;
 const BPF_LINK_CREATE: i64 = 28;
 /// `union bpf_attr` is smaller than this on every kernel we meet; the tail stays zero.
 const ATTR_SIZE: usize = 160;
@@ -94,6 +110,39 @@ impl Attr {
     }
 }
 
+/// The NUL-terminated object name at `bytes`.
+fn name_of(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// Copies `name` (at most 15 bytes) into an attribute's name field at `at`.
+fn put_name(a: &mut Attr, at: usize, name: &str) {
+    let n = name.len().min(OBJ_NAME_LEN - 1);
+    a.0[at..at + n].copy_from_slice(&name.as_bytes()[..n]);
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` into a buffer of `len` bytes (the kernel fills what it knows).
+fn object_info(fd: RawFd, len: usize, what: &'static str) -> Result<Vec<u8>, Error> {
+    let mut info = vec![0u8; len];
+    let mut a = Attr::new();
+    a.u32(0, fd as u32)
+        .u32(4, len as u32)
+        .u64(8, info.as_mut_ptr() as u64);
+    a.call(BPF_OBJ_GET_INFO_BY_FD, what)?;
+    Ok(info)
+}
+
+fn word(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u32::from_ne_bytes)
+}
+
+fn is_errno(e: &Error, errno: i32) -> bool {
+    matches!(e, Error::Syscall { source, .. } if source.raw_os_error() == Some(errno))
+}
+
 fn owned(fd: i64) -> OwnedFd {
     // SAFETY: `fd` is a descriptor the kernel just returned to us and nothing else owns.
     unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
@@ -119,6 +168,23 @@ pub struct Map {
     value_size: u32,
 }
 
+/// What the kernel says about a map (`struct bpf_map_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapInfo {
+    /// The map type (`BPF_MAP_TYPE_*`).
+    pub kind: u32,
+    /// The map's id.
+    pub id: u32,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Capacity.
+    pub max_entries: u32,
+    /// The name it was created with.
+    pub name: String,
+}
+
 impl Map {
     /// Creates a map.
     pub fn create(
@@ -127,11 +193,23 @@ impl Map {
         value_size: u32,
         max_entries: u32,
     ) -> Result<Self, Error> {
+        Self::create_named(kind, key_size, value_size, max_entries, "")
+    }
+
+    /// Creates a map named `name` (at most 15 bytes are kept; [`MapInfo::name`] shows it).
+    pub fn create_named(
+        kind: MapType,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+        name: &str,
+    ) -> Result<Self, Error> {
         let mut a = Attr::new();
         a.u32(0, kind as u32)
             .u32(4, key_size)
             .u32(8, value_size)
             .u32(12, max_entries);
+        put_name(&mut a, 28, name);
         let fd = a.call(BPF_MAP_CREATE, "MAP_CREATE")?;
         Ok(Self {
             fd: owned(fd),
@@ -140,16 +218,76 @@ impl Map {
         })
     }
 
-    /// Inserts or replaces `key → value`.
-    pub fn update(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {
-        for (what, got, want) in [
-            ("key", key.len(), self.key_size),
-            ("value", value.len(), self.value_size),
-        ] {
+    /// Opens the map with id `id` (one of [`ProgInfo::map_ids`]).
+    pub fn from_id(id: u32) -> Result<Self, Error> {
+        let mut a = Attr::new();
+        a.u32(0, id);
+        let fd = owned(a.call(BPF_MAP_GET_FD_BY_ID, "MAP_GET_FD_BY_ID")?);
+        let info = object_info(fd.as_raw_fd(), 80, "OBJ_GET_INFO_BY_FD")?;
+        Ok(Self {
+            fd,
+            key_size: word(&info, 8),
+            value_size: word(&info, 12),
+        })
+    }
+
+    /// The kernel's description of the map.
+    pub fn info(&self) -> Result<MapInfo, Error> {
+        let b = object_info(self.fd.as_raw_fd(), 80, "OBJ_GET_INFO_BY_FD")?;
+        Ok(MapInfo {
+            kind: word(&b, 0),
+            id: word(&b, 4),
+            key_size: word(&b, 8),
+            value_size: word(&b, 12),
+            max_entries: word(&b, 16),
+            name: name_of(&b[24..24 + OBJ_NAME_LEN]),
+        })
+    }
+
+    fn check(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), Error> {
+        let value = value.map(|v| ("value", v.len(), self.value_size));
+        for (what, got, want) in std::iter::once(("key", key.len(), self.key_size)).chain(value) {
             if u32::try_from(got).ok() != Some(want) {
                 return Err(Error::Size { what, got, want });
             }
         }
+        Ok(())
+    }
+
+    /// Removes `key`; `false` when it was not there.
+    pub fn delete(&self, key: &[u8]) -> Result<bool, Error> {
+        self.check(key, None)?;
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32)
+            .u64(8, key.as_ptr() as u64);
+        match a.call(BPF_MAP_DELETE_ELEM, "MAP_DELETE_ELEM") {
+            Ok(_) => Ok(true),
+            Err(e) if is_errno(&e, libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The key after `key` (the first key for `None`); `None` at the end. Iterating a hash
+    /// map that changes meanwhile may skip or repeat keys.
+    pub fn next_key(&self, key: Option<&[u8]>) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(k) = key {
+            self.check(k, None)?;
+        }
+        let mut next = vec![0u8; self.key_size as usize];
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32)
+            .u64(8, key.map_or(0, |k| k.as_ptr() as u64))
+            .u64(16, next.as_mut_ptr() as u64);
+        match a.call(BPF_MAP_GET_NEXT_KEY, "MAP_GET_NEXT_KEY") {
+            Ok(_) => Ok(Some(next)),
+            Err(e) if is_errno(&e, libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Inserts or replaces `key → value`.
+    pub fn update(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        self.check(key, Some(value))?;
         let mut a = Attr::new();
         a.u32(0, self.fd.as_raw_fd() as u32)
             .u64(8, key.as_ptr() as u64)
@@ -160,13 +298,7 @@ impl Map {
 
     /// The value of `key`, if present (one value: no per-CPU map types here).
     pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        if u32::try_from(key.len()).ok() != Some(self.key_size) {
-            return Err(Error::Size {
-                what: "key",
-                got: key.len(),
-                want: self.key_size,
-            });
-        }
+        self.check(key, None)?;
         let mut value = vec![0u8; self.value_size as usize];
         let mut a = Attr::new();
         a.u32(0, self.fd.as_raw_fd() as u32)
@@ -174,9 +306,7 @@ impl Map {
             .u64(16, value.as_mut_ptr() as u64);
         match a.call(BPF_MAP_LOOKUP_ELEM, "MAP_LOOKUP_ELEM") {
             Ok(_) => Ok(Some(value)),
-            Err(Error::Syscall { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
-                Ok(None)
-            }
+            Err(e) if is_errno(&e, libc::ENOENT) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -196,6 +326,17 @@ pub struct Program {
     fd: OwnedFd,
 }
 
+/// What the kernel says about a program (`struct bpf_prog_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgInfo {
+    /// The program's id.
+    pub id: u32,
+    /// The name it was loaded with.
+    pub name: String,
+    /// The maps it uses.
+    pub map_ids: Vec<u32>,
+}
+
 impl Program {
     /// Loads `insns` (see [`asm::Asm::finish`]) as a program of type `prog_type`, under the
     /// GPL (needed by several helpers).
@@ -210,8 +351,7 @@ impl Program {
             .u32(24, 1)
             .u32(28, log.len() as u32)
             .u64(32, log.as_mut_ptr() as u64);
-        let n = name.len().min(15);
-        a.0[48..48 + n].copy_from_slice(&name.as_bytes()[..n]);
+        put_name(&mut a, 48, name);
         match a.call(BPF_PROG_LOAD, "PROG_LOAD") {
             Ok(fd) => Ok(Self { fd: owned(fd) }),
             Err(Error::Syscall { cmd, source }) => {
@@ -228,6 +368,85 @@ impl Program {
             Err(e) => Err(e),
         }
     }
+
+    /// Opens the program with id `id` (from [`tcx_query`]).
+    pub fn from_id(id: u32) -> Result<Self, Error> {
+        let mut a = Attr::new();
+        a.u32(0, id);
+        let fd = a.call(BPF_PROG_GET_FD_BY_ID, "PROG_GET_FD_BY_ID")?;
+        Ok(Self { fd: owned(fd) })
+    }
+
+    /// The kernel's description of the program, with the ids of its maps.
+    pub fn info(&self) -> Result<ProgInfo, Error> {
+        // struct bpf_prog_info: id at 4, nr_map_ids at 52, map_ids at 56, name at 64.
+        const LEN: usize = 80;
+        let b = object_info(self.fd.as_raw_fd(), LEN, "OBJ_GET_INFO_BY_FD")?;
+        let n = word(&b, 52) as usize;
+        let mut ids = vec![0u32; n];
+        if n > 0 {
+            let mut again = vec![0u8; LEN];
+            again[52..56].copy_from_slice(&(n as u32).to_ne_bytes());
+            again[56..64].copy_from_slice(&(ids.as_mut_ptr() as u64).to_ne_bytes());
+            let mut a = Attr::new();
+            a.u32(0, self.fd.as_raw_fd() as u32)
+                .u32(4, LEN as u32)
+                .u64(8, again.as_mut_ptr() as u64);
+            a.call(BPF_OBJ_GET_INFO_BY_FD, "OBJ_GET_INFO_BY_FD")?;
+            // The kernel writes at most the `n` ids asked for and reports how many there are.
+            ids.truncate(n.min(word(&again, 52) as usize));
+        }
+        Ok(ProgInfo {
+            id: word(&b, 4),
+            name: name_of(&b[64..64 + OBJ_NAME_LEN]),
+            map_ids: ids,
+        })
+    }
+}
+
+/// Attaches `prog` to device `ifindex` (of the calling thread's network namespace) without
+/// a link: it stays attached after the process exits, until [`tcx_detach`] or the device
+/// goes. With `replace`, `prog` takes that attached program's place atomically (no packet
+/// sees neither).
+pub fn tcx_attach(
+    prog: &Program,
+    ifindex: u32,
+    hook: TcxHook,
+    replace: Option<&Program>,
+) -> Result<(), Error> {
+    let mut a = Attr::new();
+    a.u32(0, ifindex)
+        .u32(4, prog.fd.as_raw_fd() as u32)
+        .u32(8, hook as u32);
+    if let Some(old) = replace {
+        a.u32(12, BPF_F_REPLACE).u32(16, old.fd.as_raw_fd() as u32);
+    }
+    a.call(BPF_PROG_ATTACH, "PROG_ATTACH").map(drop)
+}
+
+/// Detaches `prog` (attached with [`tcx_attach`]) from device `ifindex`.
+pub fn tcx_detach(prog: &Program, ifindex: u32, hook: TcxHook) -> Result<(), Error> {
+    let mut a = Attr::new();
+    a.u32(0, ifindex)
+        .u32(4, prog.fd.as_raw_fd() as u32)
+        .u32(8, hook as u32);
+    a.call(BPF_PROG_DETACH, "PROG_DETACH").map(drop)
+}
+
+/// The ids of the programs attached to device `ifindex` at `hook`, in order (links'
+/// programs included); empty for a device without any.
+pub fn tcx_query(ifindex: u32, hook: TcxHook) -> Result<Vec<u32>, Error> {
+    const MAX: usize = 64;
+    let mut ids = [0u32; MAX];
+    let mut a = Attr::new();
+    // target_ifindex, attach_type, query_flags, attach_flags, prog_ids, count.
+    a.u32(0, ifindex)
+        .u32(4, hook as u32)
+        .u64(16, ids.as_mut_ptr() as u64)
+        .u32(24, MAX as u32);
+    a.call(BPF_PROG_QUERY, "PROG_QUERY")?;
+    let n = (word(&a.0, 24) as usize).min(MAX);
+    Ok(ids[..n].to_vec())
 }
 
 /// Where a tcx link hooks.

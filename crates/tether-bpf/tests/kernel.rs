@@ -2,7 +2,10 @@
 //! under `CI=true`, see `tether_netns::testing::require_root`).
 
 use tether_bpf::asm::{Asm, Cond, Size, helper};
-use tether_bpf::{Error, Link, Map, MapType, PROG_TYPE_SCHED_CLS, Program, TcxHook};
+use tether_bpf::{
+    Error, Link, Map, MapType, PROG_TYPE_SCHED_CLS, Program, TcxHook, tcx_attach, tcx_detach,
+    tcx_query,
+};
 use tether_netns::NetNs;
 use tether_netns::testing::{require_root, unique_name};
 
@@ -84,4 +87,68 @@ fn the_verifier_log_comes_back() {
         Err(Error::Verifier { log, .. }) => assert!(log.contains("R0"), "{log}"),
         other => panic!("expected a verifier error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_attachment_without_a_link_is_found_again_with_its_maps_and_replaced_in_place() {
+    if !require_root() {
+        return;
+    }
+    let ns = NetNs::create(&unique_name("tbpf-")).expect("netns");
+    let h = ns.handle().await.expect("handle");
+    tether_netns::create_veth(&h, "tb0", "tb1")
+        .await
+        .expect("veth");
+    let index = tether_netns::link_index(&h, "tb0").await.expect("index");
+    let map = Map::create_named(MapType::Array, 4, 4, 1, "tether_counter").expect("map");
+    assert_eq!(map.info().expect("info").name, "tether_counter");
+    let first = Program::load(PROG_TYPE_SCHED_CLS, "tether_first", &counter(&map)).expect("load");
+    ns.run(|| tcx_attach(&first, index, TcxHook::Ingress, None))
+        .expect("netns")
+        .expect("attach");
+    // Nothing holds the attachment: the descriptors go, the program stays.
+    drop((first, map));
+    let ids = ns
+        .run(|| tcx_query(index, TcxHook::Ingress))
+        .expect("netns")
+        .expect("query");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let found = Program::from_id(ids[0]).expect("by id");
+    let info = found.info().expect("info");
+    assert_eq!((info.id, info.name.as_str()), (ids[0], "tether_first"));
+    assert_eq!(info.map_ids.len(), 1, "{info:?}");
+    let map = Map::from_id(info.map_ids[0]).expect("map by id");
+    assert_eq!(map.info().expect("info").name, "tether_counter");
+    map.update(&0u32.to_ne_bytes(), &7u32.to_ne_bytes())
+        .expect("update through the recovered map");
+    assert_eq!(
+        map.next_key(None).expect("first key"),
+        Some(0u32.to_ne_bytes().to_vec())
+    );
+    assert_eq!(map.next_key(Some(&0u32.to_ne_bytes())).expect("next"), None);
+    // Replaced in place, then detached.
+    let second = Program::load(PROG_TYPE_SCHED_CLS, "tether_second", &counter(&map)).expect("load");
+    ns.run(|| tcx_attach(&second, index, TcxHook::Ingress, Some(&found)))
+        .expect("netns")
+        .expect("replace");
+    let ids = ns
+        .run(|| tcx_query(index, TcxHook::Ingress))
+        .expect("netns")
+        .expect("query");
+    assert_eq!(ids, vec![second.info().expect("info").id]);
+    ns.run(|| tcx_detach(&second, index, TcxHook::Ingress))
+        .expect("netns")
+        .expect("detach");
+    assert!(
+        ns.run(|| tcx_query(index, TcxHook::Ingress))
+            .expect("netns")
+            .expect("query")
+            .is_empty()
+    );
+    let hash = Map::create(MapType::Hash, 4, 4, 4).expect("hash");
+    hash.update(&1u32.to_ne_bytes(), &2u32.to_ne_bytes())
+        .expect("update");
+    assert!(hash.delete(&1u32.to_ne_bytes()).expect("delete"));
+    assert!(!hash.delete(&1u32.to_ne_bytes()).expect("delete again"));
+    ns.delete().expect("delete netns");
 }
