@@ -134,7 +134,7 @@ fn behind_bridge(pods: &[Ipv4Net], ip: Ipv4Addr) -> bool {
 
 /// The endpoint addresses of `sp` on this node behind the bridge (ready or terminating)
 /// with target port `target_port`.
-fn members_of(sp: &ServicePort, target_port: u16, pods: &[Ipv4Net]) -> BTreeSet<Ipv4Addr> {
+pub fn members_of(sp: &ServicePort, target_port: u16, pods: &[Ipv4Net]) -> BTreeSet<Ipv4Addr> {
     sp.endpoints
         .iter()
         .filter(|e| e.is_local && e.port == target_port)
@@ -147,6 +147,11 @@ impl FastPort {
     /// The port's fast-path form, when it is in scope (see the module doc) with pods on
     /// the subnets `pods`.
     pub fn of(sp: &ServicePort, pods: &[Ipv4Net]) -> Option<Self> {
+        Self::of_at_most(sp, pods, FAST_MAX_ENDPOINTS)
+    }
+
+    /// [`of`](Self::of) with up to `max_endpoints` endpoints (another fast path's bound).
+    pub fn of_at_most(sp: &ServicePort, pods: &[Ipv4Net], max_endpoints: usize) -> Option<Self> {
         let info = &sp.info;
         if info.protocol != Protocol::Tcp
             || info.session_affinity_timeout.is_some()
@@ -157,7 +162,7 @@ impl FastPort {
         }
         let vip = info.cluster_ips.iter().find_map(v4)?;
         let cat = categorize(info, &sp.endpoints);
-        if cat.cluster.is_empty() || cat.cluster.len() > FAST_MAX_ENDPOINTS {
+        if cat.cluster.is_empty() || cat.cluster.len() > max_endpoints {
             return None;
         }
         let target_port = cat.cluster[0].port;

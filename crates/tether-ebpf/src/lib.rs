@@ -1,0 +1,368 @@
+//! The conntrack-free eBPF fast path (`tether agent --ebpf-fast-path`): plain ClusterIP
+//! ports served by two tcx programs before the IP stack, next to the nftables table that
+//! serves everything else.
+//!
+//! Newcomers start with [`run`], which feeds [`tether_servicemap`] snapshots to a
+//! [`Dataplane`]. The programs ([`programs`]) are assembled at start with the node's devices
+//! and the maps ([`maps`]) baked in:
+//!
+//! - **forward**, on the uplink's ingress: a packet from a client on the uplink's subnets
+//!   whose flow is recorded (one LRU lookup) goes to the endpoint it recorded, as long as
+//!   that endpoint still holds its slot (one array lookup); a SYN to a listed Service port
+//!   picks an endpoint at random and records both directions. The destination address and
+//!   port are rewritten (checksums by the kernel's helpers) and the packet is redirected to
+//!   the bridge with `bpf_redirect_neigh`: no routing, no conntrack, no nftables.
+//! - **reply**, on each pod veth's ingress: a reply of a recorded flow gets the ClusterIP
+//!   and port back and is redirected out of the uplink.
+//!
+//! Anything else passes to the stack untouched (`TCX_NEXT`), where the `ip` table and
+//! conntrack serve it: pods and the node as clients, NodePorts, load balancer addresses,
+//! UDP, affinity, `Local` policies, endpoints off the bridge, IP options and fragments.
+//!
+//! **Scope** is the netdev path's ([`tether_nft::netdev::FastPort`]) with up to
+//! [`state::MAX_ENDPOINTS`] endpoints. **Changes** are map writes in work proportional to
+//! the change ([`state`]): an endpoint keeps its slot while it is a member, so flows to it
+//! go on; a removed endpoint's flows fall back to the stack; a port that leaves the scope
+//! stops taking new flows and serves its recorded ones for [`state::DRAIN`]. **Restarts**
+//! keep established flows: the programs are attached without links (they stay when the
+//! process exits), and a new process finds them on the uplink, takes over their maps,
+//! recovers the block assignment from the block headers, and replaces the programs in
+//! place. Turned off, [`remove`] detaches them.
+//!
+//! **Limits.** TTL is not decremented (the node is not a routing hop for these flows,
+//! as with kube-proxy's IPVS `DR`); a frame whose headers are not in its linear part
+//! passes to the stack; the two LRU maps evict independently (under a flood of more than
+//! [`maps::FLOW_CAPACITY`] flows a connection can lose one direction's entry); entries
+//! outlive their connection, so a client port reused for the same pod and target port
+//! through another way within that time has its replies rewritten (as in the netdev path).
+
+pub mod maps;
+pub mod programs;
+pub mod state;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tether_bpf::{PROG_TYPE_SCHED_CLS, Program, TcxHook, tcx_attach, tcx_detach, tcx_query};
+use tether_netns::{Handle, NetNs};
+use tether_nft::netdev::Devices;
+use tether_servicemap::{ServiceMap, Update, changes};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::maps::Maps;
+use crate::state::State;
+
+/// Errors of the eBPF data plane.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `bpf(2)` call failed (or the verifier refused a program).
+    #[error(transparent)]
+    Bpf(#[from] tether_bpf::Error),
+    /// A program did not assemble (a bug).
+    #[error("assembling a program: {0}")]
+    Asm(#[from] tether_bpf::asm::AsmError),
+    /// The namespace or a device could not be reached.
+    #[error(transparent)]
+    Netns(#[from] tether_netns::Error),
+    /// The map layout table is inconsistent (a bug).
+    #[error("map layout")]
+    Layout,
+}
+
+/// The data plane's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The node's network namespace (a file such as `/run/netns/NAME`); `None` for the
+    /// caller's own.
+    pub netns: Option<PathBuf>,
+    /// Uplink, bridge and the subnets of clients and pods.
+    pub devices: Devices,
+}
+
+fn open_netns(netns: Option<&PathBuf>) -> Result<NetNs, Error> {
+    Ok(match netns {
+        Some(p) => NetNs::from_path(p)?,
+        None => NetNs::from_path("/proc/self/ns/net")?,
+    })
+}
+
+/// The attached program named `name` at `ifindex`'s ingress, if any (call in the
+/// namespace).
+fn attached(ifindex: u32, name: &str) -> Result<Option<Program>, Error> {
+    for id in tcx_query(ifindex, TcxHook::Ingress)? {
+        let Ok(p) = Program::from_id(id) else {
+            continue; // detached meanwhile
+        };
+        if p.info()?.name == name {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
+/// Attaches `prog` at `ifindex`'s ingress in place of the program of the same name there,
+/// or afresh (call in the namespace).
+fn attach(prog: &Program, ifindex: u32, name: &str) -> Result<(), Error> {
+    let old = attached(ifindex, name)?;
+    if let Some(old) = &old
+        && tcx_attach(prog, ifindex, TcxHook::Ingress, Some(old)).is_ok()
+    {
+        return Ok(());
+    }
+    Ok(tcx_attach(prog, ifindex, TcxHook::Ingress, None)?)
+}
+
+/// The programs on the node and what they serve.
+#[derive(Debug)]
+pub struct Dataplane {
+    ns: NetNs,
+    handle: Handle,
+    devices: Devices,
+    uplink: u32,
+    bridge: u32,
+    maps: Maps,
+    reply: Program,
+    /// Bridge ports with the reply program.
+    hooked: BTreeSet<u32>,
+    state: State,
+    last: Option<ServiceMap>,
+    /// Whether the maps were taken over from a previous process.
+    recovered: bool,
+}
+
+impl Dataplane {
+    /// Loads the programs and attaches them (in place of a previous process's, whose maps
+    /// and flows it takes over when they have this layout). Nothing is listed until
+    /// [`sync`](Self::sync).
+    pub async fn open(cfg: &Config) -> Result<Self, Error> {
+        let ns = open_netns(cfg.netns.as_ref())?;
+        let handle = ns.handle().await?;
+        let d = &cfg.devices;
+        let uplink = tether_netns::link_index(&handle, &d.uplink).await?;
+        let bridge = tether_netns::link_index(&handle, &d.bridge).await?;
+        let old = ns.run(|| attached(uplink, programs::FORWARD))??;
+        let taken = match &old {
+            Some(p) => Maps::of(p)?,
+            None => None,
+        };
+        let recovered = taken.is_some();
+        let (maps, state) = match taken {
+            Some(maps) => {
+                let (blocks, listed) = maps.recovered()?;
+                let state = State::recover(d.pods.clone(), blocks, &listed, Instant::now());
+                (maps, state)
+            }
+            None => (Maps::create()?, State::new(d.pods.clone())),
+        };
+        let forward = Program::load(
+            PROG_TYPE_SCHED_CLS,
+            programs::FORWARD,
+            &programs::forward(&maps, &d.clients, bridge)?,
+        )?;
+        let reply = Program::load(
+            PROG_TYPE_SCHED_CLS,
+            programs::REPLY,
+            &programs::reply(&maps, uplink)?,
+        )?;
+        let mut dp = Self {
+            ns,
+            handle,
+            devices: d.clone(),
+            uplink,
+            bridge,
+            maps,
+            reply,
+            hooked: BTreeSet::new(),
+            state,
+            last: None,
+            recovered,
+        };
+        // Replies first: a flow must never be forwarded without its way back.
+        dp.hook_ports().await?;
+        dp.ns
+            .run(|| attach(&forward, uplink, programs::FORWARD))??;
+        tracing::info!(
+            uplink = %d.uplink,
+            bridge = %d.bridge,
+            ports = dp.hooked.len(),
+            recovered,
+            "eBPF fast path attached"
+        );
+        Ok(dp)
+    }
+
+    /// Whether the maps (and their flows) were taken over from a previous process.
+    pub fn recovered(&self) -> bool {
+        self.recovered
+    }
+
+    /// The block assignment.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The maps.
+    pub fn maps(&self) -> &Maps {
+        &self.maps
+    }
+
+    /// The bridge ports (veth indexes) the reply program is on.
+    pub fn hooked(&self) -> &BTreeSet<u32> {
+        &self.hooked
+    }
+
+    /// Puts the reply program on bridge ports that do not have it yet.
+    async fn hook_ports(&mut self) -> Result<(), Error> {
+        let ports = tether_netns::bridge_ports(&self.handle, &self.devices.bridge).await?;
+        let present: BTreeSet<u32> = ports.iter().map(|(_, i)| *i).collect();
+        self.hooked.retain(|i| present.contains(i));
+        let new: Vec<(String, u32)> = ports
+            .into_iter()
+            .filter(|(_, i)| !self.hooked.contains(i))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let reply = &self.reply;
+        let done = self.ns.run(|| {
+            new.iter()
+                .filter_map(|(name, i)| match attach(reply, *i, programs::REPLY) {
+                    Ok(()) => Some(*i),
+                    Err(e) => {
+                        // A veth that went meanwhile; one still there is retried next sync.
+                        tracing::warn!(port = %name, error = %e, "attaching the reply program");
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
+        })?;
+        self.hooked.extend(done);
+        Ok(())
+    }
+
+    /// Brings the maps in line with `map`: every port the first time (recovered ports no
+    /// longer in scope drain), afterwards only the ports that changed. New pod veths get
+    /// the reply program first. On an error the caller opens a new [`Dataplane`] (which
+    /// recovers from the maps).
+    pub async fn sync(&mut self, map: &ServiceMap) -> Result<usize, Error> {
+        self.hook_ports().await?;
+        let now = Instant::now();
+        let mut ops = Vec::new();
+        let updates = match &self.last {
+            Some(last) => changes(last, map),
+            None => map
+                .ports
+                .iter()
+                .map(|(n, p)| Update::Upsert(Arc::clone(n), Arc::clone(p)))
+                .collect(),
+        };
+        for u in &updates {
+            self.state.update(u, now, &mut ops);
+        }
+        if self.last.is_none() {
+            self.state.finish_full(&mut ops);
+        }
+        self.state.expire(now, &mut ops);
+        self.maps.apply(&ops)?;
+        self.last = Some(map.clone());
+        Ok(ops.len())
+    }
+
+    /// Detaches the programs (their maps, and so every fast flow, go with them).
+    pub fn detach(self) -> Result<(), Error> {
+        let forward = self.ns.run(|| attached(self.uplink, programs::FORWARD))??;
+        let reply = &self.reply;
+        let hooked = &self.hooked;
+        self.ns.run(|| {
+            if let Some(f) = &forward {
+                tcx_detach(f, self.uplink, TcxHook::Ingress)?;
+            }
+            for i in hooked {
+                // A veth that went took its program along.
+                let _ = tcx_detach(reply, *i, TcxHook::Ingress);
+            }
+            Ok::<_, Error>(())
+        })??;
+        tracing::debug!(bridge = self.bridge, "eBPF fast path detached");
+        Ok(())
+    }
+}
+
+/// Detaches the programs a previous process left on `devices` (the fast path turned off),
+/// if any.
+pub async fn remove(netns: Option<PathBuf>, devices: &Devices) -> Result<(), Error> {
+    let ns = open_netns(netns.as_ref())?;
+    let h = ns.handle().await?;
+    let mut targets = vec![(
+        tether_netns::link_index(&h, &devices.uplink).await?,
+        programs::FORWARD,
+    )];
+    for (_, i) in tether_netns::bridge_ports(&h, &devices.bridge).await? {
+        targets.push((i, programs::REPLY));
+    }
+    ns.run(|| {
+        for (i, name) in &targets {
+            if let Some(p) = attached(*i, name)? {
+                tcx_detach(&p, *i, TcxHook::Ingress)?;
+            }
+        }
+        Ok::<_, Error>(())
+    })?
+}
+
+/// Runs the data plane: waits for the first snapshot on `map_rx` (the channel's
+/// placeholder is not applied), opens the [`Dataplane`] and syncs every new snapshot (and
+/// once a minute, for drains that expired). After a failure it opens the data plane again,
+/// recovering from its maps. Returns on `shutdown` or when the sender is gone, leaving the
+/// programs attached (as the `ip` table stays).
+pub async fn run(
+    mut map_rx: watch::Receiver<Arc<ServiceMap>>,
+    cfg: Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        r = map_rx.changed() => if r.is_err() { return Ok(()) },
+    }
+    let mut dp: Option<Dataplane> = None;
+    loop {
+        let map = map_rx.borrow_and_update().clone();
+        if dp.is_none() {
+            match Dataplane::open(&cfg).await {
+                Ok(d) => dp = Some(d),
+                Err(e) => tracing::error!(error = %e, "eBPF fast path: attaching failed; retrying"),
+            }
+        }
+        let mut retry = false;
+        if let Some(d) = dp.as_mut() {
+            match d.sync(&map).await {
+                Ok(ops) => tracing::debug!(
+                    ops,
+                    picking = d.state().picking(),
+                    draining = d.state().draining(),
+                    "eBPF fast path synced"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "eBPF fast path sync failed; reopening");
+                    dp = None;
+                }
+            }
+        }
+        if dp.is_none() {
+            retry = true;
+        }
+        let wait = if retry {
+            Duration::from_secs(5)
+        } else {
+            Duration::from_secs(60)
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            r = map_rx.changed() => if r.is_err() { return Ok(()) },
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The two tcx programs, assembled with the maps' descriptors and the node's devices baked
+//! in. Little-endian hosts only (2-byte fields are kept in 4-byte stack slots).
+//!
+//! Map layouts (addresses and ports in network order, counts and slots in host order):
+//!
+//! | map | key | value |
+//! |---|---|---|
+//! | `services` (hash) | ClusterIP, port, 2 zero bytes | pick count, block base slot |
+//! | `picks` (array) | base + i | slot |
+//! | `backends` (array) | slot | address, port, 2 zero bytes (a header: `0xffff`) |
+//! | `flows` (LRU) | client, client port, port, ClusterIP | address, port, 0, slot |
+//! | `replies` (LRU) | client, client port, target port, endpoint | ClusterIP, port, 0, slot |
+
+use ipnet::Ipv4Net;
+use tether_bpf::asm::{Asm, AsmError, Cond, Size, helper};
+
+use crate::maps::Maps;
+
+/// The forward program's name (what a restarted agent looks for on the uplink).
+pub const FORWARD: &str = "tether_fwd";
+/// The reply program's name (on the pods' veths).
+pub const REPLY: &str = "tether_reply";
+
+// Offsets in an untagged Ethernet frame with a 20-byte IPv4 header.
+const ETH_PROTO: i16 = 12;
+const IP_VHL: i16 = 14;
+const IP_FRAG: i16 = 20;
+const IP_PROTO: i16 = 23;
+const IP_CSUM: i32 = 24;
+const IP_SADDR: i16 = 26;
+const IP_DADDR: i16 = 30;
+const TCP_SPORT: i16 = 34;
+const TCP_DPORT: i16 = 36;
+const TCP_FLAGS: i16 = 47;
+const TCP_CSUM: i32 = 50;
+const HEADERS: i32 = 54;
+/// `TCX_NEXT`: not ours, on to the next program (or the stack).
+const TCX_NEXT: i32 = -1;
+/// `TC_ACT_SHOT`: a packet a helper failed on half way is dropped, never sent half-rewritten.
+const TC_ACT_SHOT: i32 = 2;
+/// `BPF_F_PSEUDO_HDR`: an address change also changes the TCP pseudo-header.
+const PSEUDO_HDR: i32 = 0x10;
+
+// Stack slots (offsets from r10).
+const FLOW_KEY: i16 = -16; // client, cport, vport, vip: 12 bytes
+const SVC_KEY: i16 = -24; // vip, vport, 0: 8 bytes
+const REPLY_KEY: i16 = -40; // client, cport, tport, endpoint: 12 bytes
+const REPLY_VALUE: i16 = -56; // vip, vport, 0, slot: 12 bytes
+const FLOW_VALUE: i16 = -72; // endpoint, port, 0, slot: 12 bytes (8-aligned)
+const PICK_KEY: i16 = -76;
+const OLD_ADDR: i16 = -80;
+const NEW_ADDR: i16 = -84;
+const OLD_PORT: i16 = -88;
+const NEW_PORT: i16 = -92;
+
+/// Parses up to the TCP header: r6 = skb, r7 = data; jumps to `pass` for anything but
+/// TCP in IPv4 without options, and for fragments.
+fn parse(a: &mut Asm) {
+    a.mov(6, 1)
+        .ldx(Size::W, 7, 6, 76)
+        .ldx(Size::W, 8, 6, 80)
+        .mov(1, 7)
+        .add_imm(1, HEADERS)
+        .jmp_reg(Cond::Gt, 1, 8, "pass")
+        .ldx(Size::H, 1, 7, ETH_PROTO)
+        .jmp32_imm(
+            Cond::Ne,
+            1,
+            u32::from(u16::from_ne_bytes([0x08, 0x00])),
+            "pass",
+        )
+        .ldx(Size::B, 1, 7, IP_VHL)
+        .jmp32_imm(Cond::Ne, 1, 0x45, "pass")
+        .ldx(Size::B, 1, 7, IP_PROTO)
+        .jmp32_imm(Cond::Ne, 1, 6, "pass")
+        // Fragments pass (a later one has no TCP header; the first one alone cannot be
+        // rewritten): the "more fragments" flag and the offset, in network order.
+        .ldx(Size::H, 1, 7, IP_FRAG)
+        .and32_imm(1, u32::from(u16::from_ne_bytes(0x3fffu16.to_be_bytes())))
+        .jmp32_imm(Cond::Ne, 1, 0, "pass");
+}
+
+/// Rewrites the address at `addr_at` and the port at `port_at` from the stack's OLD_* to
+/// NEW_* (checksums first), then redirects to `ifindex` (neighbour resolved by the kernel).
+fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32) {
+    for (csum, helper_id, flags, old, new) in [
+        (
+            TCP_CSUM,
+            helper::L4_CSUM_REPLACE,
+            PSEUDO_HDR | 4,
+            OLD_ADDR,
+            NEW_ADDR,
+        ),
+        (IP_CSUM, helper::L3_CSUM_REPLACE, 4, OLD_ADDR, NEW_ADDR),
+        (TCP_CSUM, helper::L4_CSUM_REPLACE, 2, OLD_PORT, NEW_PORT),
+    ] {
+        a.mov(1, 6)
+            .mov_imm(2, csum)
+            .ldx(Size::W, 3, 10, old)
+            .ldx(Size::W, 4, 10, new)
+            .mov_imm(5, flags)
+            .call(helper_id)
+            .jmp_imm(Cond::Ne, 0, 0, "drop");
+    }
+    for (at, from, len) in [(addr_at, NEW_ADDR, 4), (port_at, NEW_PORT, 2)] {
+        a.mov(1, 6)
+            .mov_imm(2, i32::from(at))
+            .mov(3, 10)
+            .add_imm(3, i32::from(from))
+            .mov_imm(4, len)
+            .mov_imm(5, 0)
+            .call(helper::SKB_STORE_BYTES)
+            .jmp_imm(Cond::Ne, 0, 0, "drop");
+    }
+    a.mov32_imm(1, ifindex)
+        .mov_imm(2, 0)
+        .mov_imm(3, 0)
+        .mov_imm(4, 0)
+        .call(helper::REDIRECT_NEIGH)
+        .exit()
+        .label("drop")
+        .mov_imm(0, TC_ACT_SHOT)
+        .exit();
+}
+
+/// `ldx` from `src + off` and `stx` of it (as `store`) to the stack at `to`.
+fn copy(a: &mut Asm, load: Size, src: u8, off: i16, store: Size, to: i16) {
+    a.ldx(load, 1, src, off).stx(store, 10, to, 1);
+}
+
+/// `reg = r10 + off` (a stack pointer argument).
+fn stack_arg(a: &mut Asm, reg: u8, off: i16) {
+    a.mov(reg, 10).add_imm(reg, i32::from(off));
+}
+
+/// The four-byte immediate whose little-endian load equals these network-order bytes.
+fn wire(b: [u8; 4]) -> u32 {
+    u32::from_ne_bytes(b)
+}
+
+/// The program on the uplink's ingress: packets of recorded flows (whose endpoint still
+/// holds its slot) and SYNs to a listed Service port from a client in `clients` are
+/// rewritten to the endpoint and redirected to `bridge`.
+pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>, AsmError> {
+    let mut a = Asm::new();
+    parse(&mut a);
+    a.ldx(Size::W, 1, 7, IP_SADDR);
+    for net in clients {
+        a.mov(2, 1)
+            .and32_imm(2, wire(net.netmask().octets()))
+            .jmp32_imm(Cond::Eq, 2, wire(net.network().octets()), "client");
+    }
+    a.ja("pass").label("client");
+    copy(&mut a, Size::W, 7, IP_SADDR, Size::W, FLOW_KEY);
+    copy(&mut a, Size::H, 7, TCP_SPORT, Size::H, FLOW_KEY + 4);
+    copy(&mut a, Size::H, 7, TCP_DPORT, Size::H, FLOW_KEY + 6);
+    copy(&mut a, Size::W, 7, IP_DADDR, Size::W, FLOW_KEY + 8);
+    a.ldx(Size::B, 9, 7, TCP_FLAGS).ld_map(1, maps.flows.fd());
+    stack_arg(&mut a, 2, FLOW_KEY);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Ne, 0, 0, "have")
+        // A new flow starts only with a SYN, to a listed Service port.
+        .mov(1, 9)
+        .and32_imm(1, 0x12)
+        .jmp32_imm(Cond::Ne, 1, 0x02, "pass");
+    copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, SVC_KEY);
+    copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::H, SVC_KEY + 4);
+    a.st(Size::H, 10, SVC_KEY + 6, 0)
+        .ld_map(1, maps.services.fd());
+    stack_arg(&mut a, 2, SVC_KEY);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .ldx(Size::W, 8, 0, 0)
+        .ldx(Size::W, 9, 0, 4)
+        .jmp32_imm(Cond::Eq, 8, 0, "pass")
+        .call(helper::GET_PRANDOM_U32)
+        .mod32(0, 8)
+        .add32(0, 9)
+        .stx(Size::W, 10, PICK_KEY, 0)
+        .ld_map(1, maps.picks.fd());
+    stack_arg(&mut a, 2, PICK_KEY);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "pass");
+    copy(&mut a, Size::W, 0, 0, Size::W, FLOW_VALUE + 8);
+    a.ld_map(1, maps.backends.fd());
+    stack_arg(&mut a, 2, FLOW_VALUE + 8);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .ldx(Size::Dw, 1, 0, 0)
+        // A slot freed between the pick and here (address 0) leaves the SYN to the stack.
+        .jmp32_imm(Cond::Eq, 1, 0, "pass")
+        .stx(Size::Dw, 10, FLOW_VALUE, 1);
+    copy(&mut a, Size::W, 10, FLOW_KEY, Size::W, REPLY_KEY);
+    copy(&mut a, Size::H, 10, FLOW_KEY + 4, Size::H, REPLY_KEY + 4);
+    copy(&mut a, Size::H, 10, FLOW_VALUE + 4, Size::H, REPLY_KEY + 6);
+    copy(&mut a, Size::W, 10, FLOW_VALUE, Size::W, REPLY_KEY + 8);
+    copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, REPLY_VALUE);
+    copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::H, REPLY_VALUE + 4);
+    a.st(Size::H, 10, REPLY_VALUE + 6, 0);
+    copy(
+        &mut a,
+        Size::W,
+        10,
+        FLOW_VALUE + 8,
+        Size::W,
+        REPLY_VALUE + 8,
+    );
+    // The reply entry first: a flow recorded without one would send replies out un-NATed.
+    // Either update failing leaves the connection to the stack (conntrack).
+    for (map, key, value) in [
+        (&maps.replies, REPLY_KEY, REPLY_VALUE),
+        (&maps.flows, FLOW_KEY, FLOW_VALUE),
+    ] {
+        a.ld_map(1, map.fd());
+        stack_arg(&mut a, 2, key);
+        stack_arg(&mut a, 3, value);
+        a.mov_imm(4, 0)
+            .call(helper::MAP_UPDATE_ELEM)
+            .jmp_imm(Cond::Ne, 0, 0, "pass");
+    }
+    stack_arg(&mut a, 9, FLOW_VALUE);
+    a.ja("rewrite")
+        .label("have")
+        .mov(9, 0)
+        .ld_map(1, maps.backends.fd());
+    // A recorded flow goes on only while its endpoint holds the slot it recorded.
+    a.mov(2, 9)
+        .add_imm(2, 8)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .ldx(Size::Dw, 1, 0, 0)
+        .ldx(Size::Dw, 2, 9, 0)
+        .jmp_reg(Cond::Ne, 1, 2, "pass")
+        .label("rewrite");
+    copy(&mut a, Size::W, 9, 0, Size::W, NEW_ADDR);
+    copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
+    copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, OLD_ADDR);
+    copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::W, OLD_PORT);
+    rewrite(&mut a, IP_DADDR, TCP_DPORT, bridge);
+    a.label("pass").mov_imm(0, TCX_NEXT).exit();
+    a.finish()
+}
+
+/// The program on the pods' veths' ingress: replies of recorded flows (whose endpoint
+/// still holds its slot) get the ClusterIP and port back and are redirected to `uplink`.
+pub fn reply(maps: &Maps, uplink: u32) -> Result<Vec<u8>, AsmError> {
+    let mut a = Asm::new();
+    parse(&mut a);
+    copy(&mut a, Size::W, 7, IP_DADDR, Size::W, REPLY_KEY);
+    copy(&mut a, Size::H, 7, TCP_DPORT, Size::H, REPLY_KEY + 4);
+    copy(&mut a, Size::H, 7, TCP_SPORT, Size::H, REPLY_KEY + 6);
+    copy(&mut a, Size::W, 7, IP_SADDR, Size::W, REPLY_KEY + 8);
+    a.ld_map(1, maps.replies.fd());
+    stack_arg(&mut a, 2, REPLY_KEY);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .mov(9, 0)
+        .ld_map(1, maps.backends.fd())
+        .mov(2, 9)
+        .add_imm(2, 8)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .ldx(Size::W, 1, 0, 0)
+        .ldx(Size::W, 2, 10, REPLY_KEY + 8)
+        .jmp32_reg(Cond::Ne, 1, 2, "pass")
+        .ldx(Size::H, 1, 0, 4)
+        .ldx(Size::H, 2, 10, REPLY_KEY + 6)
+        .jmp32_reg(Cond::Ne, 1, 2, "pass");
+    copy(&mut a, Size::W, 9, 0, Size::W, NEW_ADDR);
+    copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
+    copy(&mut a, Size::W, 10, REPLY_KEY + 8, Size::W, OLD_ADDR);
+    copy(&mut a, Size::H, 10, REPLY_KEY + 6, Size::W, OLD_PORT);
+    rewrite(&mut a, IP_SADDR, TCP_SPORT, uplink);
+    a.label("pass").mov_imm(0, TCX_NEXT).exit();
+    a.finish()
+}
