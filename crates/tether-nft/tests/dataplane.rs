@@ -1,15 +1,8 @@
 //! Data-plane tests in network namespaces (need root; skipped otherwise).
 //!
-//! Topology per test (all namespaces named `tnf-<hex>`, deleted on drop):
-//!
-//! ```text
-//!  client 192.168.77.2 ──veth── 192.168.77.1 node ── cni0 10.244.1.1/24 ── pod0 10.244.1.2
-//!                                                                      ├── pod1 10.244.1.3
-//!                                                                      └── pod2 10.244.1.4
-//! ```
-//!
-//! Each pod runs a TCP and a UDP server on :8080 answering `"<pod name> <peer ip>"`.
-//! Services are programmed from a `ServiceMap` built in the test (no API server).
+//! Topology per test: `tether_testkit::netlab` (a client, a node and three pods, all
+//! namespaces named `tnf-<hex>`, deleted on drop). Each pod runs a TCP and a UDP server on
+//! :8080 answering `"<pod name> <peer ip>"`. Services are programmed from a `ServiceMap` built in the test (no API server).
 //!
 //! Module map: clusterip (node, pod, hairpin), external (NodePort, LB IP, ETP Local,
 //! source ranges), udp (UDP + endpoint removal), affinity, no_endpoints (reject),
@@ -17,136 +10,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tether_netns::testing::{require_root, unique_name};
-use tether_netns::{
-    NetNs, add_address, add_route, attach_pod, create_veth_into, ensure_bridge, set_up,
-};
+use tether_netns::{NetNs, add_route};
 use tether_nft::{Config, Nft, Proxier, SyncKind};
 use tether_servicemap::{
     Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName, ServiceType, TrafficPolicy,
 };
-
-const POD_PORT: u16 = 8080;
-const NODE_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 1);
-const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 2);
-const LB_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 10);
-
-struct Topology {
-    node: NetNs,
-    client: NetNs,
-    pods: Vec<NetNs>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn pod_ip(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(10, 244, 1, 2 + i as u8)
-}
-
-fn serve(pod: &NetNs, name: String, stop: Arc<AtomicBool>) {
-    let tcp = pod
-        .run(|| TcpListener::bind(("0.0.0.0", POD_PORT)))
-        .expect("netns")
-        .expect("bind tcp");
-    tcp.set_nonblocking(true).expect("nonblocking");
-    let udp = pod
-        .run(|| UdpSocket::bind(("0.0.0.0", POD_PORT)))
-        .expect("netns")
-        .expect("bind udp");
-    udp.set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
-    let (n, s) = (name.clone(), Arc::clone(&stop));
-    std::thread::spawn(move || {
-        while !s.load(Ordering::Relaxed) {
-            match tcp.accept() {
-                Ok((mut c, peer)) => {
-                    let _ = c.write_all(format!("{n} {}\n", peer.ip()).as_bytes());
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(2)),
-            }
-        }
-    });
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 64];
-        while !stop.load(Ordering::Relaxed) {
-            if let Ok((_, peer)) = udp.recv_from(&mut buf) {
-                let _ = udp.send_to(format!("{name} {}\n", peer.ip()).as_bytes(), peer);
-            }
-        }
-    });
-}
-
-async fn topology() -> Topology {
-    let node = NetNs::create(&unique_name("tnf-")).expect("node netns");
-    let client = NetNs::create(&unique_name("tnf-")).expect("client netns");
-    let bridge = ensure_bridge(&node, "cni0", "10.244.1.1/24".parse().expect("net"))
-        .await
-        .expect("bridge");
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut pods = Vec::new();
-    for i in 0..3 {
-        let pod = NetNs::create(&unique_name("tnf-")).expect("pod netns");
-        attach_pod(
-            &node,
-            bridge.name(),
-            &pod,
-            "eth0",
-            format!("{}/24", pod_ip(i)).parse().expect("net"),
-            bridge.gateway().addr(),
-        )
-        .await
-        .expect("attach pod");
-        serve(&pod, format!("pod{i}"), Arc::clone(&stop));
-        pods.push(pod);
-    }
-    let nh = node.handle().await.expect("node handle");
-    let ch = client.handle().await.expect("client handle");
-    create_veth_into(&nh, "tnfc0", "eth0", &client)
-        .await
-        .expect("veth");
-    add_address(&nh, "tnfc0", "192.168.77.1/24".parse().expect("net"))
-        .await
-        .expect("addr");
-    add_address(&ch, "eth0", "192.168.77.2/24".parse().expect("net"))
-        .await
-        .expect("addr");
-    set_up(&nh, "tnfc0").await.expect("up");
-    set_up(&ch, "eth0").await.expect("up");
-    // The client reaches LB IPs through the node; the node's default route (needed so
-    // node-originated connects to ClusterIPs find a route before DNAT) points at the client.
-    add_route(
-        &ch,
-        "192.168.100.0/24".parse().expect("net"),
-        Some(NODE_IP.into()),
-        None,
-    )
-    .await
-    .expect("route");
-    add_route(
-        &nh,
-        "0.0.0.0/0".parse().expect("net"),
-        Some(CLIENT_IP.into()),
-        None,
-    )
-    .await
-    .expect("route");
-    Topology {
-        node,
-        client,
-        pods,
-        stop,
-    }
-}
+use tether_testkit::netlab::{
+    CLIENT_IP, LB_IP, NODE_IP, POD_PORT, Topology, all_pods, conntrack_lines, echo, echo_server,
+    forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology, which,
+};
 
 fn cfg(t: &Topology) -> Config {
     Config {
@@ -194,25 +71,6 @@ fn name(svc: &str, protocol: Protocol) -> ServicePortName {
     ServicePortName::new("default", svc, "", protocol)
 }
 
-/// `n` fresh TCP connections to `addr` from `ns`: the replies (`"<pod> <peer>"`), or the
-/// connect errors.
-fn tcp_many(ns: &NetNs, addr: SocketAddr, n: usize) -> Vec<Result<String, std::io::ErrorKind>> {
-    ns.run(move || {
-        (0..n)
-            .map(|_| {
-                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-                    .map_err(|e| e.kind())?;
-                s.set_read_timeout(Some(Duration::from_secs(2)))
-                    .map_err(|e| e.kind())?;
-                let mut out = String::new();
-                s.read_to_string(&mut out).map_err(|e| e.kind())?;
-                Ok(out.trim().to_owned())
-            })
-            .collect()
-    })
-    .expect("netns")
-}
-
 fn udp_many(ns: &NetNs, addr: SocketAddr, n: usize) -> Vec<Option<String>> {
     ns.run(move || {
         (0..n)
@@ -230,24 +88,6 @@ fn udp_many(ns: &NetNs, addr: SocketAddr, n: usize) -> Vec<Option<String>> {
     .expect("netns")
 }
 
-/// Pod names seen in successful replies.
-fn pods_seen<'a>(replies: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
-    replies
-        .into_iter()
-        .filter_map(|r| r.split(' ').next().map(str::to_owned))
-        .collect()
-}
-
-fn ok_replies(r: &[Result<String, std::io::ErrorKind>]) -> Vec<String> {
-    let errs: Vec<_> = r.iter().filter_map(|x| x.as_ref().err()).collect();
-    assert!(errs.is_empty(), "connection errors: {errs:?}");
-    r.iter().filter_map(|x| x.as_ref().ok().cloned()).collect()
-}
-
-fn all_pods() -> BTreeSet<String> {
-    ["pod0", "pod1", "pod2"].map(String::from).into()
-}
-
 fn sync(p: &mut Proxier, map: &ServiceMap) -> SyncKind {
     p.sync(map).expect("sync")
 }
@@ -257,7 +97,7 @@ async fn clusterip_from_node_and_pods_with_hairpin() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let mut map = ServiceMap::new();
     map.insert(
         name("web", Protocol::Tcp),
@@ -292,7 +132,7 @@ async fn nodeport_loadbalancer_and_external_policy_local() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let mut cluster = load_balancer([10, 96, 0, 60], 30080);
     let mut local = info([10, 96, 0, 61], 80, Protocol::Tcp);
     local.service_type = ServiceType::NodePort;
@@ -376,7 +216,7 @@ async fn udp_and_endpoint_removal() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let mut map = ServiceMap::new();
     let dns = info([10, 96, 0, 53], 53, Protocol::Udp);
     map.insert(
@@ -441,19 +281,12 @@ async fn udp_and_endpoint_removal() {
     }
 }
 
-fn which(program: &str) -> bool {
-    std::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[tokio::test]
 async fn session_affinity_sticks() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let mut i = info([10, 96, 0, 70], 80, Protocol::Tcp);
     i.session_affinity_timeout = Some(300);
     i.service_type = ServiceType::NodePort;
@@ -477,7 +310,7 @@ async fn no_endpoints_rejects_at_once() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let i = load_balancer([10, 96, 0, 80], 30090);
     let mut map = ServiceMap::new();
     map.insert(name("empty", Protocol::Tcp), i.clone(), vec![]);
@@ -704,7 +537,7 @@ async fn run_loop_with_health_check_node_port() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let i = ServiceInfo {
         external_traffic_policy: TrafficPolicy::Local,
         health_check_node_port: Some(32100),
@@ -1011,81 +844,12 @@ fn netdev_cfg(t: &Topology) -> Config {
     }
 }
 
-/// A line-echo server on `port` in `pod`.
-fn echo_server(pod: &NetNs, port: u16, stop: Arc<AtomicBool>) {
-    let l = pod
-        .run(move || TcpListener::bind(("0.0.0.0", port)))
-        .expect("netns")
-        .expect("bind");
-    l.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match l.accept() {
-                Ok((mut c, _)) => {
-                    let _ = c.set_nonblocking(false);
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 256];
-                        while let Ok(n) = c.read(&mut buf) {
-                            if n == 0 || c.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(2)),
-            }
-        }
-    });
-}
-
-fn echo(s: &mut TcpStream, msg: &str) -> String {
-    s.write_all(msg.as_bytes()).expect("write");
-    let mut buf = [0u8; 256];
-    let n = s.read(&mut buf).expect("read");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
-
-/// Lines of `conntrack -L` in `ns` that mention `addr` (`None` without the program).
-fn conntrack_lines(ns: &NetNs, addr: &str) -> Option<Vec<String>> {
-    if !which("conntrack") {
-        return None;
-    }
-    let mut cmd = std::process::Command::new("conntrack");
-    cmd.arg("-L");
-    let out = tether_netns::output_in(&tether_netns::SpawnOptions::new(ns), cmd, b"").ok()?;
-    Some(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| l.contains(addr))
-            .map(str::to_owned)
-            .collect(),
-    )
-}
-
-/// The IP stack's forwarded datagrams in `ns` (`Ip: ForwDatagrams`).
-fn forwarded(ns: &NetNs) -> u64 {
-    let snmp = ns
-        .run(|| std::fs::read_to_string("/proc/thread-self/net/snmp"))
-        .expect("netns")
-        .expect("snmp");
-    let mut ip = snmp.lines().filter(|l| l.starts_with("Ip:"));
-    let (Some(names), Some(values)) = (ip.next(), ip.next()) else {
-        panic!("no Ip: lines in {snmp}");
-    };
-    names
-        .split_whitespace()
-        .zip(values.split_whitespace())
-        .find(|(n, _)| *n == "ForwDatagrams")
-        .and_then(|(_, v)| v.parse().ok())
-        .expect("ForwDatagrams")
-}
-
 #[tokio::test]
 async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
     if !require_root() {
         return;
     }
-    let t = topology().await;
+    let t = topology("tnf-", "tnfc0").await;
     let ch = t.client.handle().await.expect("client handle");
     add_route(
         &ch,

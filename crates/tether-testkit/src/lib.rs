@@ -6,6 +6,7 @@ mod cluster;
 mod etcd;
 mod kubectl;
 mod multinode;
+pub mod netlab;
 pub mod node;
 
 pub use cluster::{ServerOptions, TetherServer};

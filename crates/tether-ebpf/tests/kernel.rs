@@ -1,0 +1,206 @@
+//! The eBPF fast path in the kernel, in namespaces (needs root; skipped loudly otherwise,
+//! and a failure under `CI=true`): `tether_testkit::netlab`'s client, node and three pods,
+//! with the nftables data plane serving what the programs pass on.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_bpf::TcxHook;
+use tether_ebpf::{Config, Dataplane};
+use tether_netns::testing::require_root;
+use tether_nft::netdev::Devices;
+use tether_servicemap::{Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName};
+use tether_testkit::netlab::{
+    CLIENT_IP, NODE_IP, POD_PORT, Topology, all_pods, conntrack_lines, echo, echo_server,
+    forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology,
+};
+
+const UPLINK: &str = "tebc0";
+
+fn ebpf_cfg(t: &Topology) -> Config {
+    Config {
+        netns: Some(t.node.path().to_path_buf()),
+        devices: Devices {
+            uplink: UPLINK.into(),
+            bridge: "cni0".into(),
+            clients: vec!["192.168.77.0/24".parse().expect("net")],
+            pods: vec!["10.244.1.0/24".parse().expect("net")],
+        },
+    }
+}
+
+fn nft_cfg(t: &Topology) -> tether_nft::Config {
+    tether_nft::Config {
+        netns: Some(t.node.path().to_path_buf()),
+        node_ips: vec![NODE_IP],
+        cluster_cidr: Some("10.244.0.0/16".parse().expect("net")),
+        service_cidr: Some("10.96.0.0/16".parse().expect("net")),
+        health_checks: false,
+        ..tether_nft::Config::default()
+    }
+}
+
+fn name(svc: &str) -> ServicePortName {
+    ServicePortName::new("default", svc, "", Protocol::Tcp)
+}
+
+fn info(vip: [u8; 4], port: u16) -> ServiceInfo {
+    ServiceInfo::cluster_ip(IpAddr::from(vip), port, Protocol::Tcp)
+}
+
+fn local(ip: Ipv4Addr, port: u16) -> Endpoint {
+    Endpoint {
+        node_name: Some("node".into()),
+        is_local: true,
+        ..Endpoint::ready(IpAddr::V4(ip), port)
+    }
+}
+
+fn web_endpoints(which: &[usize]) -> Vec<Endpoint> {
+    which.iter().map(|i| local(pod_ip(*i), POD_PORT)).collect()
+}
+
+/// Programs attached at the uplink's ingress.
+fn uplink_programs(t: &Topology, index: u32) -> usize {
+    t.node
+        .run(|| tether_bpf::tcx_query(index, TcxHook::Ingress))
+        .expect("netns")
+        .expect("query")
+        .len()
+}
+
+#[tokio::test]
+async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_restarts() {
+    if !require_root() {
+        return;
+    }
+    let t = topology("tebpf-", UPLINK).await;
+    let ch = t.client.handle().await.expect("client handle");
+    tether_netns::add_route(
+        &ch,
+        "10.96.0.0/16".parse().expect("net"),
+        Some(NODE_IP.into()),
+        None,
+    )
+    .await
+    .expect("route");
+    let uplink = tether_netns::link_index(&t.node.handle().await.expect("handle"), UPLINK)
+        .await
+        .expect("uplink");
+    echo_server(&t.pods[1], 9090, Arc::clone(&t.stop));
+    let echo_eps = |off_node: bool| {
+        let mut v = vec![local(pod_ip(1), 9090)];
+        if off_node {
+            v.push(Endpoint::ready(
+                IpAddr::V4(Ipv4Addr::new(10, 244, 2, 9)),
+                9090,
+            ));
+        }
+        v
+    };
+    let mut map = ServiceMap::new();
+    map.insert(
+        name("web"),
+        info([10, 96, 0, 60], 80),
+        web_endpoints(&[0, 1, 2]),
+    );
+    map.insert(name("echo"), info([10, 96, 0, 61], 90), echo_eps(false));
+    tether_nft::prepare_node(&nft_cfg(&t)).expect("sysctls");
+    let mut nft = tether_nft::Proxier::new(nft_cfg(&t));
+    nft.sync(&map).expect("nft sync");
+    let mut dp = Dataplane::open(&ebpf_cfg(&t)).await.expect("open");
+    assert!(!dp.recovered());
+    dp.sync(&map).await.expect("sync");
+    assert_eq!(dp.state().picking(), 2);
+    assert_eq!(dp.hooked().len(), 3, "one reply program per pod veth");
+    let web: SocketAddr = "10.96.0.60:80".parse().expect("addr");
+    let echo_vip: SocketAddr = "10.96.0.61:90".parse().expect("addr");
+
+    // From the client: every pod, each seeing the client's own address (the `ip` table
+    // would masquerade it), nothing forwarded by the node's IP stack, no conntrack entry.
+    let before = forwarded(&t.node);
+    let r = ok_replies(&tcp_many(&t.client, web, 60));
+    assert_eq!(
+        forwarded(&t.node) - before,
+        0,
+        "packets went through the IP stack"
+    );
+    assert_eq!(pods_seen(&r), all_pods(), "{r:?}");
+    assert!(
+        r.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
+        "{r:?}"
+    );
+    let mut conn = t
+        .client
+        .run(|| TcpStream::connect_timeout(&echo_vip, Duration::from_secs(2)))
+        .expect("netns")
+        .expect("connect echo");
+    conn.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    assert_eq!(echo(&mut conn, "a"), "a");
+    if let Some(lines) = conntrack_lines(&t.node, &CLIENT_IP.to_string()) {
+        assert!(
+            lines.is_empty(),
+            "fast flows hold conntrack entries: {lines:?}"
+        );
+    }
+    assert!(
+        dp.maps().flows.next_key(None).expect("flows").is_some(),
+        "no flow recorded"
+    );
+
+    // Pods and the node still go through the `ip` table.
+    let from_pod = ok_replies(&tcp_many(&t.pods[0], web, 30));
+    assert_eq!(pods_seen(&from_pod), all_pods(), "{from_pod:?}");
+    let from_node = ok_replies(&tcp_many(&t.node, web, 30));
+    assert_eq!(pods_seen(&from_node), all_pods(), "{from_node:?}");
+
+    // A restart: a new process finds the programs, takes over their maps and replaces them
+    // in place; the established connection goes on.
+    drop(dp);
+    let mut dp = Dataplane::open(&ebpf_cfg(&t)).await.expect("reopen");
+    assert!(dp.recovered(), "the maps were not taken over");
+    assert_eq!(
+        uplink_programs(&t, uplink),
+        1,
+        "the forward program was not replaced"
+    );
+    dp.sync(&map).await.expect("sync");
+    assert_eq!((dp.state().picking(), dp.state().draining()), (2, 0));
+    assert_eq!(echo(&mut conn, "b"), "b");
+
+    // An endpoint removed: new connections avoid it, still on the fast path. The echo
+    // port leaves the fast path (an off-node endpoint): its established connection keeps
+    // its flow while the port drains, and new ones take the `ip` table.
+    map.insert(
+        name("web"),
+        info([10, 96, 0, 60], 80),
+        web_endpoints(&[1, 2]),
+    );
+    map.insert(name("echo"), info([10, 96, 0, 61], 90), echo_eps(true));
+    nft.sync(&map).expect("nft sync");
+    dp.sync(&map).await.expect("sync");
+    assert_eq!((dp.state().picking(), dp.state().draining()), (1, 1));
+    let r = ok_replies(&tcp_many(&t.client, web, 40));
+    assert_eq!(
+        pods_seen(&r),
+        ["pod1", "pod2"].map(String::from).into(),
+        "{r:?}"
+    );
+    assert!(
+        r.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
+        "{r:?}"
+    );
+    assert_eq!(echo(&mut conn, "c"), "c");
+
+    // Detached: the `ip` table serves the client (masqueraded).
+    dp.detach().expect("detach");
+    assert_eq!(uplink_programs(&t, uplink), 0);
+    let r = ok_replies(&tcp_many(&t.client, web, 20));
+    assert_eq!(pods_seen(&r), ["pod1", "pod2"].map(String::from).into());
+    assert!(
+        r.iter().all(|l| !l.ends_with(&format!(" {CLIENT_IP}"))),
+        "{r:?}"
+    );
+}
