@@ -108,6 +108,7 @@ pub(crate) struct AgentSettings {
     pub(crate) proxy_mode: crate::cli::ProxyMode,
     pub(crate) localhost_lb: bool,
     pub(crate) netdev_fast_path: bool,
+    pub(crate) ebpf_fast_path: bool,
     pub(crate) dns: bool,
     pub(crate) dns_upstreams: Vec<SocketAddr>,
     pub(crate) metrics_listen: Option<SocketAddr>,
@@ -130,6 +131,7 @@ impl From<AgentArgs> for AgentSettings {
             proxy_mode: a.proxy_mode,
             localhost_lb: a.localhost_lb,
             netdev_fast_path: a.netdev_fast_path,
+            ebpf_fast_path: a.ebpf_fast_path,
             dns: !a.no_dns,
             dns_upstreams: if a.dns_upstream.is_empty() {
                 crate::dns::host_upstreams()
@@ -253,9 +255,10 @@ async fn serve_metrics(
     Ok(())
 }
 
-/// The netdev fast path's devices: the link holding the node's (IPv4) address, unless
-/// it is a host route on `lo` (`tether up`'s single node has no uplink), and its subnet.
-async fn netdev_devices(
+/// The fast paths' devices (netdev or eBPF): the link holding the node's (IPv4) address,
+/// unless it is a host route on `lo` (`tether up`'s single node has no uplink), and its
+/// subnet.
+async fn fast_path_devices(
     h: &tether_netns::Handle,
     node_ip: IpAddr,
     network: &tether_kubelet::network::Network,
@@ -267,13 +270,13 @@ async fn netdev_devices(
     let found = match tether_netns::link_with_address(h, node_ip).await {
         Ok(found) => found,
         Err(e) => {
-            tracing::warn!(error = %e, "looking for the node address's link; no netdev fast path");
+            tracing::warn!(error = %e, "looking for the node address's link; no fast path");
             return None;
         }
     };
     match found {
         Some((uplink, ipnet::IpNet::V4(net))) if uplink != "lo" && net.prefix_len() < 32 => {
-            tracing::info!(uplink, clients = %net.trunc(), bridge, "netdev fast path for clients on the node's subnet");
+            tracing::debug!(uplink, clients = %net.trunc(), bridge, "fast path devices: clients on the node's subnet");
             Some(tether_nft::netdev::Devices {
                 uplink,
                 bridge: bridge.to_owned(),
@@ -282,9 +285,25 @@ async fn netdev_devices(
             })
         }
         other => {
-            tracing::info!(node_ip = %node_ip, link = ?other, "no uplink subnet for the netdev fast path");
+            tracing::debug!(node_ip = %node_ip, link = ?other, "no uplink subnet for a fast path");
             None
         }
+    }
+}
+
+/// Detaches the eBPF fast path an earlier run with `--ebpf-fast-path` left on the node
+/// (its programs outlive the process, and would go on serving the old maps).
+async fn remove_ebpf(
+    h: &tether_netns::Handle,
+    node_ip: IpAddr,
+    network: &tether_kubelet::network::Network,
+) {
+    let Some(devices) = fast_path_devices(h, node_ip, network).await else {
+        return;
+    };
+    let netns = Some(network.node().path().to_path_buf());
+    if let Err(e) = tether_ebpf::remove(netns, &devices).await {
+        tracing::warn!(error = %e, "removing an earlier eBPF fast path");
     }
 }
 
@@ -333,11 +352,12 @@ async fn start_dataplane(
                 IpAddr::V4(v) => vec![v],
                 IpAddr::V6(_) => Vec::new(),
             };
-            let netdev = if s.netdev_fast_path {
-                netdev_devices(&h, s.node_ip, network).await
+            let devices = if s.netdev_fast_path || s.ebpf_fast_path {
+                fast_path_devices(&h, s.node_ip, network).await
             } else {
                 None
             };
+            let netdev = devices.clone().filter(|_| s.netdev_fast_path);
             let cfg = tether_nft::Config {
                 netns: Some(network.node().path().to_path_buf()),
                 node_ips,
@@ -355,11 +375,27 @@ async fn start_dataplane(
                 }
             });
             tracing::info!("nftables data plane running");
+            match devices.filter(|_| s.ebpf_fast_path) {
+                Some(devices) => {
+                    let cfg = tether_ebpf::Config {
+                        netns: Some(network.node().path().to_path_buf()),
+                        devices,
+                    };
+                    let (sd, ebpf_rx) = (shutdown.clone(), rx.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = tether_ebpf::run(ebpf_rx, cfg, sd).await {
+                            tracing::error!(error = %e, "eBPF fast path stopped");
+                        }
+                    });
+                }
+                None => remove_ebpf(&h, s.node_ip, network).await,
+            }
         }
         crate::cli::ProxyMode::Userspace => {
             // A kernel table left by an earlier run in nftables mode would steal the traffic.
             let _ = tether_nft::Nft::new(Some(network.node().path().to_path_buf()), "tether")
                 .delete_table();
+            remove_ebpf(&h, s.node_ip, network).await;
             crate::userspace::route_services_locally(network.node(), s.service_cidr).await?;
             tracing::info!("userspace data plane running");
         }

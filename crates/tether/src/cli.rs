@@ -84,8 +84,14 @@ pub(crate) struct AgentArgs {
     /// on this node in `table netdev tether`, without conntrack (nftables mode; needs
     /// `--node-ip` on a link with a subnet, not on `lo`). Off by default: measured no
     /// cheaper than conntrack (BENCHMARKS.md § 8c).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ebpf_fast_path")]
     pub(crate) netdev_fast_path: bool,
+    /// Serve TCP ClusterIP connections from clients on the node address's subnet to pods
+    /// on this node with two eBPF programs (tcx, before the IP stack), without conntrack
+    /// or nftables; everything else stays on the nftables table (nftables mode; needs
+    /// `--node-ip` on a link with a subnet, not on `lo`). See BENCHMARKS.md § 8e.
+    #[arg(long)]
+    pub(crate) ebpf_fast_path: bool,
     /// Do not serve cluster DNS from this agent.
     #[arg(long)]
     pub(crate) no_dns: bool,

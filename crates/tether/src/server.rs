@@ -210,6 +210,7 @@ pub(crate) async fn run(args: ServerArgs, up: bool) -> anyhow::Result<()> {
             localhost_lb: true,
             // `tether up`'s node address is on `lo`: there is no uplink to serve.
             netdev_fast_path: false,
+            ebpf_fast_path: false,
             dns: true,
             dns_upstreams: crate::dns::host_upstreams(),
             metrics_listen: None,

@@ -160,14 +160,13 @@ fn two_nodes_route_pods_services_and_dns_across_nodes() {
     });
 }
 
-/// Issue 4's kernel fast path through the agent (`--netdev-fast-path`): a node whose
-/// InternalIP sits on a real uplink (`eth0` on the fabric) serves ClusterIP connections from a client on that subnet
-/// in `table netdev tether`, without conntrack and without masquerading; the node itself
-/// still goes through conntrack.
-#[test]
-fn netdev_fast_path_serves_clients_on_the_node_subnet() {
+/// Issue 4's kernel fast paths through the agent (`flag`): a node whose InternalIP sits on
+/// a real uplink (`eth0` on the fabric) serves ClusterIP connections from a client on that
+/// subnet without conntrack and without masquerading; the node itself still goes through
+/// conntrack. `check` looks at the node's namespace once the client reached every pod.
+fn fast_path_serves_clients_on_the_node_subnet(flag: &str, check: impl Fn(&str)) {
     let agent = AgentOptions {
-        extra_args: vec!["--netdev-fast-path".into()],
+        extra_args: vec![flag.into()],
         ..AgentOptions::default()
     };
     let Some(mut c) = MultiNodeCluster::start(bin(), ServerOptions::default(), 1, agent) else {
@@ -196,8 +195,7 @@ fn netdev_fast_path_serves_clients_on_the_node_subnet() {
     // The pod sees the client's own address: the `ip` table would have masqueraded it.
     let ip = curl_hostname(&client, &format!("http://{vip}/clientip"));
     assert!(ip.starts_with("10.255.0.100:"), "clientip {ip:?}");
-    let flows = exec_in(&node, &["nft", "list", "map", "netdev", "tether", "flows"]);
-    assert!(flows.stdout.contains("10.255.0.100"), "{flows:?}");
+    check(&node);
     // No entry in either direction (not only those addressed to the ClusterIP: a reply
     // that met the IP stack would hold one addressed to the client).
     let ct = exec_in(&node, &["conntrack", "-L"]);
@@ -209,4 +207,22 @@ fn netdev_fast_path_serves_clients_on_the_node_subnet() {
     // The node's own connections take the conntrack path.
     let from_node = curl_hostname(&node, &format!("http://{vip}/hostname"));
     assert!(all.contains(&from_node), "from the node: {from_node:?}");
+}
+
+/// `--netdev-fast-path`: the flows are recorded in `table netdev tether`.
+#[test]
+fn netdev_fast_path_serves_clients_on_the_node_subnet() {
+    fast_path_serves_clients_on_the_node_subnet("--netdev-fast-path", |node| {
+        let flows = exec_in(node, &["nft", "list", "map", "netdev", "tether", "flows"]);
+        assert!(flows.stdout.contains("10.255.0.100"), "{flows:?}");
+    });
+}
+
+/// `--ebpf-fast-path`: no netdev table; the programs serve the client.
+#[test]
+fn ebpf_fast_path_serves_clients_on_the_node_subnet() {
+    fast_path_serves_clients_on_the_node_subnet("--ebpf-fast-path", |node| {
+        let t = exec_in(node, &["nft", "list", "table", "netdev", "tether"]);
+        assert_ne!(t.code, 0, "a netdev table: {t:?}");
+    });
 }
