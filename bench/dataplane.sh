@@ -18,11 +18,11 @@
 #              uplink tbn0 and the bridge tbbr0 pick an endpoint per SYN, remember the flow in
 #              dynamic maps, rewrite statelessly and `fwd` the packets: no conntrack, no IP
 #              stack in the node
-#   bpf        the nft rules plus `tether-bench bpf-service` (an experiment): tcx eBPF programs
-#              on the uplink and the pods' veths with maps for any number of Services (both
-#              ports served by one process), one LRU-hash lookup per packet of a known flow,
-#              the rewrite by the checksum helpers and bpf_redirect_neigh (no conntrack, no
-#              IP stack)
+#   ebpf       the agent's rules plus its eBPF fast path (tether_ebpf, as
+#              `tether agent --ebpf-fast-path` programs it): tcx programs on the uplink and the
+#              pods' veths, one LRU-hash and one array lookup per packet of a known flow, the
+#              rewrite by the checksum helpers and bpf_redirect_neigh (no conntrack, no IP
+#              stack in the node)
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -30,6 +30,8 @@
 #              or of two builds in one run, e.g. PROXY_B_ARGS="--runtime per-core")
 #   haproxy    client -> 10.96.0.20:80, HAProxy (Debian, TCP mode, nbthread 2, roundrobin)
 # HTTP backends: `tether agnhost netexec --http-port=8080` in each pod, path /hostname.
+# BACKENDS="10.244.0.2:8080" gives the Service modes the one pod `direct` uses (a like-for-like
+# yardstick: by default they spread over three pods, whose servers then share the CPU).
 # NSTAT=1 adds the client's TCP counters (retransmits, SYN retransmits) after each mode.
 # iperf3: one server in pod 1 on 5201, reached through each mode's port 5201 (one backend).
 #
@@ -91,7 +93,7 @@ for i in 1 2 3; do
 done
 ip netns exec "$ID-p1" iperf3 -s -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
-BACKENDS="10.244.0.2:8080 10.244.0.3:8080 10.244.0.4:8080"
+BACKENDS=${BACKENDS:-10.244.0.2:8080 10.244.0.3:8080 10.244.0.4:8080}
 for _ in $(seq 50); do
   inn "$C" curl -s -m1 http://10.244.0.4:8080/hostname >/dev/null 2>&1 && break; sleep 0.2
 done
@@ -139,7 +141,7 @@ sleep 0.5
 target() {
   case $1 in
     direct|direct-ct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev|bpf) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev|ebpf) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
@@ -213,13 +215,15 @@ for r in $(seq "$ROUNDS"); do
   wait_quiet
   for m in $MODES; do
     case $m in
-      nft|nft-ft|nft-lean|nft-netdev|direct-ct|bpf) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft|nft-ft|nft-lean|nft-netdev|direct-ct|ebpf) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
     fast=()
-    [ "$m" = nft-netdev ] && fast=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24 --netdev-pods 10.244.0.0/24)
-    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = bpf ]; then
+    devices=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24 --netdev-pods 10.244.0.0/24)
+    [ "$m" = nft-netdev ] && fast=("${devices[@]}")
+    [ "$m" = ebpf ] && fast=(--ebpf "${devices[@]}")
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = ebpf ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
         "${masq[@]}" "${fast[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
@@ -234,15 +238,6 @@ EOF
       echo "# nft-ft skipped: this kernel has no flowtables (CONFIG_NF_FLOW_TABLE)"
       inn "$N" nft delete table ip tether
       continue
-    fi
-    BPF_PIDS=()
-    if [ "$m" = bpf ]; then
-      ip netns exec "$N" "$BENCH" bpf-service \
-        --service "10.96.0.10:80=$(echo "$BACKENDS" | tr ' ' ',')" --service 10.96.0.10:5201=10.244.0.2:5201 \
-        --uplink tbn0 --bridge tbbr0 --pod-devs tbp1 tbp2 tbp3 >>"$TMP/bpf.log" 2>&1 &
-      PIDS+=($!); BPF_PIDS+=($!)
-      for _ in $(seq 50); do grep -q attached "$TMP/bpf.log" 2>/dev/null && break; sleep 0.1; done
-      grep -q attached "$TMP/bpf.log" || { echo "# bpf: not attached: $(cat "$TMP/bpf.log")"; }
     fi
     lean=0; [ "$m" = nft-lean ] && lean=1
     inn "$N" sysctl -qw net.netfilter.nf_conntrack_checksum=$((1 - lean)) \
@@ -259,11 +254,10 @@ EOF
       echo "$m iperf3 gbit_s=$g"
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
-    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = bpf ]; then inn "$N" nft delete table ip tether; fi
-    if [ "$m" = bpf ]; then
-      echo "# bpf: $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"
-      for p in "${BPF_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
-      : >"$TMP/bpf.log"
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = ebpf ]; then inn "$N" nft delete table ip tether; fi
+    if [ "$m" = ebpf ]; then
+      echo "# ebpf: $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"
+      inn "$N" "$BENCH" ebpf-remove --uplink tbn0 --bridge tbbr0
     fi
     if [ "$m" = nft-netdev ]; then
       echo "# nft-netdev: $(inn "$N" nft list map netdev tether flows | grep -o ' : ' | wc -l) flows remembered, $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"

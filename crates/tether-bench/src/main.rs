@@ -9,7 +9,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod agent_sync;
 mod api;
-mod bpf;
 mod dns;
 mod nft;
 mod pods;
@@ -46,8 +45,8 @@ enum Cmd {
     Pods(pods::PodsArgs),
     /// The agent end to end: API write → element in the node's nftables table.
     AgentSync(agent_sync::AgentSyncArgs),
-    /// Serves one ClusterIP Service with tcx eBPF programs (an experiment) until killed.
-    BpfService(bpf::BpfArgs),
+    /// Detaches the eBPF fast path (`nft-service --ebpf`) in the current namespace.
+    EbpfRemove(nft::EbpfRemoveArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Api(a) => api::run(&a),
         Cmd::Pods(a) => pods::run(&a),
         Cmd::AgentSync(a) => agent_sync::run(&a),
-        Cmd::BpfService(a) => bpf::run(&a),
+        Cmd::EbpfRemove(a) => nft::ebpf_remove(&a),
     }
 }
 

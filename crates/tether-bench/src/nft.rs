@@ -60,6 +60,11 @@ pub(crate) struct ServiceArgs {
     /// Program the netdev fast path (`table netdev tether`) with this uplink device.
     #[arg(long, requires_all = ["netdev_bridge", "netdev_clients", "netdev_pods"])]
     netdev_uplink: Option<String>,
+    /// Program the eBPF fast path (tether_ebpf, as `tether agent --ebpf-fast-path` does) on
+    /// the `--netdev-*` devices instead of the netdev one. Its programs stay attached when
+    /// this exits (`ebpf-remove` detaches them).
+    #[arg(long, requires = "netdev_uplink")]
+    ebpf: bool,
     /// The fast path's pod bridge.
     #[arg(long)]
     netdev_bridge: Option<String>,
@@ -114,6 +119,11 @@ pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let (netdev, ebpf) = if a.ebpf {
+        (None, netdev)
+    } else {
+        (netdev, None)
+    };
     let mut p = Proxier::new(Config {
         masquerade_fully_random: a.fully_random,
         netdev,
@@ -125,6 +135,51 @@ pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
         "nft_service_synced kind={kind:?} ms={}",
         t.elapsed().as_millis()
     );
+    if let Some(devices) = ebpf {
+        let t = Instant::now();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let picking = rt.block_on(async {
+            let mut dp = tether_ebpf::Dataplane::open(&tether_ebpf::Config {
+                netns: None,
+                devices,
+            })
+            .await?;
+            dp.sync(&map).await?;
+            Ok::<_, tether_ebpf::Error>(dp.state().picking())
+        })?;
+        println!(
+            "ebpf_attached picking={picking} ms={}",
+            t.elapsed().as_millis()
+        );
+    }
+    Ok(())
+}
+
+/// Arguments of `ebpf-remove`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EbpfRemoveArgs {
+    /// The uplink device.
+    #[arg(long)]
+    uplink: String,
+    /// The pods' bridge.
+    #[arg(long)]
+    bridge: String,
+}
+
+/// Detaches the eBPF fast path's programs from the devices in this namespace.
+pub(crate) fn ebpf_remove(a: &EbpfRemoveArgs) -> anyhow::Result<()> {
+    let devices = tether_nft::netdev::Devices {
+        uplink: a.uplink.clone(),
+        bridge: a.bridge.clone(),
+        clients: Vec::new(),
+        pods: Vec::new(),
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(tether_ebpf::remove(None, &devices))?;
     Ok(())
 }
 
