@@ -160,6 +160,10 @@ pub enum MapType {
     LruHash = 9,
 }
 
+/// `BPF_F_NO_COMMON_LRU`: an LRU map keeps one list per CPU (no lock shared by all CPUs;
+/// each CPU's updates evict from its own share of the capacity).
+pub const NO_COMMON_LRU: u32 = 1 << 1;
+
 /// A map.
 #[derive(Debug)]
 pub struct Map {
@@ -181,6 +185,8 @@ pub struct MapInfo {
     pub value_size: u32,
     /// Capacity.
     pub max_entries: u32,
+    /// The `BPF_F_*` flags it was created with.
+    pub flags: u32,
     /// The name it was created with.
     pub name: String,
 }
@@ -193,22 +199,25 @@ impl Map {
         value_size: u32,
         max_entries: u32,
     ) -> Result<Self, Error> {
-        Self::create_named(kind, key_size, value_size, max_entries, "")
+        Self::create_named(kind, key_size, value_size, max_entries, 0, "")
     }
 
-    /// Creates a map named `name` (at most 15 bytes are kept; [`MapInfo::name`] shows it).
+    /// Creates a map named `name` (at most 15 bytes are kept; [`MapInfo::name`] shows it)
+    /// with `flags` (`BPF_F_*`, such as [`NO_COMMON_LRU`]).
     pub fn create_named(
         kind: MapType,
         key_size: u32,
         value_size: u32,
         max_entries: u32,
+        flags: u32,
         name: &str,
     ) -> Result<Self, Error> {
         let mut a = Attr::new();
         a.u32(0, kind as u32)
             .u32(4, key_size)
             .u32(8, value_size)
-            .u32(12, max_entries);
+            .u32(12, max_entries)
+            .u32(16, flags);
         put_name(&mut a, 28, name);
         let fd = a.call(BPF_MAP_CREATE, "MAP_CREATE")?;
         Ok(Self {
@@ -240,6 +249,7 @@ impl Map {
             key_size: word(&b, 8),
             value_size: word(&b, 12),
             max_entries: word(&b, 16),
+            flags: word(&b, 20),
             name: name_of(&b[24..24 + OBJ_NAME_LEN]),
         })
     }

@@ -3,8 +3,8 @@
 
 use tether_bpf::asm::{Asm, Cond, Size, helper};
 use tether_bpf::{
-    Error, Link, Map, MapType, PROG_TYPE_SCHED_CLS, Program, TcxHook, tcx_attach, tcx_detach,
-    tcx_query,
+    Error, Link, Map, MapType, NO_COMMON_LRU, PROG_TYPE_SCHED_CLS, Program, TcxHook, tcx_attach,
+    tcx_detach, tcx_query,
 };
 use tether_netns::NetNs;
 use tether_netns::testing::{require_root, unique_name};
@@ -100,7 +100,7 @@ async fn an_attachment_without_a_link_is_found_again_with_its_maps_and_replaced_
         .await
         .expect("veth");
     let index = tether_netns::link_index(&h, "tb0").await.expect("index");
-    let map = Map::create_named(MapType::Array, 4, 4, 1, "tether_counter").expect("map");
+    let map = Map::create_named(MapType::Array, 4, 4, 1, 0, "tether_counter").expect("map");
     assert_eq!(map.info().expect("info").name, "tether_counter");
     let first = Program::load(PROG_TYPE_SCHED_CLS, "tether_first", &counter(&map)).expect("load");
     ns.run(|| tcx_attach(&first, index, TcxHook::Ingress, None))
@@ -145,6 +145,9 @@ async fn an_attachment_without_a_link_is_found_again_with_its_maps_and_replaced_
             .expect("query")
             .is_empty()
     );
+    let lru = Map::create_named(MapType::LruHash, 4, 4, 64, NO_COMMON_LRU, "tether_lru")
+        .expect("per-CPU LRU");
+    assert_eq!(lru.info().expect("info").flags, NO_COMMON_LRU);
     let hash = Map::create(MapType::Hash, 4, 4, 4).expect("hash");
     hash.update(&1u32.to_ne_bytes(), &2u32.to_ne_bytes())
         .expect("update");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use tether_bpf::{Map, MapType, Program};
+use tether_bpf::{Map, MapType, NO_COMMON_LRU, Program};
 
 use crate::Error;
 use crate::state::{
@@ -29,13 +29,29 @@ pub struct Maps {
     pub replies: Map,
 }
 
-/// (name, type, key size, value size, capacity) of each map, in [`Maps`] order.
-const LAYOUT: [(&str, MapType, u32, u32, u32); 5] = [
-    ("tt1_services", MapType::Hash, 8, 8, BLOCKS),
-    ("tt1_picks", MapType::Array, 4, 4, SLOTS),
-    ("tt1_backends", MapType::Array, 4, 8, SLOTS),
-    ("tt1_flows", MapType::LruHash, 12, 12, FLOW_CAPACITY),
-    ("tt1_replies", MapType::LruHash, 12, 12, FLOW_CAPACITY),
+/// (name, type, key size, value size, capacity, flags) of each map, in [`Maps`] order. The
+/// flow maps keep one LRU list per CPU: a SYN's two updates take no lock shared with the
+/// other CPUs.
+const LAYOUT: [(&str, MapType, u32, u32, u32, u32); 5] = [
+    ("tt1_services", MapType::Hash, 8, 8, BLOCKS, 0),
+    ("tt1_picks", MapType::Array, 4, 4, SLOTS, 0),
+    ("tt1_backends", MapType::Array, 4, 8, SLOTS, 0),
+    (
+        "tt1_flows",
+        MapType::LruHash,
+        12,
+        12,
+        FLOW_CAPACITY,
+        NO_COMMON_LRU,
+    ),
+    (
+        "tt1_replies",
+        MapType::LruHash,
+        12,
+        12,
+        FLOW_CAPACITY,
+        NO_COMMON_LRU,
+    ),
 ];
 
 impl Maps {
@@ -43,7 +59,7 @@ impl Maps {
     pub fn create() -> Result<Self, Error> {
         let mut maps = LAYOUT
             .iter()
-            .map(|(name, kind, k, v, n)| Map::create_named(*kind, *k, *v, *n, name));
+            .map(|(name, kind, k, v, n, f)| Map::create_named(*kind, *k, *v, *n, *f, name));
         let mut next = || {
             maps.next()
                 .ok_or(Error::Layout)
@@ -65,12 +81,13 @@ impl Maps {
         for id in info.map_ids {
             let map = Map::from_id(id)?;
             let m = map.info()?;
-            let Some(i) = LAYOUT.iter().position(|(name, kind, k, v, n)| {
+            let Some(i) = LAYOUT.iter().position(|(name, kind, k, v, n, f)| {
                 m.name == *name
                     && m.kind == *kind as u32
                     && m.key_size == *k
                     && m.value_size == *v
                     && m.max_entries == *n
+                    && m.flags == *f
             }) else {
                 continue;
             };

@@ -52,6 +52,9 @@ const OLD_ADDR: i16 = -80;
 const NEW_ADDR: i16 = -84;
 const OLD_PORT: i16 = -88;
 const NEW_PORT: i16 = -92;
+const NEXT_HOP: i16 = -112; // struct bpf_redir_neigh: family, address (20 bytes)
+/// `AF_INET`.
+const AF_INET: i32 = 2;
 
 /// Parses up to the TCP header: r6 = skb, r7 = data; jumps to `pass` for anything but
 /// TCP in IPv4 without options, and for fragments.
@@ -81,8 +84,11 @@ fn parse(a: &mut Asm) {
 }
 
 /// Rewrites the address at `addr_at` and the port at `port_at` from the stack's OLD_* to
-/// NEW_* (checksums first), then redirects to `ifindex` (neighbour resolved by the kernel).
-fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32) {
+/// NEW_* (checksums first), then redirects to `ifindex`, to the neighbour whose address is
+/// on the stack at `next_hop`. Naming the next hop spares the kernel a route lookup per
+/// packet: both sides are on-link by the scope (pods behind the bridge, clients on the
+/// uplink's subnets).
+fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32, next_hop: i16) {
     for (csum, helper_id, flags, old, new) in [
         (
             TCP_CSUM,
@@ -112,9 +118,15 @@ fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32) {
             .call(helper::SKB_STORE_BYTES)
             .jmp_imm(Cond::Ne, 0, 0, "drop");
     }
-    a.mov32_imm(1, ifindex)
-        .mov_imm(2, 0)
-        .mov_imm(3, 0)
+    a.st(Size::W, 10, NEXT_HOP, AF_INET)
+        .ldx(Size::W, 1, 10, next_hop)
+        .stx(Size::W, 10, NEXT_HOP + 4, 1);
+    for off in [8, 12, 16] {
+        a.st(Size::W, 10, NEXT_HOP + off, 0);
+    }
+    a.mov32_imm(1, ifindex);
+    stack_arg(a, 2, NEXT_HOP);
+    a.mov_imm(3, 20)
         .mov_imm(4, 0)
         .call(helper::REDIRECT_NEIGH)
         .exit()
@@ -236,7 +248,7 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
     copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
     copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, OLD_ADDR);
     copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::W, OLD_PORT);
-    rewrite(&mut a, IP_DADDR, TCP_DPORT, bridge);
+    rewrite(&mut a, IP_DADDR, TCP_DPORT, bridge, NEW_ADDR);
     a.label("pass").mov_imm(0, TCX_NEXT).exit();
     a.finish()
 }
@@ -270,7 +282,7 @@ pub fn reply(maps: &Maps, uplink: u32) -> Result<Vec<u8>, AsmError> {
     copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
     copy(&mut a, Size::W, 10, REPLY_KEY + 8, Size::W, OLD_ADDR);
     copy(&mut a, Size::H, 10, REPLY_KEY + 6, Size::W, OLD_PORT);
-    rewrite(&mut a, IP_SADDR, TCP_SPORT, uplink);
+    rewrite(&mut a, IP_SADDR, TCP_SPORT, uplink, REPLY_KEY);
     a.label("pass").mov_imm(0, TCX_NEXT).exit();
     a.finish()
 }
