@@ -37,6 +37,7 @@
 //! through another way within that time has its replies rewritten (as in the netdev path).
 
 pub mod maps;
+pub mod metrics;
 pub mod programs;
 pub mod state;
 
@@ -53,6 +54,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::maps::Maps;
+pub use crate::metrics::Metrics;
 use crate::state::State;
 
 /// Errors of the eBPF data plane.
@@ -321,6 +323,7 @@ pub async fn remove(netns: Option<PathBuf>, devices: &Devices) -> Result<(), Err
 pub async fn run(
     mut map_rx: watch::Receiver<Arc<ServiceMap>>,
     cfg: Config,
+    metrics: Option<Metrics>,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     tokio::select! {
@@ -336,25 +339,29 @@ pub async fn run(
                 Err(e) => tracing::error!(error = %e, "eBPF fast path: attaching failed; retrying"),
             }
         }
-        let mut retry = false;
-        if let Some(d) = dp.as_mut() {
-            match d.sync(&map).await {
-                Ok(ops) => tracing::debug!(
-                    ops,
-                    picking = d.state().picking(),
-                    draining = d.state().draining(),
-                    "eBPF fast path synced"
-                ),
+        let ok = match dp.as_mut() {
+            Some(d) => match d.sync(&map).await {
+                Ok(ops) => {
+                    tracing::debug!(
+                        ops,
+                        picking = d.state().picking(),
+                        draining = d.state().draining(),
+                        "eBPF fast path synced"
+                    );
+                    true
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "eBPF fast path sync failed; reopening");
                     dp = None;
+                    false
                 }
-            }
+            },
+            None => false,
+        };
+        if let Some(m) = &metrics {
+            m.observe(ok, dp.as_ref());
         }
-        if dp.is_none() {
-            retry = true;
-        }
-        let wait = if retry {
+        let wait = if !ok {
             Duration::from_secs(5)
         } else {
             Duration::from_secs(60)

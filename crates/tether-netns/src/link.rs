@@ -205,28 +205,6 @@ pub(crate) fn validate_ifname(name: &str) -> Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ifnames() {
-        for good in [
-            "eth0",
-            "cni0",
-            "veth0123abcd",
-            "a.b",
-            "x-y_z",
-            "123456789012345",
-        ] {
-            assert!(validate_ifname(good).is_ok(), "{good:?}");
-        }
-        for bad in ["", ".", "..", "a/b", "a:b", "a b", "1234567890123456"] {
-            assert!(validate_ifname(bad).is_err(), "{bad:?}");
-        }
-    }
-}
-
 /// The ports of bridge `bridge` (`ip -o link show master BRIDGE`): name and index of each
 /// link whose controller it is; empty when there is no such bridge.
 pub async fn bridge_ports(h: &Handle, bridge: &str) -> Result<Vec<(String, u32)>> {
@@ -259,4 +237,26 @@ pub async fn bridge_ports(h: &Handle, bridge: &str) -> Result<Vec<(String, u32)>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ifnames() {
+        for good in [
+            "eth0",
+            "cni0",
+            "veth0123abcd",
+            "a.b",
+            "x-y_z",
+            "123456789012345",
+        ] {
+            assert!(validate_ifname(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", ".", "..", "a/b", "a:b", "a b", "1234567890123456"] {
+            assert!(validate_ifname(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -381,9 +381,11 @@ async fn start_dataplane(
                         netns: Some(network.node().path().to_path_buf()),
                         devices,
                     };
+                    let metrics =
+                        tether_ebpf::Metrics::register(registry.sub_registry_with_prefix("ebpf"));
                     let (sd, ebpf_rx) = (shutdown.clone(), rx.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = tether_ebpf::run(ebpf_rx, cfg, sd).await {
+                        if let Err(e) = tether_ebpf::run(ebpf_rx, cfg, Some(metrics), sd).await {
                             tracing::error!(error = %e, "eBPF fast path stopped");
                         }
                     });
