@@ -23,7 +23,11 @@
 //! [`state::MAX_ENDPOINTS`] endpoints. **Changes** are map writes in work proportional to
 //! the change ([`state`]): an endpoint keeps its slot while it is a member, so flows to it
 //! go on; a removed endpoint's flows fall back to the stack; a port that leaves the scope
-//! stops taking new flows and serves its recorded ones for [`state::DRAIN`]. **Restarts**
+//! stops taking new flows and serves its recorded ones for [`state::DRAIN`] (its members
+//! still follow its endpoints). A deleted Service port (or one whose ClusterIP changed, or
+//! one a restarted agent finds and no Service claims) keeps its last members for that
+//! time, as conntrack keeps a deleted Service's DNAT for established connections; a
+//! client's packets on such a flow reach whatever holds that pod address then. **Restarts**
 //! keep established flows: the programs are attached without links (they stay when the
 //! process exits), and a new process finds them on the uplink, takes over their maps,
 //! recovers the block assignment from the block headers, and replaces the programs in
@@ -106,15 +110,30 @@ fn attached(ifindex: u32, name: &str) -> Result<Option<Program>, Error> {
 }
 
 /// Attaches `prog` at `ifindex`'s ingress in place of the program of the same name there,
-/// or afresh (call in the namespace).
+/// or afresh when there is none (or it went meanwhile) (call in the namespace).
 fn attach(prog: &Program, ifindex: u32, name: &str) -> Result<(), Error> {
-    let old = attached(ifindex, name)?;
-    if let Some(old) = &old
-        && tcx_attach(prog, ifindex, TcxHook::Ingress, Some(old)).is_ok()
-    {
-        return Ok(());
+    if let Some(old) = attached(ifindex, name)? {
+        match tcx_attach(prog, ifindex, TcxHook::Ingress, Some(&old)) {
+            Ok(()) => return Ok(()),
+            Err(tether_bpf::Error::Syscall { source, .. })
+                if source.raw_os_error() == Some(libc_enoent()) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(tcx_attach(prog, ifindex, TcxHook::Ingress, None)?)
+}
+
+/// `ENOENT`: the program to replace is no longer attached.
+const fn libc_enoent() -> i32 {
+    2
+}
+
+/// Detaches every program named `name` at `ifindex`'s ingress (call in the namespace).
+fn detach_all(ifindex: u32, name: &str) -> Result<(), Error> {
+    while let Some(p) = attached(ifindex, name)? {
+        tcx_detach(&p, ifindex, TcxHook::Ingress)?;
+    }
+    Ok(())
 }
 
 /// The programs on the node and what they serve.
@@ -123,7 +142,6 @@ pub struct Dataplane {
     ns: NetNs,
     handle: Handle,
     devices: Devices,
-    uplink: u32,
     bridge: u32,
     maps: Maps,
     reply: Program,
@@ -173,7 +191,6 @@ impl Dataplane {
             ns,
             handle,
             devices: d.clone(),
-            uplink,
             bridge,
             maps,
             reply,
@@ -229,20 +246,25 @@ impl Dataplane {
             return Ok(());
         }
         let reply = &self.reply;
-        let done = self.ns.run(|| {
-            new.iter()
-                .filter_map(|(name, i)| match attach(reply, *i, programs::REPLY) {
-                    Ok(()) => Some(*i),
+        let (done, failed) = self.ns.run(|| {
+            let mut done = Vec::new();
+            let mut failed = None;
+            for (name, i) in &new {
+                match attach(reply, *i, programs::REPLY) {
+                    Ok(()) => done.push(*i),
                     Err(e) => {
-                        // A veth that went meanwhile; one still there is retried next sync.
                         tracing::warn!(port = %name, error = %e, "attaching the reply program");
-                        None
+                        failed.get_or_insert(e);
                     }
-                })
-                .collect::<Vec<_>>()
+                }
+            }
+            (done, failed)
         })?;
         self.hooked.extend(done);
-        Ok(())
+        // A pod whose replies would not be rewritten must not get fast flows: the sync
+        // fails (nothing is listed) and is retried; a veth that went meanwhile is gone
+        // from the next dump.
+        failed.map_or(Ok(()), Err)
     }
 
     /// Brings the maps in line with `map`: every port the first time (recovered ports no
@@ -274,20 +296,8 @@ impl Dataplane {
     }
 
     /// Detaches the programs (their maps, and so every fast flow, go with them).
-    pub fn detach(self) -> Result<(), Error> {
-        let forward = self.ns.run(|| attached(self.uplink, programs::FORWARD))??;
-        let reply = &self.reply;
-        let hooked = &self.hooked;
-        self.ns.run(|| {
-            if let Some(f) = &forward {
-                tcx_detach(f, self.uplink, TcxHook::Ingress)?;
-            }
-            for i in hooked {
-                // A veth that went took its program along.
-                let _ = tcx_detach(reply, *i, TcxHook::Ingress);
-            }
-            Ok::<_, Error>(())
-        })??;
+    pub async fn detach(self) -> Result<(), Error> {
+        remove_in(&self.ns, &self.handle, &self.devices).await?;
         tracing::debug!(bridge = self.bridge, "eBPF fast path detached");
         Ok(())
     }
@@ -298,20 +308,27 @@ impl Dataplane {
 pub async fn remove(netns: Option<PathBuf>, devices: &Devices) -> Result<(), Error> {
     let ns = open_netns(netns.as_ref())?;
     let h = ns.handle().await?;
+    remove_in(&ns, &h, devices).await
+}
+
+/// Detaches every program of ours from the uplink and the bridge's ports, going on past
+/// failures (a veth that goes meanwhile takes its program along); the first error, if any.
+async fn remove_in(ns: &NetNs, h: &Handle, devices: &Devices) -> Result<(), Error> {
     let mut targets = vec![(
-        tether_netns::link_index(&h, &devices.uplink).await?,
+        tether_netns::link_index(h, &devices.uplink).await?,
         programs::FORWARD,
     )];
-    for (_, i) in tether_netns::bridge_ports(&h, &devices.bridge).await? {
+    for (_, i) in tether_netns::bridge_ports(h, &devices.bridge).await? {
         targets.push((i, programs::REPLY));
     }
     ns.run(|| {
+        let mut first = None;
         for (i, name) in &targets {
-            if let Some(p) = attached(*i, name)? {
-                tcx_detach(&p, *i, TcxHook::Ingress)?;
+            if let Err(e) = detach_all(*i, name) {
+                first.get_or_insert(e);
             }
         }
-        Ok::<_, Error>(())
+        first.map_or(Ok(()), Err)
     })?
 }
 

@@ -34,6 +34,11 @@ const TCP_DPORT: i16 = 36;
 const TCP_FLAGS: i16 = 47;
 const TCP_CSUM: i32 = 50;
 const HEADERS: i32 = 54;
+/// `__sk_buff.pkt_type`.
+const SKB_PKT_TYPE: i16 = 4;
+/// TCP flags: SYN and ACK, and SYN alone (a connection's first segment).
+const SYN_ACK: u32 = 0x12;
+const SYN: u32 = 0x02;
 /// `TCX_NEXT`: not ours, on to the next program (or the stack).
 const TCX_NEXT: i32 = -1;
 /// `TC_ACT_SHOT`: a packet a helper failed on half way is dropped, never sent half-rewritten.
@@ -156,7 +161,11 @@ fn wire(b: [u8; 4]) -> u32 {
 pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>, AsmError> {
     let mut a = Asm::new();
     parse(&mut a);
-    a.ldx(Size::W, 1, 7, IP_SADDR);
+    // Only frames addressed to this host (`pkt_type` `PACKET_HOST`), not those a
+    // promiscuous uplink sees for others.
+    a.ldx(Size::W, 1, 6, SKB_PKT_TYPE)
+        .jmp32_imm(Cond::Ne, 1, 0, "pass")
+        .ldx(Size::W, 1, 7, IP_SADDR);
     for net in clients {
         a.mov(2, 1)
             .and32_imm(2, wire(net.netmask().octets()))
@@ -173,8 +182,9 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .jmp_imm(Cond::Ne, 0, 0, "have")
         // A new flow starts only with a SYN, to a listed Service port.
         .mov(1, 9)
-        .and32_imm(1, 0x12)
-        .jmp32_imm(Cond::Ne, 1, 0x02, "pass");
+        .and32_imm(1, SYN_ACK)
+        .jmp32_imm(Cond::Ne, 1, SYN, "pass")
+        .label("syn");
     copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, SVC_KEY);
     copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::H, SVC_KEY + 4);
     a.st(Size::H, 10, SVC_KEY + 6, 0)
@@ -239,17 +249,25 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
     a.mov(2, 9)
         .add_imm(2, 8)
         .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .jmp_imm(Cond::Eq, 0, 0, "stale")
         .ldx(Size::Dw, 1, 0, 0)
         .ldx(Size::Dw, 2, 9, 0)
-        .jmp_reg(Cond::Ne, 1, 2, "pass")
+        .jmp_reg(Cond::Ne, 1, 2, "stale")
         .label("rewrite");
     copy(&mut a, Size::W, 9, 0, Size::W, NEW_ADDR);
     copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
     copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, OLD_ADDR);
     copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::W, OLD_PORT);
     rewrite(&mut a, IP_DADDR, TCP_DPORT, bridge, NEW_ADDR);
-    a.label("pass").mov_imm(0, TCX_NEXT).exit();
+    // A recorded flow whose endpoint is gone: a new SYN on that client port picks afresh
+    // (its entries are overwritten); other packets go to the stack.
+    a.label("stale")
+        .ldx(Size::B, 1, 7, TCP_FLAGS)
+        .and32_imm(1, SYN_ACK)
+        .jmp32_imm(Cond::Eq, 1, SYN, "syn")
+        .label("pass")
+        .mov_imm(0, TCX_NEXT)
+        .exit();
     a.finish()
 }
 

@@ -114,9 +114,11 @@ impl Block {
         self.index * BLOCK_SIZE
     }
 
-    /// Makes the members exactly `want`: new ones get free slots (written first), gone ones
-    /// are zeroed last (in `tail`, after the picks that no longer name them). `false` when
-    /// `want` does not fit.
+    /// Makes the members exactly `want`: new ones get free slots (written first, never-used
+    /// slots before ones just freed), gone ones that no new member took are zeroed last (in
+    /// `tail`, after the picks that no longer name them). Reusing a slot in the same change
+    /// is safe: a flow goes on only while the slot holds the very address and port it
+    /// recorded. `false` (nothing changed) when `want` does not fit.
     fn set_members(
         &mut self,
         want: &BTreeSet<Backend>,
@@ -126,38 +128,40 @@ impl Block {
         if want.len() > MAX_ENDPOINTS {
             return false;
         }
-        let gone: Vec<Backend> = self
+        let gone: Vec<(Backend, u32)> = self
             .members
-            .keys()
-            .filter(|b| !want.contains(b))
-            .copied()
+            .iter()
+            .filter(|(b, _)| !want.contains(b))
+            .map(|(b, s)| (*b, *s))
             .collect();
-        let mut freed = Vec::new();
-        for b in gone {
-            if let Some(slot) = self.members.remove(&b) {
-                freed.push(slot);
-                tail.push(Op::Backend {
-                    slot,
-                    value: [0; 8],
-                });
-            }
+        let freed: Vec<u32> = gone.iter().map(|(_, s)| *s).collect();
+        for (b, _) in &gone {
+            self.members.remove(b);
         }
         let taken: BTreeSet<u32> = self.members.values().copied().collect();
-        // A freed slot is not reused in the same change: a flow to the old member must not
-        // match a new one.
         let mut free = (self.base() + 1..self.base() + BLOCK_SIZE)
-            .filter(|s| !taken.contains(s) && !freed.contains(s));
+            .filter(|s| !taken.contains(s) && !freed.contains(s))
+            .chain(freed.iter().copied());
+        let mut reused = BTreeSet::new();
         for b in want {
             if self.members.contains_key(b) {
                 continue;
             }
+            // Cannot run out: `want` fits and every slot not kept is free.
             let Some(slot) = free.next() else {
                 return false;
             };
             self.members.insert(*b, slot);
+            reused.insert(slot);
             ops.push(Op::Backend {
                 slot,
                 value: backend_value(*b),
+            });
+        }
+        for slot in freed.into_iter().filter(|s| !reused.contains(s)) {
+            tail.push(Op::Backend {
+                slot,
+                value: [0; 8],
             });
         }
         true
@@ -243,7 +247,7 @@ impl State {
             Update::Upsert(name, sp) => self.upsert(name, sp, now, ops),
             Update::Remove(name) => {
                 if let Some(f) = self.names.remove(&**name) {
-                    self.drain(f, now, ops);
+                    self.release(f, now, ops);
                 }
             }
         }
@@ -260,7 +264,9 @@ impl State {
             .filter(|f| f.members.len() <= MAX_ENDPOINTS);
         let old = self.names.get(name).copied();
         let Some(fast) = fast else {
-            if let Some(f) = old {
+            if let Some(f) = old
+                && !self.held_by_other(f, name)
+            {
                 self.drain(f, now, ops);
                 self.follow(f, sp, ops);
             }
@@ -274,7 +280,7 @@ impl State {
             && o != f
         {
             self.names.remove(name);
-            self.drain(o, now, ops);
+            self.release(o, now, ops);
         }
         if !self.blocks.contains_key(&f) {
             let Some(index) = self.free.pop_first() else {
@@ -327,6 +333,19 @@ impl State {
         self.names.insert(name.clone(), f);
     }
 
+    /// Whether a Service port other than `name` holds `f` (a port renamed, or a ClusterIP
+    /// passed from one Service to another, within one change).
+    fn held_by_other(&self, f: Frontend, name: &ServicePortName) -> bool {
+        self.names.iter().any(|(n, g)| *g == f && n != name)
+    }
+
+    /// `f` lost a name: it drains unless another Service port holds it.
+    fn release(&mut self, f: Frontend, now: Instant, ops: &mut Vec<Op>) {
+        if !self.names.values().any(|g| *g == f) {
+            self.drain(f, now, ops);
+        }
+    }
+
     /// Stops new connections to `f` (its recorded flows go on).
     fn drain(&mut self, f: Frontend, now: Instant, ops: &mut Vec<Op>) {
         if let Some(b) = self.blocks.get_mut(&f) {
@@ -341,8 +360,9 @@ impl State {
         }
     }
 
-    /// A draining port's members follow its endpoints: gone ones are freed, so their flows
-    /// fall back to the stack rather than reach an address that is no longer the pod.
+    /// A draining port's members follow its endpoints while the Service port exists: gone
+    /// ones are freed, so their flows fall back to the stack rather than reach an address
+    /// that is no longer the pod. (A deleted port keeps its last members until it expires.)
     fn follow(&mut self, f: Frontend, sp: &ServicePort, ops: &mut Vec<Op>) {
         let Some(b) = self.blocks.get_mut(&f) else {
             return;
@@ -663,6 +683,45 @@ mod tests {
         // A new port does not take a recovered block.
         let ops = upsert(&mut s, "new", port("10.96.0.12", &["10.244.1.2"]));
         assert_eq!(service_entry(&ops), Some(Some((1, 0))));
+    }
+
+    #[test]
+    fn a_full_block_swaps_an_endpoint_into_the_slot_just_freed() {
+        let mut s = State::new(pods());
+        let eps: Vec<String> = (1..=64).map(|i| format!("10.244.1.{i}")).collect();
+        let eps: Vec<&str> = eps.iter().map(String::as_str).collect();
+        upsert(&mut s, "big", port("10.96.0.10", &eps[..63]));
+        let ops = upsert(&mut s, "big", port("10.96.0.10", &eps[1..]));
+        assert_eq!(service_entry(&ops), Some(Some((63, 0))));
+        // .64 took .1's slot, which is therefore not zeroed.
+        assert!(ops.contains(&Op::Backend {
+            slot: 1,
+            value: backend_value(("10.244.1.64".parse().expect("ip"), 8080))
+        }));
+        assert!(
+            !ops.contains(&Op::Backend {
+                slot: 1,
+                value: [0; 8]
+            }),
+            "{ops:?}"
+        );
+        assert_eq!((s.picking(), s.draining()), (1, 0));
+    }
+
+    #[test]
+    fn a_renamed_port_keeps_its_frontend_listed() {
+        let mut s = State::new(pods());
+        upsert(&mut s, "web", port("10.96.0.10", &["10.244.1.2"]));
+        // One change, in name order: the new name first, then the old one's removal.
+        let ops = upsert(&mut s, "http", port("10.96.0.10", &["10.244.1.2"]));
+        assert_eq!(service_entry(&ops), Some(Some((1, 0))));
+        let mut ops = Vec::new();
+        s.update(&Update::Remove(name("web")), Instant::now(), &mut ops);
+        assert!(ops.is_empty(), "{ops:?}");
+        assert_eq!((s.picking(), s.draining()), (1, 0));
+        // Its last name gone, it drains.
+        s.update(&Update::Remove(name("http")), Instant::now(), &mut ops);
+        assert_eq!(service_entry(&ops), Some(None));
     }
 
     #[test]

@@ -57,6 +57,27 @@ fn local(ip: Ipv4Addr, port: u16) -> Endpoint {
     }
 }
 
+/// One connection to `addr` from `ns`, from client port `port`: the reply.
+fn from_port(ns: &tether_netns::NetNs, port: u16, addr: SocketAddr) -> String {
+    ns.run(move || {
+        use std::io::Read as _;
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        s.set_reuse_address(true).expect("reuse");
+        s.bind(&SocketAddr::from((CLIENT_IP, port)).into())
+            .expect("bind");
+        s.connect_timeout(&addr.into(), Duration::from_secs(2))
+            .expect("connect");
+        let mut s = TcpStream::from(s);
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        out.trim().to_owned()
+    })
+    .expect("netns")
+}
+
 fn web_endpoints(which: &[usize]) -> Vec<Endpoint> {
     which.iter().map(|i| local(pod_ip(*i), POD_PORT)).collect()
 }
@@ -150,6 +171,13 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         "no flow recorded"
     );
 
+    // A client port whose flow went to pod0 (a new port is a new pick; a reused one keeps
+    // its pod).
+    let port0 = (40_000..40_100)
+        .find(|p| from_port(&t.client, *p, web).starts_with("pod0 "))
+        .expect("a flow to pod0");
+    assert!(from_port(&t.client, port0, web).starts_with("pod0 "));
+
     // Pods and the node still go through the `ip` table.
     let from_pod = ok_replies(&tcp_many(&t.pods[0], web, 30));
     assert_eq!(pods_seen(&from_pod), all_pods(), "{from_pod:?}");
@@ -193,9 +221,16 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         "{r:?}"
     );
     assert_eq!(echo(&mut conn, "c"), "c");
+    // The client port whose recorded flow led to pod0 picks afresh with its next SYN, on
+    // the fast path (not masqueraded by the stack).
+    let again = from_port(&t.client, port0, web);
+    assert!(
+        !again.starts_with("pod0 ") && again.ends_with(&format!(" {CLIENT_IP}")),
+        "{again}"
+    );
 
     // Detached: the `ip` table serves the client (masqueraded).
-    dp.detach().expect("detach");
+    dp.detach().await.expect("detach");
     assert_eq!(uplink_programs(&t, uplink), 0);
     let r = ok_replies(&tcp_many(&t.client, web, 20));
     assert_eq!(pods_seen(&r), ["pod1", "pod2"].map(String::from).into());
