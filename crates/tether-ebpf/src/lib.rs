@@ -335,7 +335,8 @@ async fn remove_in(ns: &NetNs, h: &Handle, devices: &Devices) -> Result<(), Erro
 /// Runs the data plane: waits for the first snapshot on `map_rx` (the channel's
 /// placeholder is not applied), opens the [`Dataplane`] and syncs every new snapshot (and
 /// once a minute, for drains that expired). After a failure it opens the data plane again,
-/// recovering from its maps. Returns on `shutdown` or when the sender is gone, leaving the
+/// recovering from its maps, backing off from 5 s to 5 min while it keeps failing (the
+/// nftables table serves every connection meanwhile). Returns on `shutdown` or when the sender is gone, leaving the
 /// programs attached (as the `ip` table stays).
 pub async fn run(
     mut map_rx: watch::Receiver<Arc<ServiceMap>>,
@@ -348,6 +349,7 @@ pub async fn run(
         r = map_rx.changed() => if r.is_err() { return Ok(()) },
     }
     let mut dp: Option<Dataplane> = None;
+    let mut failures = 0u32;
     loop {
         let map = map_rx.borrow_and_update().clone();
         if dp.is_none() {
@@ -378,10 +380,12 @@ pub async fn run(
         if let Some(m) = &metrics {
             m.observe(ok, dp.as_ref());
         }
-        let wait = if !ok {
-            Duration::from_secs(5)
-        } else {
+        // Failures back off (5 s doubling to 5 min: a kernel without tcx fails every time).
+        failures = if ok { 0 } else { failures.saturating_add(1) };
+        let wait = if ok {
             Duration::from_secs(60)
+        } else {
+            Duration::from_secs(5u64 << failures.min(6)).min(Duration::from_secs(300))
         };
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),

@@ -131,7 +131,7 @@ impl From<AgentArgs> for AgentSettings {
             proxy_mode: a.proxy_mode,
             localhost_lb: a.localhost_lb,
             netdev_fast_path: a.netdev_fast_path,
-            ebpf_fast_path: a.ebpf_fast_path,
+            ebpf_fast_path: !a.no_ebpf_fast_path && !a.netdev_fast_path,
             dns: !a.no_dns,
             dns_upstreams: if a.dns_upstream.is_empty() {
                 crate::dns::host_upstreams()

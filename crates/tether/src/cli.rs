@@ -81,17 +81,23 @@ pub(crate) struct AgentArgs {
     #[arg(long)]
     pub(crate) localhost_lb: bool,
     /// Serve TCP ClusterIP connections from clients on the node address's subnet to pods
-    /// on this node in `table netdev tether`, without conntrack (nftables mode; needs
-    /// `--node-ip` on a link with a subnet, not on `lo`). Off by default: measured no
-    /// cheaper than conntrack (BENCHMARKS.md § 8c).
+    /// on this node in `table netdev tether`, without conntrack, instead of the eBPF fast
+    /// path (nftables mode). Off by default: measured no cheaper than conntrack
+    /// (BENCHMARKS.md § 8c).
     #[arg(long, conflicts_with = "ebpf_fast_path")]
     pub(crate) netdev_fast_path: bool,
-    /// Serve TCP ClusterIP connections from clients on the node address's subnet to pods
-    /// on this node with two eBPF programs (tcx, before the IP stack), without conntrack
-    /// or nftables; everything else stays on the nftables table (nftables mode; needs
-    /// `--node-ip` on a link with a subnet, not on `lo`). See BENCHMARKS.md § 8e.
-    #[arg(long)]
+    /// The eBPF fast path, on by default in nftables mode: TCP ClusterIP connections from
+    /// clients on the node address's subnet to pods on this node are served by two tcx
+    /// programs before the IP stack, without conntrack or nftables; everything else stays on
+    /// the nftables table. It needs `--node-ip` on a link with a subnet (not on `lo`, as in
+    /// `tether up`) and Linux ≥ 6.6 (tcx). See BENCHMARKS.md § 8e. This flag is accepted
+    /// for scripts that name it.
+    #[arg(long, conflicts_with = "no_ebpf_fast_path")]
     pub(crate) ebpf_fast_path: bool,
+    /// Turn the eBPF fast path off (every connection takes the nftables table); programs an
+    /// earlier run left are detached.
+    #[arg(long)]
+    pub(crate) no_ebpf_fast_path: bool,
     /// Do not serve cluster DNS from this agent.
     #[arg(long)]
     pub(crate) no_dns: bool,

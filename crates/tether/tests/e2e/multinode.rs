@@ -160,13 +160,14 @@ fn two_nodes_route_pods_services_and_dns_across_nodes() {
     });
 }
 
-/// Issue 4's kernel fast paths through the agent (`flag`): a node whose InternalIP sits on
-/// a real uplink (`eth0` on the fabric) serves ClusterIP connections from a client on that
-/// subnet without conntrack and without masquerading; the node itself still goes through
-/// conntrack. `check` looks at the node's namespace once the client reached every pod.
-fn fast_path_serves_clients_on_the_node_subnet(flag: &str, check: impl Fn(&str)) {
+/// Issue 4's kernel fast paths through the agent (with `flags`): a node whose InternalIP
+/// sits on a real uplink (`eth0` on the fabric) serves ClusterIP connections from a client
+/// on that subnet without conntrack and without masquerading when `fast`, and through
+/// conntrack, masqueraded, otherwise; the node itself always goes through conntrack.
+/// `check` looks at the node's namespace once the client reached every pod.
+fn client_on_the_node_subnet(flags: &[&str], fast: bool, check: impl Fn(&str)) {
     let agent = AgentOptions {
-        extra_args: vec![flag.into()],
+        extra_args: flags.iter().map(|f| (*f).to_owned()).collect(),
         ..AgentOptions::default()
     };
     let Some(mut c) = MultiNodeCluster::start(bin(), ServerOptions::default(), 1, agent) else {
@@ -192,17 +193,18 @@ fn fast_path_serves_clients_on_the_node_subnet(flag: &str, check: impl Fn(&str))
             seen.is_superset(&all).then_some(())
         },
     );
-    // The pod sees the client's own address: the `ip` table would have masqueraded it.
+    // On a fast path the pod sees the client's own address: the `ip` table masquerades it.
     let ip = curl_hostname(&client, &format!("http://{vip}/clientip"));
-    assert!(ip.starts_with("10.255.0.100:"), "clientip {ip:?}");
+    assert_eq!(ip.starts_with("10.255.0.100:"), fast, "clientip {ip:?}");
     check(&node);
     // No entry in either direction (not only those addressed to the ClusterIP: a reply
     // that met the IP stack would hold one addressed to the client).
     let ct = exec_in(&node, &["conntrack", "-L"]);
     assert_eq!(ct.code, 0, "{ct:?}");
-    assert!(
-        !ct.stdout.contains("10.255.0.100"),
-        "fast flows hold conntrack entries: {ct:?}"
+    assert_eq!(
+        ct.stdout.contains("10.255.0.100"),
+        !fast,
+        "conntrack entries of the client: {ct:?}"
     );
     // The node's own connections take the conntrack path.
     let from_node = curl_hostname(&node, &format!("http://{vip}/hostname"));
@@ -212,17 +214,23 @@ fn fast_path_serves_clients_on_the_node_subnet(flag: &str, check: impl Fn(&str))
 /// `--netdev-fast-path`: the flows are recorded in `table netdev tether`.
 #[test]
 fn netdev_fast_path_serves_clients_on_the_node_subnet() {
-    fast_path_serves_clients_on_the_node_subnet("--netdev-fast-path", |node| {
+    client_on_the_node_subnet(&["--netdev-fast-path"], true, |node| {
         let flows = exec_in(node, &["nft", "list", "map", "netdev", "tether", "flows"]);
         assert!(flows.stdout.contains("10.255.0.100"), "{flows:?}");
     });
 }
 
-/// `--ebpf-fast-path`: no netdev table; the programs serve the client.
+/// The eBPF fast path, on by default: no netdev table; the programs serve the client.
 #[test]
-fn ebpf_fast_path_serves_clients_on_the_node_subnet() {
-    fast_path_serves_clients_on_the_node_subnet("--ebpf-fast-path", |node| {
+fn ebpf_fast_path_serves_clients_on_the_node_subnet_by_default() {
+    client_on_the_node_subnet(&[], true, |node| {
         let t = exec_in(node, &["nft", "list", "table", "netdev", "tether"]);
         assert_ne!(t.code, 0, "a netdev table: {t:?}");
     });
+}
+
+/// `--no-ebpf-fast-path`: the `ip` table and conntrack serve the client, masqueraded.
+#[test]
+fn without_a_fast_path_the_client_is_masqueraded() {
+    client_on_the_node_subnet(&["--no-ebpf-fast-path"], false, |_| {});
 }
