@@ -26,16 +26,22 @@ fn counter(map: &Map) -> Vec<u8> {
     a.finish().expect("assembles")
 }
 
-#[tokio::test]
-async fn a_program_loads_attaches_to_a_veth_and_sees_its_packets() {
-    if !require_root() {
-        return;
-    }
+/// A test namespace with a veth pair `tb0`/`tb1`.
+async fn veth_ns() -> (NetNs, tether_netns::Handle) {
     let ns = NetNs::create(&unique_name("tbpf-")).expect("netns");
     let h = ns.handle().await.expect("handle");
     tether_netns::create_veth(&h, "tb0", "tb1")
         .await
         .expect("veth");
+    (ns, h)
+}
+
+#[tokio::test]
+async fn a_program_loads_attaches_to_a_veth_and_sees_its_packets() {
+    if !require_root() {
+        return;
+    }
+    let (ns, h) = veth_ns().await;
     for l in ["tb0", "tb1", "lo"] {
         tether_netns::set_up(&h, l).await.expect("up");
     }
@@ -94,11 +100,7 @@ async fn an_attachment_without_a_link_is_found_again_with_its_maps_and_replaced_
     if !require_root() {
         return;
     }
-    let ns = NetNs::create(&unique_name("tbpf-")).expect("netns");
-    let h = ns.handle().await.expect("handle");
-    tether_netns::create_veth(&h, "tb0", "tb1")
-        .await
-        .expect("veth");
+    let (ns, h) = veth_ns().await;
     let index = tether_netns::link_index(&h, "tb0").await.expect("index");
     let map = Map::create_named(MapType::Array, 4, 4, 1, 0, "tether_counter").expect("map");
     assert_eq!(map.info().expect("info").name, "tether_counter");

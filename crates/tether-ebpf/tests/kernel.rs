@@ -12,8 +12,8 @@ use tether_netns::testing::require_root;
 use tether_nft::netdev::Devices;
 use tether_servicemap::{Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName};
 use tether_testkit::netlab::{
-    CLIENT_IP, NODE_IP, POD_PORT, Topology, all_pods, conntrack_lines, echo, echo_server,
-    forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology,
+    CLIENT_IP, NODE_IP, POD_PORT, Topology, all_pods, assert_no_conntrack_of, connect, echo,
+    echo_server, forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology,
 };
 
 const UPLINK: &str = "tebc0";
@@ -152,20 +152,9 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         r.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
         "{r:?}"
     );
-    let mut conn = t
-        .client
-        .run(|| TcpStream::connect_timeout(&echo_vip, Duration::from_secs(2)))
-        .expect("netns")
-        .expect("connect echo");
-    conn.set_read_timeout(Some(Duration::from_secs(2)))
-        .expect("timeout");
+    let mut conn = connect(&t.client, echo_vip);
     assert_eq!(echo(&mut conn, "a"), "a");
-    if let Some(lines) = conntrack_lines(&t.node, &CLIENT_IP.to_string()) {
-        assert!(
-            lines.is_empty(),
-            "fast flows hold conntrack entries: {lines:?}"
-        );
-    }
+    assert_no_conntrack_of(&t.node, CLIENT_IP);
     assert!(
         dp.maps().flows.next_key(None).expect("flows").is_some(),
         "no flow recorded"

@@ -21,8 +21,8 @@ use tether_servicemap::{
     Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePortName, ServiceType, TrafficPolicy,
 };
 use tether_testkit::netlab::{
-    CLIENT_IP, LB_IP, NODE_IP, POD_PORT, Topology, all_pods, conntrack_lines, echo, echo_server,
-    forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology, which,
+    CLIENT_IP, LB_IP, NODE_IP, POD_PORT, Topology, all_pods, assert_no_conntrack_of, connect, echo,
+    echo_server, forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology, which,
 };
 
 fn cfg(t: &Topology) -> Config {
@@ -936,20 +936,9 @@ async fn netdev_fast_path_skips_conntrack_and_keeps_flows_across_changes() {
             "not the fast path: {line}"
         );
     }
-    let mut conn = t
-        .client
-        .run(|| TcpStream::connect_timeout(&echo_vip, Duration::from_secs(2)))
-        .expect("netns")
-        .expect("connect echo");
-    conn.set_read_timeout(Some(Duration::from_secs(2)))
-        .expect("timeout");
+    let mut conn = connect(&t.client, echo_vip);
     assert_eq!(echo(&mut conn, "a"), "a");
-    if let Some(lines) = conntrack_lines(&t.node, &CLIENT_IP.to_string()) {
-        assert!(
-            lines.is_empty(),
-            "fast flows hold conntrack entries: {lines:?}"
-        );
-    }
+    assert_no_conntrack_of(&t.node, CLIENT_IP);
     let flows = p
         .nft()
         .run(&["list", "map", "netdev", "tether", "flows"])

@@ -272,3 +272,25 @@ pub fn forwarded(ns: &NetNs) -> u64 {
         .and_then(|(_, v)| v.parse().ok())
         .expect("ForwDatagrams")
 }
+
+/// A TCP connection from `ns` to `addr` (2 s to connect, 2 s read timeout).
+pub fn connect(ns: &NetNs, addr: SocketAddr) -> TcpStream {
+    let s = ns
+        .run(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("netns")
+        .expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    s
+}
+
+/// Asserts that `ns` holds no conntrack entry mentioning `ip` (a fast path's flows must
+/// not have any); nothing to check without the `conntrack` program.
+pub fn assert_no_conntrack_of(ns: &NetNs, ip: Ipv4Addr) {
+    if let Some(lines) = conntrack_lines(ns, &ip.to_string()) {
+        assert!(
+            lines.is_empty(),
+            "fast flows hold conntrack entries: {lines:?}"
+        );
+    }
+}
