@@ -23,6 +23,11 @@
 #              pods' veths, one LRU-hash and one array lookup per packet of a known flow, the
 #              rewrite by the checksum helpers and bpf_redirect_neigh (no conntrack, no IP
 #              stack in the node)
+#   direct3    direct over the three pods: three wrk processes (one thread, a third of the
+#              connections each), one per pod IP, their requests summed (the yardstick for
+#              the Service modes, which spread over three pods; iperf3 as direct)
+#   ebpf3      ebpf driven as direct3 is (three wrk processes, all to the ClusterIP): the
+#              same client against the same three servers
 #   direct-ct  direct, with the nft rules loaded (so the node runs conntrack, as any node
 #              with Service rules does, also for traffic addressed to a pod)
 #   userspace  client -> 10.96.0.30:80, tether_proxy::Proxy in the node netns
@@ -140,8 +145,8 @@ sleep 0.5
 
 target() {
   case $1 in
-    direct|direct-ct) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
-    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev|ebpf) echo 10.96.0.10:80 10.96.0.10:5201 ;;
+    direct|direct-ct|direct3) echo 10.244.0.2:8080 10.244.0.2:5201 ;;
+    nft|nft-nomasq|nft-random|nft-ft|nft-lean|nft-netdev|ebpf|ebpf3) echo 10.96.0.10:80 10.96.0.10:5201 ;;
     userspace) echo 10.96.0.30:80 10.96.0.30:5201 ;;
     userspace-b) echo 10.96.0.31:80 10.96.0.31:5201 ;;
     haproxy) echo 10.96.0.20:80 10.96.0.20:5201 ;;
@@ -165,8 +170,21 @@ wrk_run() { # label url extra-args...
   pid=$(proxy_pid "${1%% *}")
   [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
   m0=$(machine_ticks)
-  out=$(inn "$C" wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency "${@:2}" 2>&1) || true
-  m1=$(machine_ticks)
+  if [ "${1%% *}" = direct3 ] || [ "${1%% *}" = ebpf3 ]; then
+    # Three wrk processes, one thread each, a third of the connections each: to each pod
+    # (direct3), or all to the ClusterIP (ebpf3).
+    local i url=${*: -1} args=("${@:2:$#-2}") n=$((CONNS / 3)) wpids=()
+    for i in 2 3 4; do
+      inn "$C" wrk -t1 -c"$n" -d"${WRK_SECS}s" --latency "${args[@]}" "${url/10.244.0.2/10.244.0.$i}" >"$TMP/wrk$i" 2>&1 &
+      wpids+=($!)
+    done
+    for i in "${wpids[@]}"; do wait "$i" 2>/dev/null || true; done
+    m1=$(machine_ticks)
+    out=$(awk '/requests in/{n += $1} /Requests\/sec/{r += $2} END {printf "%d requests in\nRequests/sec: %.2f\n", n, r}' "$TMP"/wrk[234])
+  else
+    out=$(inn "$C" wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency "${@:2}" 2>&1) || true
+    m1=$(machine_ticks)
+  fi
   reqs=$(echo "$out" | awk '/requests in/{print $1}')
   # The machine's CPU per request (client, pods and data plane together): the data planes
   # differ only in their own part, and unlike req/s it does not move with CPU steal.
@@ -215,15 +233,15 @@ for r in $(seq "$ROUNDS"); do
   wait_quiet
   for m in $MODES; do
     case $m in
-      nft|nft-ft|nft-lean|nft-netdev|direct-ct|ebpf) masq=(--cluster-cidr 10.244.0.0/16) ;;
+      nft|nft-ft|nft-lean|nft-netdev|direct-ct|ebpf|ebpf3) masq=(--cluster-cidr 10.244.0.0/16) ;;
       nft-nomasq) masq=() ;;
       nft-random) masq=(--cluster-cidr 10.244.0.0/16 --fully-random) ;;
     esac
     fast=()
     devices=(--netdev-uplink tbn0 --netdev-bridge tbbr0 --netdev-clients 10.10.0.0/24 --netdev-pods 10.244.0.0/24)
     [ "$m" = nft-netdev ] && fast=("${devices[@]}")
-    [ "$m" = ebpf ] && fast=(--ebpf "${devices[@]}")
-    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = ebpf ]; then
+    [ "${m%3}" = ebpf ] && fast=(--ebpf "${devices[@]}")
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "${m%3}" = ebpf ]; then
       # shellcheck disable=SC2086
       inn "$N" "$BENCH" nft-service --cluster-ip 10.96.0.10 --port 80 --backends $BACKENDS \
         "${masq[@]}" "${fast[@]}" --extra 5201=10.244.0.2:5201 | sed 's/^/# /'
@@ -254,8 +272,8 @@ EOF
       echo "$m iperf3 gbit_s=$g"
     fi
     [ -n "${NSTAT:-}" ] && echo "# client nstat: $(inn "$C" nstat -s 2>/dev/null | grep -E 'Retrans|SynRetrans|TimeWait|ActiveOpens|AttemptFails|EstabResets' | awk '{printf "%s=%s ", $1, $2}')"
-    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "$m" = ebpf ]; then inn "$N" nft delete table ip tether; fi
-    if [ "$m" = ebpf ]; then
+    if [ "${m%-*}" = nft ] || [ "$m" = direct-ct ] || [ "${m%3}" = ebpf ]; then inn "$N" nft delete table ip tether; fi
+    if [ "${m%3}" = ebpf ]; then
       echo "# ebpf: $(inn "$N" conntrack -C 2>/dev/null) conntrack entries"
       inn "$N" "$BENCH" ebpf-remove --uplink tbn0 --bridge tbbr0
     fi
