@@ -464,6 +464,11 @@ mod tests {
         })
     }
 
+    /// Endpoint `ip`:8080's value.
+    fn ep(ip: &str) -> [u8; 8] {
+        backend_value((ip.parse().expect("ip"), 8080))
+    }
+
     fn frontend(vip: &str) -> Frontend {
         Frontend {
             vip: vip.parse().expect("ip"),
@@ -502,11 +507,11 @@ mod tests {
                 },
                 Op::Backend {
                     slot: 1,
-                    value: backend_value(("10.244.1.2".parse().expect("ip"), 8080))
+                    value: ep("10.244.1.2")
                 },
                 Op::Backend {
                     slot: 2,
-                    value: backend_value(("10.244.1.3".parse().expect("ip"), 8080))
+                    value: ep("10.244.1.3")
                 },
                 Op::Pick { index: 0, slot: 1 },
                 Op::Pick { index: 1, slot: 2 },
@@ -541,7 +546,7 @@ mod tests {
                 // .4 takes slot 3, not the slot .2 just left.
                 Op::Backend {
                     slot: 3,
-                    value: backend_value(("10.244.1.4".parse().expect("ip"), 8080))
+                    value: ep("10.244.1.4")
                 },
                 Op::Pick { index: 0, slot: 2 },
                 Op::Pick { index: 1, slot: 3 },
@@ -696,7 +701,7 @@ mod tests {
         // .64 took .1's slot, which is therefore not zeroed.
         assert!(ops.contains(&Op::Backend {
             slot: 1,
-            value: backend_value(("10.244.1.64".parse().expect("ip"), 8080))
+            value: ep("10.244.1.64")
         }));
         assert!(
             !ops.contains(&Op::Backend {

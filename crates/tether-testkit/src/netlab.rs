@@ -294,3 +294,14 @@ pub fn assert_no_conntrack_of(ns: &NetNs, ip: Ipv4Addr) {
         );
     }
 }
+
+/// Asserts that the replies `r` came from exactly the pods `pods`, each seeing the
+/// client's own address (what a fast path gives; the `ip` table masquerades the client).
+pub fn assert_fast_replies(r: &[String], pods: &[&str]) {
+    let want: BTreeSet<String> = pods.iter().map(|p| (*p).to_owned()).collect();
+    assert_eq!(pods_seen(r), want, "{r:?}");
+    assert!(
+        r.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
+        "not the fast path: {r:?}"
+    );
+}
