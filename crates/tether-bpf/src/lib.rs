@@ -48,6 +48,13 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether the kernel said `ENOENT` (no such element, program or attachment).
+    pub fn is_not_found(&self) -> bool {
+        is_errno(self, libc::ENOENT)
+    }
+}
+
 const BPF_MAP_CREATE: i64 = 0;
 const BPF_MAP_LOOKUP_ELEM: i64 = 1;
 const BPF_MAP_UPDATE_ELEM: i64 = 2;

@@ -115,17 +115,11 @@ fn attach(prog: &Program, ifindex: u32, name: &str) -> Result<(), Error> {
     if let Some(old) = attached(ifindex, name)? {
         match tcx_attach(prog, ifindex, TcxHook::Ingress, Some(&old)) {
             Ok(()) => return Ok(()),
-            Err(tether_bpf::Error::Syscall { source, .. })
-                if source.raw_os_error() == Some(libc_enoent()) => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
     }
     Ok(tcx_attach(prog, ifindex, TcxHook::Ingress, None)?)
-}
-
-/// `ENOENT`: the program to replace is no longer attached.
-const fn libc_enoent() -> i32 {
-    2
 }
 
 /// Detaches every program named `name` at `ifindex`'s ingress (call in the namespace).
