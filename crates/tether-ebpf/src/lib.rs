@@ -73,6 +73,9 @@ pub enum Error {
     /// The namespace or a device could not be reached.
     #[error(transparent)]
     Netns(#[from] tether_netns::Error),
+    /// The bridge's ports could not be read.
+    #[error(transparent)]
+    Ports(#[from] tether_nft::Error),
     /// The map layout table is inconsistent (a bug).
     #[error("map layout")]
     Layout,
@@ -194,7 +197,7 @@ impl Dataplane {
             recovered,
         };
         // Replies first: a flow must never be forwarded without its way back.
-        dp.hook_ports().await?;
+        dp.hook_ports()?;
         dp.ns
             .run(|| attach(&forward, uplink, programs::FORWARD))??;
         tracing::info!(
@@ -228,9 +231,9 @@ impl Dataplane {
     }
 
     /// Puts the reply program on bridge ports that do not have it yet.
-    async fn hook_ports(&mut self) -> Result<(), Error> {
-        let ports = tether_netns::bridge_ports(&self.handle, &self.devices.bridge).await?;
-        let present: BTreeSet<u32> = ports.iter().map(|(_, i)| *i).collect();
+    fn hook_ports(&mut self) -> Result<(), Error> {
+        let ports = tether_nft::ports::bridge_ports(Some(self.ns.path()), &self.devices.bridge)?;
+        let present: BTreeSet<u32> = ports.values().copied().collect();
         self.hooked.retain(|i| present.contains(i));
         let new: Vec<(String, u32)> = ports
             .into_iter()
@@ -266,7 +269,7 @@ impl Dataplane {
     /// the reply program first. On an error the caller opens a new [`Dataplane`] (which
     /// recovers from the maps).
     pub async fn sync(&mut self, map: &ServiceMap) -> Result<usize, Error> {
-        self.hook_ports().await?;
+        self.hook_ports()?;
         let now = Instant::now();
         let mut ops = Vec::new();
         let updates = match &self.last {
@@ -312,7 +315,7 @@ async fn remove_in(ns: &NetNs, h: &Handle, devices: &Devices) -> Result<(), Erro
         tether_netns::link_index(h, &devices.uplink).await?,
         programs::FORWARD,
     )];
-    for (_, i) in tether_netns::bridge_ports(h, &devices.bridge).await? {
+    for i in tether_nft::ports::bridge_ports(Some(ns.path()), &devices.bridge)?.into_values() {
         targets.push((i, programs::REPLY));
     }
     ns.run(|| {

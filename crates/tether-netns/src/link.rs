@@ -205,40 +205,6 @@ pub(crate) fn validate_ifname(name: &str) -> Result<()> {
     }
 }
 
-/// The ports of bridge `bridge` (`ip -o link show master BRIDGE`): name and index of each
-/// link whose controller it is; empty when there is no such bridge.
-pub async fn bridge_ports(h: &Handle, bridge: &str) -> Result<Vec<(String, u32)>> {
-    let master = match link_index(h, bridge).await {
-        Ok(i) => i,
-        Err(Error::NotFound(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut links = h.link().get().execute();
-    let mut out = Vec::new();
-    loop {
-        let msg = match links.try_next().await {
-            Ok(Some(msg)) => msg,
-            Ok(None) => break,
-            Err(e) => return Err(Error::netlink("link dump", e)),
-        };
-        let mut name = None;
-        let mut controller = None;
-        for a in &msg.attributes {
-            match a {
-                LinkAttribute::IfName(n) => name = Some(n.clone()),
-                LinkAttribute::Controller(c) => controller = Some(*c),
-                _ => {}
-            }
-        }
-        if controller == Some(master)
-            && let Some(n) = name
-        {
-            out.push((n, msg.header.index));
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

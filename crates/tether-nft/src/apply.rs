@@ -393,10 +393,12 @@ impl Proxier {
         let Some(d) = &self.cfg.netdev else {
             return BTreeSet::new();
         };
-        crate::ports::bridge_ports(self.cfg.netns.as_deref(), &d.bridge).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "reading the bridge's ports; keeping the hooked ones");
-            hooked.map(|s| s.hooked().clone()).unwrap_or_default()
-        })
+        crate::ports::bridge_ports(self.cfg.netns.as_deref(), &d.bridge)
+            .map(|ports| ports.into_keys().collect())
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading the bridge's ports; keeping the hooked ones");
+                hooked.map(|s| s.hooked().clone()).unwrap_or_default()
+            })
     }
 
     /// Brings the netdev fast path's table in line: a full sync the first time and after a

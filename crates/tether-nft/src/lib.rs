@@ -18,7 +18,7 @@ pub mod healthcheck;
 pub mod metrics;
 pub mod netdev;
 mod netlink;
-mod ports;
+pub mod ports;
 pub mod render;
 
 use std::net::Ipv4Addr;

@@ -1,7 +1,8 @@
 //! The ports of a bridge (`ip -o link show master BRIDGE`), read with one `RTM_GETLINK`
-//! dump: the netdev fast path hooks the pods' veths directly (see [`crate::netdev`]).
+//! dump: the netdev fast path hooks the pods' veths directly (see [`crate::netdev`]), and so
+//! does the eBPF one (`tether-ebpf`).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use netlink_sys::{SocketAddr, protocols::NETLINK_ROUTE};
@@ -16,9 +17,9 @@ const IFLA_MASTER: u16 = 10;
 /// nlmsghdr and ifinfomsg.
 const HEADERS: usize = 16 + 16;
 
-/// The names of the links whose master is `bridge`, in `netns` (the caller's namespace
+/// The links whose master is `bridge`, name → index, in `netns` (the caller's namespace
 /// when `None`); empty when there is no such bridge.
-pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeSet<String>, Error> {
+pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<String, u32>, Error> {
     let socket = open_protocol(netns, NETLINK_ROUTE)?;
     let mut req = Vec::with_capacity(HEADERS);
     let len = u32::try_from(HEADERS).unwrap_or(32);
@@ -105,11 +106,11 @@ pub(crate) fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeSe
         }
     }
     let Some(bridge_index) = links.iter().find(|l| l.1 == bridge).map(|l| l.0) else {
-        return Ok(BTreeSet::new());
+        return Ok(BTreeMap::new());
     };
     Ok(links
         .into_iter()
         .filter(|l| l.2 == Some(bridge_index))
-        .map(|l| l.1)
+        .map(|l| (l.1, l.0))
         .collect())
 }
