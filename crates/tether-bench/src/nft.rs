@@ -146,7 +146,7 @@ pub(crate) fn service(a: &ServiceArgs) -> anyhow::Result<()> {
                 devices,
             })
             .await?;
-            dp.sync(&map).await?;
+            dp.sync(&std::sync::Arc::new(map.clone())).await?;
             Ok::<_, tether_ebpf::Error>(dp.state().picking())
         })?;
         println!(

@@ -57,20 +57,14 @@ const LAYOUT: [(&str, MapType, u32, u32, u32, u32); 5] = [
 impl Maps {
     /// New, empty maps.
     pub fn create() -> Result<Self, Error> {
-        let mut maps = LAYOUT
-            .iter()
-            .map(|(name, kind, k, v, n, f)| Map::create_named(*kind, *k, *v, *n, *f, name));
-        let mut next = || {
-            maps.next()
-                .ok_or(Error::Layout)
-                .and_then(|m| m.map_err(Error::from))
-        };
+        let [services, picks, backends, flows, replies] =
+            LAYOUT.map(|(name, kind, k, v, n, f)| Map::create_named(kind, k, v, n, f, name));
         Ok(Self {
-            services: next()?,
-            picks: next()?,
-            backends: next()?,
-            flows: next()?,
-            replies: next()?,
+            services: services?,
+            picks: picks?,
+            backends: backends?,
+            flows: flows?,
+            replies: replies?,
         })
     }
 

@@ -132,7 +132,7 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
     nft.sync(&map).expect("nft sync");
     let mut dp = Dataplane::open(&ebpf_cfg(&t)).await.expect("open");
     assert!(!dp.recovered());
-    dp.sync(&map).await.expect("sync");
+    dp.sync(&Arc::new(map.clone())).await.expect("sync");
     assert_eq!(dp.state().picking(), 2);
     assert_eq!(dp.hooked().len(), 3, "one reply program per pod veth");
     let web: SocketAddr = "10.96.0.60:80".parse().expect("addr");
@@ -179,7 +179,7 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         1,
         "the forward program was not replaced"
     );
-    dp.sync(&map).await.expect("sync");
+    dp.sync(&Arc::new(map.clone())).await.expect("sync");
     assert_eq!((dp.state().picking(), dp.state().draining()), (2, 0));
     assert_eq!(echo(&mut conn, "b"), "b");
 
@@ -193,7 +193,7 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
     );
     map.insert(name("echo"), info([10, 96, 0, 61], 90), echo_eps(true));
     nft.sync(&map).expect("nft sync");
-    dp.sync(&map).await.expect("sync");
+    dp.sync(&Arc::new(map.clone())).await.expect("sync");
     assert_eq!((dp.state().picking(), dp.state().draining()), (1, 1));
     let r = ok_replies(&tcp_many(&t.client, web, 40));
     assert_fast_replies(&r, &["pod1", "pod2"]);
