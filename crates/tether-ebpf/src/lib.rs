@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 use tether_bpf::{PROG_TYPE_SCHED_CLS, Program, TcxHook, tcx_attach, tcx_detach, tcx_query};
 use tether_netns::{Handle, NetNs};
 use tether_nft::netdev::Devices;
-use tether_servicemap::{ServiceMap, Update, changes};
+use tether_servicemap::{ServiceMap, changes};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -76,9 +76,6 @@ pub enum Error {
     /// The bridge's ports could not be read.
     #[error(transparent)]
     Ports(#[from] tether_nft::Error),
-    /// The map layout table is inconsistent (a bug).
-    #[error("map layout")]
-    Layout,
 }
 
 /// The data plane's settings.
@@ -139,13 +136,13 @@ pub struct Dataplane {
     ns: NetNs,
     handle: Handle,
     devices: Devices,
-    bridge: u32,
     maps: Maps,
     reply: Program,
     /// Bridge ports with the reply program.
     hooked: BTreeSet<u32>,
     state: State,
-    last: Option<ServiceMap>,
+    /// The map last synced (`None` before the first sync, which takes every port).
+    last: Option<Arc<ServiceMap>>,
     /// Whether the maps were taken over from a previous process.
     recovered: bool,
 }
@@ -182,13 +179,12 @@ impl Dataplane {
         let reply = Program::load(
             PROG_TYPE_SCHED_CLS,
             programs::REPLY,
-            &programs::reply(&maps, uplink)?,
+            &programs::reply(&maps, &d.clients, uplink)?,
         )?;
         let mut dp = Self {
             ns,
             handle,
             devices: d.clone(),
-            bridge,
             maps,
             reply,
             hooked: BTreeSet::new(),
@@ -268,34 +264,28 @@ impl Dataplane {
     /// longer in scope drain), afterwards only the ports that changed. New pod veths get
     /// the reply program first. On an error the caller opens a new [`Dataplane`] (which
     /// recovers from the maps).
-    pub async fn sync(&mut self, map: &ServiceMap) -> Result<usize, Error> {
+    pub async fn sync(&mut self, map: &Arc<ServiceMap>) -> Result<usize, Error> {
         self.hook_ports()?;
         let now = Instant::now();
         let mut ops = Vec::new();
-        let updates = match &self.last {
-            Some(last) => changes(last, map),
-            None => map
-                .ports
-                .iter()
-                .map(|(n, p)| Update::Upsert(Arc::clone(n), Arc::clone(p)))
-                .collect(),
-        };
-        for u in &updates {
+        let first = self.last.is_none();
+        let empty = ServiceMap::default();
+        for u in &changes(self.last.as_deref().unwrap_or(&empty), map) {
             self.state.update(u, now, &mut ops);
         }
-        if self.last.is_none() {
+        if first {
             self.state.finish_full(&mut ops);
         }
         self.state.expire(now, &mut ops);
         self.maps.apply(&ops)?;
-        self.last = Some(map.clone());
+        self.last = Some(Arc::clone(map));
         Ok(ops.len())
     }
 
     /// Detaches the programs (their maps, and so every fast flow, go with them).
     pub async fn detach(self) -> Result<(), Error> {
         remove_in(&self.ns, &self.handle, &self.devices).await?;
-        tracing::debug!(bridge = self.bridge, "eBPF fast path detached");
+        tracing::debug!(bridge = %self.devices.bridge, "eBPF fast path detached");
         Ok(())
     }
 }

@@ -155,6 +155,18 @@ fn wire(b: [u8; 4]) -> u32 {
     u32::from_ne_bytes(b)
 }
 
+/// Goes on only when the address at `at` (source or destination) is in one of `clients`;
+/// jumps to `pass` otherwise.
+fn only_clients(a: &mut Asm, at: i16, clients: &[Ipv4Net]) {
+    a.ldx(Size::W, 1, 7, at);
+    for net in clients {
+        a.mov(2, 1)
+            .and32_imm(2, wire(net.netmask().octets()))
+            .jmp32_imm(Cond::Eq, 2, wire(net.network().octets()), "client");
+    }
+    a.ja("pass").label("client");
+}
+
 /// The program on the uplink's ingress: packets of recorded flows (whose endpoint still
 /// holds its slot) and SYNs to a listed Service port from a client in `clients` are
 /// rewritten to the endpoint and redirected to `bridge`.
@@ -164,14 +176,8 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
     // Only frames addressed to this host (`pkt_type` `PACKET_HOST`), not those a
     // promiscuous uplink sees for others.
     a.ldx(Size::W, 1, 6, SKB_PKT_TYPE)
-        .jmp32_imm(Cond::Ne, 1, 0, "pass")
-        .ldx(Size::W, 1, 7, IP_SADDR);
-    for net in clients {
-        a.mov(2, 1)
-            .and32_imm(2, wire(net.netmask().octets()))
-            .jmp32_imm(Cond::Eq, 2, wire(net.network().octets()), "client");
-    }
-    a.ja("pass").label("client");
+        .jmp32_imm(Cond::Ne, 1, 0, "pass");
+    only_clients(&mut a, IP_SADDR, clients);
     copy(&mut a, Size::W, 7, IP_SADDR, Size::W, FLOW_KEY);
     copy(&mut a, Size::H, 7, TCP_SPORT, Size::H, FLOW_KEY + 4);
     copy(&mut a, Size::H, 7, TCP_DPORT, Size::H, FLOW_KEY + 6);
@@ -273,9 +279,12 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
 
 /// The program on the pods' veths' ingress: replies of recorded flows (whose endpoint
 /// still holds its slot) get the ClusterIP and port back and are redirected to `uplink`.
-pub fn reply(maps: &Maps, uplink: u32) -> Result<Vec<u8>, AsmError> {
+/// Only packets to `clients` are looked up: the pods' other traffic (to pods, the node,
+/// the cluster DNS) passes after a few compares.
+pub fn reply(maps: &Maps, clients: &[Ipv4Net], uplink: u32) -> Result<Vec<u8>, AsmError> {
     let mut a = Asm::new();
     parse(&mut a);
+    only_clients(&mut a, IP_DADDR, clients);
     copy(&mut a, Size::W, 7, IP_DADDR, Size::W, REPLY_KEY);
     copy(&mut a, Size::H, 7, TCP_DPORT, Size::H, REPLY_KEY + 4);
     copy(&mut a, Size::H, 7, TCP_SPORT, Size::H, REPLY_KEY + 6);
