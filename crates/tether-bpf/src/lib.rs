@@ -238,13 +238,14 @@ impl Map {
     pub fn from_id(id: u32) -> Result<Self, Error> {
         let mut a = Attr::new();
         a.u32(0, id);
-        let fd = owned(a.call(BPF_MAP_GET_FD_BY_ID, "MAP_GET_FD_BY_ID")?);
-        let info = object_info(fd.as_raw_fd(), 80, "OBJ_GET_INFO_BY_FD")?;
-        Ok(Self {
-            fd,
-            key_size: word(&info, 8),
-            value_size: word(&info, 12),
-        })
+        let mut map = Self {
+            fd: owned(a.call(BPF_MAP_GET_FD_BY_ID, "MAP_GET_FD_BY_ID")?),
+            key_size: 0,
+            value_size: 0,
+        };
+        let info = map.info()?;
+        (map.key_size, map.value_size) = (info.key_size, info.value_size);
+        Ok(map)
     }
 
     /// The kernel's description of the map.
