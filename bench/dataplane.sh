@@ -37,6 +37,8 @@
 # HTTP backends: `tether agnhost netexec --http-port=8080` in each pod, path /hostname.
 # BACKENDS="10.244.0.2:8080" gives the Service modes the one pod `direct` uses (a like-for-like
 # yardstick: by default they spread over three pods, whose servers then share the CPU).
+# PERF=DIR records a system-wide profile (perf record -a -g) of each wrk run into
+# DIR/<mode>-<keepalive|newconn>.data (diagnostic: where a mode spends its CPU).
 # NSTAT=1 adds the client's TCP counters (retransmits, SYN retransmits) after each mode.
 # iperf3: one server in pod 1 on 5201, reached through each mode's port 5201 (one backend).
 #
@@ -170,6 +172,11 @@ wrk_run() { # label url extra-args...
   pid=$(proxy_pid "${1%% *}")
   [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
   m0=$(machine_ticks)
+  local perf_pid=
+  if [ -n "${PERF:-}" ]; then
+    perf record -q -a -g -o "$PERF/${1// /-}.data" -- sleep "$WRK_SECS" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   if [ "${1%% *}" = direct3 ] || [ "${1%% *}" = ebpf3 ]; then
     # Three wrk processes, one thread each, a third of the connections each: to each pod
     # (direct3), or all to the ClusterIP (ebpf3).
@@ -185,6 +192,7 @@ wrk_run() { # label url extra-args...
     out=$(inn "$C" wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency "${@:2}" 2>&1) || true
     m1=$(machine_ticks)
   fi
+  [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
   reqs=$(echo "$out" | awk '/requests in/{print $1}')
   # The machine's CPU per request (client, pods and data plane together): the data planes
   # differ only in their own part, and unlike req/s it does not move with CPU steal.

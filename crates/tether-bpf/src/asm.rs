@@ -256,8 +256,12 @@ pub mod helper {
     pub const L3_CSUM_REPLACE: i32 = 10;
     /// `bpf_l4_csum_replace(skb, offset, from, to, flags)`.
     pub const L4_CSUM_REPLACE: i32 = 11;
+    /// `bpf_redirect(ifindex, flags)`.
+    pub const REDIRECT: i32 = 23;
     /// `bpf_redirect_neigh(ifindex, params, plen, flags)`.
     pub const REDIRECT_NEIGH: i32 = 152;
+    /// `bpf_redirect_peer(ifindex, flags)`.
+    pub const REDIRECT_PEER: i32 = 155;
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub enum Error {
     /// The bridge's ports could not be read.
     #[error(transparent)]
     Ports(#[from] tether_nft::Error),
+    /// The programs parse Ethernet frames.
+    #[error("uplink {0:?} is not an Ethernet device: the eBPF fast path needs one")]
+    NotEthernet(String),
 }
 
 /// The data plane's settings.
@@ -156,6 +159,9 @@ impl Dataplane {
         let handle = ns.handle().await?;
         let d = &cfg.devices;
         let uplink = tether_netns::link_index(&handle, &d.uplink).await?;
+        if !tether_netns::link_is_ethernet(&handle, &d.uplink).await? {
+            return Err(Error::NotEthernet(d.uplink.clone()));
+        }
         let bridge = tether_netns::link_index(&handle, &d.bridge).await?;
         let old = ns.run(|| attached(uplink, programs::FORWARD))??;
         let taken = match &old {

@@ -1,15 +1,23 @@
 //! The two tcx programs, assembled with the maps' descriptors and the node's devices baked
 //! in. Little-endian hosts only (2-byte fields are kept in 4-byte stack slots).
 //!
-//! Map layouts (addresses and ports in network order, counts and slots in host order):
+//! Map layouts (addresses and ports in network order, counts, slots and link indexes in
+//! host order; MACs as on the wire):
 //!
 //! | map | key | value |
 //! |---|---|---|
 //! | `services` (hash) | ClusterIP, port, 2 zero bytes | pick count, block base slot |
 //! | `picks` (array) | base + i | slot |
 //! | `backends` (array) | slot | address, port, 2 zero bytes (a header: `0xffff`) |
-//! | `flows` (LRU) | client, client port, port, ClusterIP | address, port, 0, slot |
-//! | `replies` (LRU) | client, client port, target port, endpoint | ClusterIP, port, 0, slot |
+//! | `flows` (LRU) | client, client port, port, ClusterIP | address, port, 0, slot, pod link, pod MAC, bridge MAC |
+//! | `replies` (LRU) | client, client port, target port, endpoint | ClusterIP, port, 0, slot, 0, client MAC, uplink MAC |
+//!
+//! A flow's pod link (the host end of the pod's veth) and the two MACs are 0 until the
+//! pod's SYN-ACK passes the reply program, which learns them from it. From then on the
+//! forward program writes the frame's MACs itself and hands it to the pod's namespace with
+//! `bpf_redirect_peer` (no bridge, no neighbour lookup, no backlog queue); before, and for
+//! every SYN, it goes to the bridge with `bpf_redirect_neigh`. The client's MAC and the
+//! uplink's come from the SYN, so replies leave by `bpf_redirect` with their MACs written.
 
 use ipnet::Ipv4Net;
 use tether_bpf::asm::{Asm, AsmError, Cond, Size, helper};
@@ -22,6 +30,8 @@ pub const FORWARD: &str = "tether_fwd";
 pub const REPLY: &str = "tether_reply";
 
 // Offsets in an untagged Ethernet frame with a 20-byte IPv4 header.
+const ETH_DST: i16 = 0;
+const ETH_SRC: i16 = 6;
 const ETH_PROTO: i16 = 12;
 const IP_VHL: i16 = 14;
 const IP_FRAG: i16 = 20;
@@ -36,6 +46,8 @@ const TCP_CSUM: i32 = 50;
 const HEADERS: i32 = 54;
 /// `__sk_buff.pkt_type`.
 const SKB_PKT_TYPE: i16 = 4;
+/// `__sk_buff.ingress_ifindex`.
+const SKB_INGRESS_IFINDEX: i16 = 36;
 /// TCP flags: SYN and ACK, and SYN alone (a connection's first segment).
 const SYN_ACK: u32 = 0x12;
 const SYN: u32 = 0x02;
@@ -46,18 +58,26 @@ const TC_ACT_SHOT: i32 = 2;
 /// `BPF_F_PSEUDO_HDR`: an address change also changes the TCP pseudo-header.
 const PSEUDO_HDR: i32 = 0x10;
 
+// Offsets in a flow's value (`flows` and `replies`).
+/// The pod link (`flows`; 0 until learned).
+const V_LINK: i16 = 12;
+/// The frame's destination MAC, then its source MAC, as the rewritten frame carries them.
+const V_ETH: i16 = 16;
+/// A flow value's size.
+pub const FLOW_VALUE_SIZE: u32 = 28;
+
 // Stack slots (offsets from r10).
 const FLOW_KEY: i16 = -16; // client, cport, vport, vip: 12 bytes
 const SVC_KEY: i16 = -24; // vip, vport, 0: 8 bytes
 const REPLY_KEY: i16 = -40; // client, cport, tport, endpoint: 12 bytes
-const REPLY_VALUE: i16 = -56; // vip, vport, 0, slot: 12 bytes
-const FLOW_VALUE: i16 = -72; // endpoint, port, 0, slot: 12 bytes (8-aligned)
-const PICK_KEY: i16 = -76;
-const OLD_ADDR: i16 = -80;
-const NEW_ADDR: i16 = -84;
-const OLD_PORT: i16 = -88;
-const NEW_PORT: i16 = -92;
-const NEXT_HOP: i16 = -112; // struct bpf_redir_neigh: family, address (20 bytes)
+const REPLY_VALUE: i16 = -72; // 28 bytes (8-aligned)
+const FLOW_VALUE: i16 = -104; // 28 bytes (8-aligned)
+const PICK_KEY: i16 = -108;
+const OLD_ADDR: i16 = -112;
+const NEW_ADDR: i16 = -116;
+const OLD_PORT: i16 = -120;
+const NEW_PORT: i16 = -124;
+const NEXT_HOP: i16 = -152; // struct bpf_redir_neigh: family, address (20 bytes)
 /// `AF_INET`.
 const AF_INET: i32 = 2;
 
@@ -88,12 +108,42 @@ fn parse(a: &mut Asm) {
         .jmp32_imm(Cond::Ne, 1, 0, "pass");
 }
 
-/// Rewrites the address at `addr_at` and the port at `port_at` from the stack's OLD_* to
-/// NEW_* (checksums first), then redirects to `ifindex`, to the neighbour whose address is
-/// on the stack at `next_hop`. Naming the next hop spares the kernel a route lookup per
-/// packet: both sides are on-link by the scope (pods behind the bridge, clients on the
-/// uplink's subnets).
-fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32, next_hop: i16) {
+/// Writes the address and port of the value at r9 into the frame at `addr_at` and
+/// `port_at`, keeping the old and new ones on the stack for [`checksums`].
+fn set(a: &mut Asm, addr_at: i16, port_at: i16) {
+    copy(a, Size::W, 7, addr_at, Size::W, OLD_ADDR);
+    copy(a, Size::H, 7, port_at, Size::W, OLD_PORT);
+    a.ldx(Size::W, 1, 9, 0)
+        .stx(Size::W, 10, NEW_ADDR, 1)
+        .stx(Size::W, 7, addr_at, 1)
+        .ldx(Size::H, 1, 9, 4)
+        .stx(Size::W, 10, NEW_PORT, 1)
+        .stx(Size::H, 7, port_at, 1);
+}
+
+/// Writes the value's two MACs (at r9 + [`V_ETH`]) into the frame.
+fn eth(a: &mut Asm) {
+    for off in [0, 4, 8] {
+        a.ldx(Size::W, 1, 9, V_ETH + off).stx(Size::W, 7, off, 1);
+    }
+}
+
+/// Copies the frame's MACs to the value at `dst + at`, swapped (what a frame the other
+/// way carries): its source first, then its destination.
+fn swapped_eth(a: &mut Asm, dst: u8, at: i16) {
+    copy_to(a, Size::W, ETH_SRC, dst, at);
+    copy_to(a, Size::H, ETH_SRC + 4, dst, at + 4);
+    copy_to(a, Size::H, ETH_DST, dst, at + 6);
+    copy_to(a, Size::W, ETH_DST + 2, dst, at + 8);
+}
+
+/// Copies `size` bytes of the frame at `off` to `dst + at`.
+fn copy_to(a: &mut Asm, size: Size, off: i16, dst: u8, at: i16) {
+    a.ldx(size, 1, 7, off).stx(size, dst, at, 1);
+}
+
+/// Updates the checksums for what [`set`] wrote (the frame's pointers are invalid after).
+fn checksums(a: &mut Asm) {
     for (csum, helper_id, flags, old, new) in [
         (
             TCP_CSUM,
@@ -113,31 +163,11 @@ fn rewrite(a: &mut Asm, addr_at: i16, port_at: i16, ifindex: u32, next_hop: i16)
             .call(helper_id)
             .jmp_imm(Cond::Ne, 0, 0, "drop");
     }
-    for (at, from, len) in [(addr_at, NEW_ADDR, 4), (port_at, NEW_PORT, 2)] {
-        a.mov(1, 6)
-            .mov_imm(2, i32::from(at))
-            .mov(3, 10)
-            .add_imm(3, i32::from(from))
-            .mov_imm(4, len)
-            .mov_imm(5, 0)
-            .call(helper::SKB_STORE_BYTES)
-            .jmp_imm(Cond::Ne, 0, 0, "drop");
-    }
-    a.st(Size::W, 10, NEXT_HOP, AF_INET)
-        .ldx(Size::W, 1, 10, next_hop)
-        .stx(Size::W, 10, NEXT_HOP + 4, 1);
-    for off in [8, 12, 16] {
-        a.st(Size::W, 10, NEXT_HOP + off, 0);
-    }
-    a.mov32_imm(1, ifindex);
-    stack_arg(a, 2, NEXT_HOP);
-    a.mov_imm(3, 20)
-        .mov_imm(4, 0)
-        .call(helper::REDIRECT_NEIGH)
-        .exit()
-        .label("drop")
-        .mov_imm(0, TC_ACT_SHOT)
-        .exit();
+}
+
+/// The end of both programs: a packet a helper failed on is dropped.
+fn dropped(a: &mut Asm) {
+    a.label("drop").mov_imm(0, TC_ACT_SHOT).exit();
 }
 
 /// `ldx` from `src + off` and `stx` of it (as `store`) to the stack at `to`.
@@ -217,7 +247,11 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ldx(Size::Dw, 1, 0, 0)
         // A slot freed between the pick and here (address 0) leaves the SYN to the stack.
         .jmp32_imm(Cond::Eq, 1, 0, "pass")
-        .stx(Size::Dw, 10, FLOW_VALUE, 1);
+        .stx(Size::Dw, 10, FLOW_VALUE, 1)
+        // No pod link or MACs yet: the reply program learns them from the SYN-ACK.
+        .st(Size::W, 10, FLOW_VALUE + V_LINK, 0)
+        .st(Size::Dw, 10, FLOW_VALUE + V_ETH, 0)
+        .st(Size::W, 10, FLOW_VALUE + V_ETH + 8, 0);
     copy(&mut a, Size::W, 10, FLOW_KEY, Size::W, REPLY_KEY);
     copy(&mut a, Size::H, 10, FLOW_KEY + 4, Size::H, REPLY_KEY + 4);
     copy(&mut a, Size::H, 10, FLOW_VALUE + 4, Size::H, REPLY_KEY + 6);
@@ -233,6 +267,9 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         Size::W,
         REPLY_VALUE + 8,
     );
+    a.st(Size::W, 10, REPLY_VALUE + V_LINK, 0);
+    // Replies go back to the client's MAC from the uplink's (the MAC the SYN came to).
+    swapped_eth(&mut a, 10, REPLY_VALUE + V_ETH);
     // The reply entry first: a flow recorded without one would send replies out un-NATed.
     // Either update failing leaves the connection to the stack (conntrack).
     for (map, key, value) in [
@@ -260,11 +297,33 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ldx(Size::Dw, 2, 9, 0)
         .jmp_reg(Cond::Ne, 1, 2, "stale")
         .label("rewrite");
-    copy(&mut a, Size::W, 9, 0, Size::W, NEW_ADDR);
-    copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
-    copy(&mut a, Size::W, 10, FLOW_KEY + 8, Size::W, OLD_ADDR);
-    copy(&mut a, Size::H, 10, FLOW_KEY + 6, Size::W, OLD_PORT);
-    rewrite(&mut a, IP_DADDR, TCP_DPORT, bridge, NEW_ADDR);
+    set(&mut a, IP_DADDR, TCP_DPORT);
+    // r8 (the frame's end no longer needed): the pod link, 0 until learned.
+    a.ldx(Size::W, 8, 9, V_LINK)
+        .jmp32_imm(Cond::Eq, 8, 0, "checksums");
+    eth(&mut a);
+    a.label("checksums");
+    checksums(&mut a);
+    a.jmp32_imm(Cond::Eq, 8, 0, "neigh")
+        .mov(1, 8)
+        .mov_imm(2, 0)
+        .call(helper::REDIRECT_PEER)
+        .exit()
+        // Through the bridge to the endpoint's address (naming the next hop spares the
+        // kernel a route lookup: the pods are on-link).
+        .label("neigh")
+        .st(Size::W, 10, NEXT_HOP, AF_INET);
+    copy(&mut a, Size::W, 10, NEW_ADDR, Size::W, NEXT_HOP + 4);
+    for off in [8, 12, 16] {
+        a.st(Size::W, 10, NEXT_HOP + off, 0);
+    }
+    a.mov32_imm(1, bridge);
+    stack_arg(&mut a, 2, NEXT_HOP);
+    a.mov_imm(3, 20)
+        .mov_imm(4, 0)
+        .call(helper::REDIRECT_NEIGH)
+        .exit();
+    dropped(&mut a);
     // A recorded flow whose endpoint is gone: a new SYN on that client port picks afresh
     // (its entries are overwritten); other packets go to the stack.
     a.label("stale")
@@ -278,7 +337,8 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
 }
 
 /// The program on the pods' veths' ingress: replies of recorded flows (whose endpoint
-/// still holds its slot) get the ClusterIP and port back and are redirected to `uplink`.
+/// still holds its slot) get the ClusterIP and port back and the MACs the SYN brought, and
+/// are redirected out of `uplink`. A SYN-ACK also teaches the flow its pod link and MACs.
 /// Only packets to `clients` are looked up: the pods' other traffic (to pods, the node,
 /// the cluster DNS) passes after a few compares.
 pub fn reply(maps: &Maps, clients: &[Ipv4Net], uplink: u32) -> Result<Vec<u8>, AsmError> {
@@ -304,12 +364,39 @@ pub fn reply(maps: &Maps, clients: &[Ipv4Net], uplink: u32) -> Result<Vec<u8>, A
         .jmp32_reg(Cond::Ne, 1, 2, "pass")
         .ldx(Size::H, 1, 0, 4)
         .ldx(Size::H, 2, 10, REPLY_KEY + 6)
-        .jmp32_reg(Cond::Ne, 1, 2, "pass");
-    copy(&mut a, Size::W, 9, 0, Size::W, NEW_ADDR);
-    copy(&mut a, Size::H, 9, 4, Size::W, NEW_PORT);
-    copy(&mut a, Size::W, 10, REPLY_KEY + 8, Size::W, OLD_ADDR);
-    copy(&mut a, Size::H, 10, REPLY_KEY + 6, Size::W, OLD_PORT);
-    rewrite(&mut a, IP_SADDR, TCP_SPORT, uplink, REPLY_KEY);
+        .jmp32_reg(Cond::Ne, 1, 2, "pass")
+        // A SYN-ACK: its flow (when it still leads to this endpoint) learns the pod link
+        // and the MACs a frame to the pod carries, the link last (the forward program
+        // reads it first).
+        .ldx(Size::B, 1, 7, TCP_FLAGS)
+        .and32_imm(1, SYN_ACK)
+        .jmp32_imm(Cond::Ne, 1, SYN_ACK, "rewrite");
+    copy(&mut a, Size::W, 7, IP_DADDR, Size::W, FLOW_KEY);
+    copy(&mut a, Size::H, 7, TCP_DPORT, Size::H, FLOW_KEY + 4);
+    copy(&mut a, Size::H, 9, 4, Size::H, FLOW_KEY + 6);
+    copy(&mut a, Size::W, 9, 0, Size::W, FLOW_KEY + 8);
+    a.ld_map(1, maps.flows.fd());
+    stack_arg(&mut a, 2, FLOW_KEY);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "rewrite")
+        .ldx(Size::W, 1, 0, 0)
+        .ldx(Size::W, 2, 7, IP_SADDR)
+        .jmp32_reg(Cond::Ne, 1, 2, "rewrite")
+        .ldx(Size::H, 1, 0, 4)
+        .ldx(Size::H, 2, 7, TCP_SPORT)
+        .jmp32_reg(Cond::Ne, 1, 2, "rewrite");
+    swapped_eth(&mut a, 0, V_ETH);
+    a.ldx(Size::W, 1, 6, SKB_INGRESS_IFINDEX)
+        .stx(Size::W, 0, V_LINK, 1)
+        .label("rewrite");
+    set(&mut a, IP_SADDR, TCP_SPORT);
+    eth(&mut a);
+    checksums(&mut a);
+    a.mov32_imm(1, uplink)
+        .mov_imm(2, 0)
+        .call(helper::REDIRECT)
+        .exit();
+    dropped(&mut a);
     a.label("pass").mov_imm(0, TCX_NEXT).exit();
     a.finish()
 }

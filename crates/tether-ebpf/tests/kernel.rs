@@ -14,6 +14,7 @@ use tether_servicemap::{Endpoint, Protocol, ServiceInfo, ServiceMap, ServicePort
 use tether_testkit::netlab::{
     CLIENT_IP, NODE_IP, POD_PORT, Topology, all_pods, assert_fast_replies, assert_no_conntrack_of,
     connect, echo, echo_server, forwarded, ok_replies, pod_ip, pods_seen, tcp_many, topology,
+    tx_packets,
 };
 
 const UPLINK: &str = "tebc0";
@@ -91,6 +92,39 @@ fn uplink_programs(t: &Topology, index: u32) -> usize {
         .len()
 }
 
+/// The pod link the flow of `conn` (to `vip`) learned: the bridge port's name and index,
+/// checked to be the port of the pod that answers it, with both MACs learned.
+fn learned_link(
+    t: &Topology,
+    dp: &Dataplane,
+    conn: &TcpStream,
+    vip: SocketAddr,
+) -> (String, u32) {
+    let SocketAddr::V4(vip) = vip else {
+        panic!("IPv4")
+    };
+    let mut key = CLIENT_IP.octets().to_vec();
+    key.extend_from_slice(&conn.local_addr().expect("addr").port().to_be_bytes());
+    key.extend_from_slice(&vip.port().to_be_bytes());
+    key.extend_from_slice(&vip.ip().octets());
+    let value = dp
+        .maps()
+        .flows
+        .lookup(&key)
+        .expect("lookup")
+        .expect("the flow");
+    let link = u32::from_ne_bytes(value[12..16].try_into().expect("link"));
+    assert!(
+        value[16..22].iter().any(|b| *b != 0) && value[22..28].iter().any(|b| *b != 0),
+        "MACs not learned: {value:?}"
+    );
+    tether_nft::ports::bridge_ports(Some(t.node.path()), "cni0")
+        .expect("ports")
+        .into_iter()
+        .find(|(_, i)| *i == link)
+        .unwrap_or_else(|| panic!("learned link {link} is not a bridge port"))
+}
+
 #[tokio::test]
 async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_restarts() {
     if !require_root() {
@@ -154,6 +188,19 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
     assert!(
         dp.maps().flows.next_key(None).expect("flows").is_some(),
         "no flow recorded"
+    );
+    // The SYN-ACK taught the echo flow its pod's veth and MACs: from then on the client's
+    // packets go straight into the pod's namespace (`bpf_redirect_peer`), not out of the
+    // bridge port.
+    let (veth, _) = learned_link(&t, &dp, &conn, echo_vip);
+    let sent = tx_packets(&t.node, &veth);
+    for i in 0..20 {
+        assert_eq!(echo(&mut conn, &format!("m{i}")), format!("m{i}"));
+    }
+    let through_bridge = tx_packets(&t.node, &veth) - sent;
+    assert!(
+        through_bridge < 5,
+        "{through_bridge} packets went through the bridge port"
     );
 
     // A client port whose flow went to pod0 (a new port is a new pick; a reused one keeps

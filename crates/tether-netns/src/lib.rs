@@ -46,7 +46,8 @@ pub use addr::{add_address, addresses, link_with_address};
 pub use bridge::{Bridge, attach_pod, detach_pod, ensure_bridge};
 pub use error::{Error, Result};
 pub use link::{
-    create_bridge, create_veth, create_veth_into, delete_link, hairpin, link_index, move_link,
+    create_bridge, create_veth, create_veth_into, delete_link, hairpin, link_index,
+    link_is_ethernet, move_link,
     set_down, set_hairpin, set_master, set_up,
 };
 pub use netns::{NETNS_RUN_DIR, NetNs};

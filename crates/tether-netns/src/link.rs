@@ -19,6 +19,13 @@ pub async fn link_index(h: &Handle, name: &str) -> Result<u32> {
     Ok(link_message(h, name).await?.header.index)
 }
 
+/// Whether link `name` carries Ethernet frames (`ARPHRD_ETHER`: NICs, veths, bridges, not
+/// layer-3 devices such as WireGuard or tun).
+pub async fn link_is_ethernet(h: &Handle, name: &str) -> Result<bool> {
+    Ok(link_message(h, name).await?.header.link_layer_type
+        == rtnetlink::packet_route::link::LinkLayerType::Ether)
+}
+
 /// The full `RTM_NEWLINK` message for `name`.
 pub(crate) async fn link_message(h: &Handle, name: &str) -> Result<LinkMessage> {
     validate_ifname(name)?;

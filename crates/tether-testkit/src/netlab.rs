@@ -273,6 +273,21 @@ pub fn forwarded(ns: &NetNs) -> u64 {
         .expect("ForwDatagrams")
 }
 
+/// The packets link `dev` in `ns` has sent (`/proc/net/dev`).
+pub fn tx_packets(ns: &NetNs, dev: &str) -> u64 {
+    let table = ns
+        .run(|| std::fs::read_to_string("/proc/thread-self/net/dev"))
+        .expect("netns")
+        .expect("net/dev");
+    table
+        .lines()
+        .find_map(|l| {
+            let (name, counters) = l.split_once(':')?;
+            (name.trim() == dev).then(|| counters.split_whitespace().nth(9)?.parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no {dev} in {table}"))
+}
+
 /// A TCP connection from `ns` to `addr` (2 s to connect, 2 s read timeout).
 pub fn connect(ns: &NetNs, addr: SocketAddr) -> TcpStream {
     let s = ns
