@@ -10,10 +10,15 @@
 //!   whose flow is recorded (one LRU lookup) goes to the endpoint it recorded, as long as
 //!   that endpoint still holds its slot (one array lookup); a SYN to a listed Service port
 //!   picks an endpoint at random and records both directions. The destination address and
-//!   port are rewritten (checksums by the kernel's helpers) and the packet is redirected to
-//!   the bridge with `bpf_redirect_neigh`: no routing, no conntrack, no nftables.
+//!   port are rewritten (checksums by the kernel's helpers). A flow's SYN goes to the bridge
+//!   with `bpf_redirect_neigh`; once the pod's SYN-ACK has taught the flow the pod's veth
+//!   and MACs, its packets get those MACs and go straight into the pod's namespace with
+//!   `bpf_redirect_peer` (as Cilium's host routing does): no routing, no conntrack, no
+//!   nftables, no bridge, no neighbour lookup, no second backlog queue.
 //! - **reply**, on each pod veth's ingress: a reply of a recorded flow gets the ClusterIP
-//!   and port back and is redirected out of the uplink.
+//!   and port back, and the client's and the uplink's MACs the SYN brought, and leaves by
+//!   `bpf_redirect` out of the uplink (which must be an Ethernet device). A SYN-ACK also
+//!   records the pod's veth and MACs in its flow.
 //!
 //! Anything else passes to the stack untouched (`TCX_NEXT`), where the `ip` table and
 //! conntrack serve it: pods and the node as clients, NodePorts, load balancer addresses,
@@ -140,7 +145,10 @@ pub struct Dataplane {
     handle: Handle,
     devices: Devices,
     maps: Maps,
+    /// The reply program for pod veths (it teaches flows their pod link).
     reply: Program,
+    /// The reply program for other bridge ports (their flows stay on the bridge).
+    reply_plain: Program,
     /// Bridge ports with the reply program.
     hooked: BTreeSet<u32>,
     state: State,
@@ -182,17 +190,19 @@ impl Dataplane {
             programs::FORWARD,
             &programs::forward(&maps, &d.clients, bridge)?,
         )?;
-        let reply = Program::load(
-            PROG_TYPE_SCHED_CLS,
-            programs::REPLY,
-            &programs::reply(&maps, &d.clients, uplink)?,
-        )?;
+        let [reply, reply_plain] = [true, false].map(|learn| {
+            programs::reply(&maps, &d.clients, uplink, learn)
+                .map_err(Error::from)
+                .and_then(|code| Ok(Program::load(PROG_TYPE_SCHED_CLS, programs::REPLY, &code)?))
+        });
+        let (reply, reply_plain) = (reply?, reply_plain?);
         let mut dp = Self {
             ns,
             handle,
             devices: d.clone(),
             maps,
             reply,
+            reply_plain,
             hooked: BTreeSet::new(),
             state,
             last: None,
@@ -234,23 +244,25 @@ impl Dataplane {
 
     /// Puts the reply program on bridge ports that do not have it yet.
     fn hook_ports(&mut self) -> Result<(), Error> {
-        let ports = tether_nft::ports::bridge_ports(Some(self.ns.path()), &self.devices.bridge)?;
-        let present: BTreeSet<u32> = ports.values().copied().collect();
+        let ports =
+            tether_nft::ports::bridge_port_links(Some(self.ns.path()), &self.devices.bridge)?;
+        let present: BTreeSet<u32> = ports.values().map(|p| p.index).collect();
         self.hooked.retain(|i| present.contains(i));
-        let new: Vec<(String, u32)> = ports
+        let new: Vec<(String, tether_nft::ports::Port)> = ports
             .into_iter()
-            .filter(|(_, i)| !self.hooked.contains(i))
+            .filter(|(_, p)| !self.hooked.contains(&p.index))
             .collect();
         if new.is_empty() {
             return Ok(());
         }
-        let reply = &self.reply;
+        let (reply, plain) = (&self.reply, &self.reply_plain);
         let (done, failed) = self.ns.run(|| {
             let mut done = Vec::new();
             let mut failed = None;
-            for (name, i) in &new {
-                match attach(reply, *i, programs::REPLY) {
-                    Ok(()) => done.push(*i),
+            for (name, p) in &new {
+                let prog = if p.veth_to_other_netns { reply } else { plain };
+                match attach(prog, p.index, programs::REPLY) {
+                    Ok(()) => done.push(p.index),
                     Err(e) => {
                         tracing::warn!(port = %name, error = %e, "attaching the reply program");
                         failed.get_or_insert(e);

@@ -338,10 +338,16 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
 
 /// The program on the pods' veths' ingress: replies of recorded flows (whose endpoint
 /// still holds its slot) get the ClusterIP and port back and the MACs the SYN brought, and
-/// are redirected out of `uplink`. A SYN-ACK also teaches the flow its pod link and MACs.
-/// Only packets to `clients` are looked up: the pods' other traffic (to pods, the node,
-/// the cluster DNS) passes after a few compares.
-pub fn reply(maps: &Maps, clients: &[Ipv4Net], uplink: u32) -> Result<Vec<u8>, AsmError> {
+/// are redirected out of `uplink`. With `learn` (on a veth whose peer is in a pod's
+/// namespace, which `bpf_redirect_peer` can reach) a SYN-ACK also teaches its flow the pod
+/// link and MACs. Only packets to `clients` are looked up: the pods' other traffic (to
+/// pods, the node, the cluster DNS) passes after a few compares.
+pub fn reply(
+    maps: &Maps,
+    clients: &[Ipv4Net],
+    uplink: u32,
+    learn: bool,
+) -> Result<Vec<u8>, AsmError> {
     let mut a = Asm::new();
     parse(&mut a);
     only_clients(&mut a, IP_DADDR, clients);
@@ -364,31 +370,11 @@ pub fn reply(maps: &Maps, clients: &[Ipv4Net], uplink: u32) -> Result<Vec<u8>, A
         .jmp32_reg(Cond::Ne, 1, 2, "pass")
         .ldx(Size::H, 1, 0, 4)
         .ldx(Size::H, 2, 10, REPLY_KEY + 6)
-        .jmp32_reg(Cond::Ne, 1, 2, "pass")
-        // A SYN-ACK: its flow (when it still leads to this endpoint) learns the pod link
-        // and the MACs a frame to the pod carries, the link last (the forward program
-        // reads it first).
-        .ldx(Size::B, 1, 7, TCP_FLAGS)
-        .and32_imm(1, SYN_ACK)
-        .jmp32_imm(Cond::Ne, 1, SYN_ACK, "rewrite");
-    copy(&mut a, Size::W, 7, IP_DADDR, Size::W, FLOW_KEY);
-    copy(&mut a, Size::H, 7, TCP_DPORT, Size::H, FLOW_KEY + 4);
-    copy(&mut a, Size::H, 9, 4, Size::H, FLOW_KEY + 6);
-    copy(&mut a, Size::W, 9, 0, Size::W, FLOW_KEY + 8);
-    a.ld_map(1, maps.flows.fd());
-    stack_arg(&mut a, 2, FLOW_KEY);
-    a.call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Cond::Eq, 0, 0, "rewrite")
-        .ldx(Size::W, 1, 0, 0)
-        .ldx(Size::W, 2, 7, IP_SADDR)
-        .jmp32_reg(Cond::Ne, 1, 2, "rewrite")
-        .ldx(Size::H, 1, 0, 4)
-        .ldx(Size::H, 2, 7, TCP_SPORT)
-        .jmp32_reg(Cond::Ne, 1, 2, "rewrite");
-    swapped_eth(&mut a, 0, V_ETH);
-    a.ldx(Size::W, 1, 6, SKB_INGRESS_IFINDEX)
-        .stx(Size::W, 0, V_LINK, 1)
-        .label("rewrite");
+        .jmp32_reg(Cond::Ne, 1, 2, "pass");
+    if learn {
+        learn_link(&mut a, maps);
+    }
+    a.label("rewrite");
     set(&mut a, IP_SADDR, TCP_SPORT);
     eth(&mut a);
     checksums(&mut a);
@@ -399,4 +385,30 @@ pub fn reply(maps: &Maps, clients: &[Ipv4Net], uplink: u32) -> Result<Vec<u8>, A
     dropped(&mut a);
     a.label("pass").mov_imm(0, TCX_NEXT).exit();
     a.finish()
+}
+
+/// In the reply program (r9 its `replies` value): a SYN-ACK's flow, when it still leads
+/// to this endpoint, learns the pod link and the MACs a frame to the pod carries, the link
+/// last (the forward program reads it first). Goes on to `rewrite`.
+fn learn_link(a: &mut Asm, maps: &Maps) {
+    a.ldx(Size::B, 1, 7, TCP_FLAGS)
+        .and32_imm(1, SYN_ACK)
+        .jmp32_imm(Cond::Ne, 1, SYN_ACK, "rewrite");
+    copy(a, Size::W, 7, IP_DADDR, Size::W, FLOW_KEY);
+    copy(a, Size::H, 7, TCP_DPORT, Size::H, FLOW_KEY + 4);
+    copy(a, Size::H, 9, 4, Size::H, FLOW_KEY + 6);
+    copy(a, Size::W, 9, 0, Size::W, FLOW_KEY + 8);
+    a.ld_map(1, maps.flows.fd());
+    stack_arg(a, 2, FLOW_KEY);
+    a.call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Cond::Eq, 0, 0, "rewrite")
+        .ldx(Size::W, 1, 0, 0)
+        .ldx(Size::W, 2, 7, IP_SADDR)
+        .jmp32_reg(Cond::Ne, 1, 2, "rewrite")
+        .ldx(Size::H, 1, 0, 4)
+        .ldx(Size::H, 2, 7, TCP_SPORT)
+        .jmp32_reg(Cond::Ne, 1, 2, "rewrite");
+    swapped_eth(a, 0, V_ETH);
+    a.ldx(Size::W, 1, 6, SKB_INGRESS_IFINDEX)
+        .stx(Size::W, 0, V_LINK, 1);
 }

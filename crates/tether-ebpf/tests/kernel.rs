@@ -94,12 +94,7 @@ fn uplink_programs(t: &Topology, index: u32) -> usize {
 
 /// The pod link the flow of `conn` (to `vip`) learned: the bridge port's name and index,
 /// checked to be the port of the pod that answers it, with both MACs learned.
-fn learned_link(
-    t: &Topology,
-    dp: &Dataplane,
-    conn: &TcpStream,
-    vip: SocketAddr,
-) -> (String, u32) {
+fn learned_link(t: &Topology, dp: &Dataplane, conn: &TcpStream, vip: SocketAddr) -> (String, u32) {
     let SocketAddr::V4(vip) = vip else {
         panic!("IPv4")
     };
@@ -164,11 +159,46 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
     tether_nft::prepare_node(&nft_cfg(&t)).expect("sysctls");
     let mut nft = tether_nft::Proxier::new(nft_cfg(&t));
     nft.sync(&map).expect("nft sync");
+    // A bridge port that is no pod veth (a veth whose peer stays in the node's namespace):
+    // its flows cannot be handed to a peer, so it gets the reply program that does not
+    // learn links.
+    let node_name = t.node.path().file_name().expect("name").to_string_lossy();
+    for args in [
+        "link add tebd0 type veth peer name tebd1",
+        "link set tebd0 master cni0",
+        "link set tebd0 up",
+    ] {
+        let st = std::process::Command::new("ip")
+            .args(["-n", &node_name])
+            .args(args.split(' '))
+            .status()
+            .expect("ip");
+        assert!(st.success(), "ip {args}");
+    }
+    let ports = tether_nft::ports::bridge_port_links(Some(t.node.path()), "cni0").expect("ports");
+    assert_eq!(ports.len(), 4, "{ports:?}");
+    assert!(!ports["tebd0"].veth_to_other_netns);
     let mut dp = Dataplane::open(&ebpf_cfg(&t)).await.expect("open");
     assert!(!dp.recovered());
     dp.sync(&Arc::new(map.clone())).await.expect("sync");
     assert_eq!(dp.state().picking(), 2);
-    assert_eq!(dp.hooked().len(), 3, "one reply program per pod veth");
+    assert_eq!(dp.hooked().len(), 4, "one reply program per bridge port");
+    let attached_id = |index: u32| {
+        t.node
+            .run(|| tether_bpf::tcx_query(index, TcxHook::Ingress))
+            .expect("netns")
+            .expect("query")
+    };
+    let veth_ids: std::collections::BTreeSet<_> = ports
+        .values()
+        .filter(|p| p.veth_to_other_netns)
+        .map(|p| attached_id(p.index))
+        .collect();
+    assert_eq!(veth_ids.len(), 1, "the pod veths share one program");
+    assert!(
+        !veth_ids.contains(&attached_id(ports["tebd0"].index)),
+        "the node-local veth got the learning program"
+    );
     let web: SocketAddr = "10.96.0.60:80".parse().expect("addr");
     let echo_vip: SocketAddr = "10.96.0.61:90".parse().expect("addr");
 

@@ -47,8 +47,7 @@ pub use bridge::{Bridge, attach_pod, detach_pod, ensure_bridge};
 pub use error::{Error, Result};
 pub use link::{
     create_bridge, create_veth, create_veth_into, delete_link, hairpin, link_index,
-    link_is_ethernet, move_link,
-    set_down, set_hairpin, set_master, set_up,
+    link_is_ethernet, move_link, set_down, set_hairpin, set_master, set_up,
 };
 pub use netns::{NETNS_RUN_DIR, NetNs};
 pub use route::{

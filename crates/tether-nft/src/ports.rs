@@ -14,12 +14,36 @@ const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_LINK_NETNSID: u16 = 37;
 /// nlmsghdr and ifinfomsg.
 const HEADERS: usize = 16 + 16;
+
+/// A bridge port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Port {
+    /// Its interface index.
+    pub index: u32,
+    /// Whether it is a veth whose peer is in another namespace (a pod's), which
+    /// `bpf_redirect_peer` can hand packets to.
+    pub veth_to_other_netns: bool,
+}
 
 /// The links whose master is `bridge`, name → index, in `netns` (the caller's namespace
 /// when `None`); empty when there is no such bridge.
 pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<String, u32>, Error> {
+    Ok(bridge_port_links(netns, bridge)?
+        .into_iter()
+        .map(|(name, p)| (name, p.index))
+        .collect())
+}
+
+/// The links whose master is `bridge`, name → [`Port`], as [`bridge_ports`].
+pub fn bridge_port_links(
+    netns: Option<&Path>,
+    bridge: &str,
+) -> Result<BTreeMap<String, Port>, Error> {
     let socket = open_protocol(netns, NETLINK_ROUTE)?;
     let mut req = Vec::with_capacity(HEADERS);
     let len = u32::try_from(HEADERS).unwrap_or(32);
@@ -32,7 +56,7 @@ pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<Strin
     socket
         .send_to(&req, &SocketAddr::new(0, 0), 0)
         .map_err(|e| io("link dump request", e))?;
-    let mut links: Vec<(u32, String, Option<u32>)> = Vec::new();
+    let mut links: Vec<(Port, String, Option<u32>)> = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     'recv: loop {
         let n = socket
@@ -76,6 +100,7 @@ pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<Strin
                 RTM_NEWLINK if len >= HEADERS => {
                     let index = word(off + 16 + 4).unwrap_or(0);
                     let (mut name, mut master) = (None, None);
+                    let (mut veth, mut other_netns) = (false, false);
                     let mut a = off + HEADERS;
                     while a + 4 <= off + len {
                         let (Some(alen), Some(aty)) = (half(a), half(a + 2)) else {
@@ -92,12 +117,18 @@ pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<Strin
                                 name = Some(String::from_utf8_lossy(&value[..end]).into_owned());
                             }
                             IFLA_MASTER => master = word(a + 4),
+                            IFLA_LINKINFO => veth = kind_is_veth(value),
+                            IFLA_LINK_NETNSID => other_netns = true,
                             _ => {}
                         }
                         a += (alen + 3) & !3;
                     }
                     if let Some(name) = name {
-                        links.push((index, name, master));
+                        let port = Port {
+                            index,
+                            veth_to_other_netns: veth && other_netns,
+                        };
+                        links.push((port, name, master));
                     }
                 }
                 _ => {}
@@ -105,7 +136,7 @@ pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<Strin
             off += (len + 3) & !3;
         }
     }
-    let Some(bridge_index) = links.iter().find(|l| l.1 == bridge).map(|l| l.0) else {
+    let Some(bridge_index) = links.iter().find(|l| l.1 == bridge).map(|l| l.0.index) else {
         return Ok(BTreeMap::new());
     };
     Ok(links
@@ -113,4 +144,44 @@ pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<Strin
         .filter(|l| l.2 == Some(bridge_index))
         .map(|l| (l.1, l.0))
         .collect())
+}
+
+/// Whether the nested `IFLA_LINKINFO` attributes name the kind `veth`.
+fn kind_is_veth(mut info: &[u8]) -> bool {
+    while let (Some(len), Some(ty)) = (
+        info.get(0..2)
+            .map(|b| usize::from(u16::from_ne_bytes([b[0], b[1]]))),
+        info.get(2..4).map(|b| u16::from_ne_bytes([b[0], b[1]])),
+    ) {
+        let Some(value) = info.get(4..len.max(4)) else {
+            return false;
+        };
+        if ty & 0x3fff == IFLA_INFO_KIND {
+            return value.split(|b| *b == 0).next() == Some(b"veth");
+        }
+        let Some(rest) = info.get(((len + 3) & !3).max(4)..) else {
+            return false;
+        };
+        info = rest;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_is_veth;
+
+    #[test]
+    fn the_link_kind_is_read_from_the_nested_attributes() {
+        // IFLA_INFO_KIND "veth\0" (4 + 5 bytes, padded to 12), then IFLA_INFO_DATA.
+        let mut info = vec![9, 0, 1, 0, b'v', b'e', b't', b'h', 0, 0, 0, 0];
+        info.extend_from_slice(&[4, 0, 2, 0]);
+        assert!(kind_is_veth(&info));
+        let bridge = [11, 0, 1, 0, b'b', b'r', b'i', b'd', b'g', b'e', 0, 0];
+        assert!(!kind_is_veth(&bridge));
+        // Truncated or garbage attributes are no veth (and no panic).
+        assert!(!kind_is_veth(&[9, 0, 1, 0, b'v']));
+        assert!(!kind_is_veth(&[0, 0, 1, 0]));
+        assert!(!kind_is_veth(&[2]));
+    }
 }
