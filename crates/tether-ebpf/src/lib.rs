@@ -10,15 +10,17 @@
 //!   whose flow is recorded (one LRU lookup) goes to the endpoint it recorded, as long as
 //!   that endpoint still holds its slot (one array lookup); a SYN to a listed Service port
 //!   picks an endpoint at random and records both directions. The destination address and
-//!   port are rewritten (checksums by the kernel's helpers). A flow's SYN goes to the bridge
-//!   with `bpf_redirect_neigh`; once the pod's SYN-ACK has taught the flow the pod's veth
-//!   and MACs, its packets get those MACs and go straight into the pod's namespace with
+//!   port are rewritten (checksums by the kernel's helpers). Every SYN goes to the bridge
+//!   with `bpf_redirect_neigh` (and records its flow afresh, keeping a valid flow's
+//!   endpoint); once the pod's SYN-ACK has taught the flow the pod's veth and MACs, its
+//!   packets get those MACs and go straight into the pod's namespace with
 //!   `bpf_redirect_peer` (as Cilium's host routing does): no routing, no conntrack, no
 //!   nftables, no bridge, no neighbour lookup, no second backlog queue.
 //! - **reply**, on each pod veth's ingress: a reply of a recorded flow gets the ClusterIP
-//!   and port back, and the client's and the uplink's MACs the SYN brought, and leaves by
-//!   `bpf_redirect` out of the uplink (which must be an Ethernet device). A SYN-ACK also
-//!   records the pod's veth and MACs in its flow.
+//!   and port back, and the MACs the SYN brought (its source, the client's or its
+//!   router's, and the uplink's), and leaves by `bpf_redirect` out of the uplink (which
+//!   must be an Ethernet device). On a pod veth (a veth whose peer is in another
+//!   namespace) a SYN-ACK also records the veth and MACs in its flow, once per SYN.
 //!
 //! Anything else passes to the stack untouched (`TCX_NEXT`), where the `ip` table and
 //! conntrack serve it: pods and the node as clients, NodePorts, load balancer addresses,
@@ -27,30 +29,41 @@
 //! **Scope** is the netdev path's ([`tether_nft::netdev::FastPort`]) with up to
 //! [`state::MAX_ENDPOINTS`] endpoints. **Changes** are map writes in work proportional to
 //! the change ([`state`]): an endpoint keeps its slot while it is a member, so flows to it
-//! go on; a removed endpoint's flows fall back to the stack; a port that leaves the scope
+//! go on; a removed endpoint's flows fall back to the stack (also when a pod with the same
+//! address takes its slot later: each assignment has its own generation); a port that leaves the scope
 //! stops taking new flows and serves its recorded ones for [`state::DRAIN`] (its members
 //! still follow its endpoints). A deleted Service port (or one whose ClusterIP changed, or
 //! one a restarted agent finds and no Service claims) keeps its last members for that
 //! time, as conntrack keeps a deleted Service's DNAT for established connections; a
-//! client's packets on such a flow reach whatever holds that pod address then. **Restarts**
+//! client's packets on such a flow reach whatever holds that pod address then (dropped
+//! when the flow learned the old pod's veth and that veth is gone). **Restarts**
 //! keep established flows: the programs are attached without links (they stay when the
 //! process exits), and a new process finds them on the uplink, takes over their maps,
 //! recovers the block assignment from the block headers, and replaces the programs in
-//! place. Turned off, [`remove`] detaches them.
+//! place. A process whose maps have another layout (an upgrade that changed it) does
+//! not take them over: it detaches the old forward program first (new connections take
+//! the `ip` table meanwhile) and starts afresh, so the old fast flows fall to the stack.
+//! Turned off, [`remove`] detaches them.
 //!
 //! **Limits.** TTL is not decremented (the node is not a routing hop for these flows,
 //! as with kube-proxy's IPVS `DR`); a frame whose headers are not in its linear part
 //! passes to the stack; the two LRU maps evict independently (under a flood of more than
 //! [`maps::FLOW_CAPACITY`] flows a connection can lose one direction's entry); entries
 //! outlive their connection, so a client port reused for the same pod and target port
-//! through another way within that time has its replies rewritten (as in the netdev path).
+//! through another way within that time has its replies rewritten (as in the netdev path);
+//! flows that learned their pod link skip the bridge and the host veth's egress (bridge
+//! netfilter, qdiscs, counters); the programs write packets, so a cloned frame (say,
+//! with a packet socket open on the uplink) is copied before they run; VLAN-tagged frames
+//! pass to the stack. A pod able to forge a SYN-ACK for another endpoint's address in the
+//! moment between a client's SYN and the real answer could have that flow delivered to
+//! its veth; the learning takes the first SYN-ACK only.
 
 pub mod maps;
 pub mod metrics;
 pub mod programs;
 pub mod state;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -149,8 +162,8 @@ pub struct Dataplane {
     reply: Program,
     /// The reply program for other bridge ports (their flows stay on the bridge).
     reply_plain: Program,
-    /// Bridge ports with the reply program.
-    hooked: BTreeSet<u32>,
+    /// Bridge ports with the reply program: index → whether it is the learning one.
+    hooked: BTreeMap<u32, bool>,
     state: State,
     /// The map last synced (`None` before the first sync, which takes every port).
     last: Option<Arc<ServiceMap>>,
@@ -177,6 +190,12 @@ impl Dataplane {
             None => None,
         };
         let recovered = taken.is_some();
+        if let (Some(old), None) = (&old, &taken) {
+            // Another layout's program: its flows cannot be served with new maps, and its
+            // SYNs must not be recorded in maps the new reply programs do not read.
+            ns.run(|| tcx_detach(old, uplink, TcxHook::Ingress))??;
+            tracing::info!(uplink = %d.uplink, "eBPF fast path of another map layout detached");
+        }
         let (maps, state) = match taken {
             Some(maps) => {
                 let (blocks, listed) = maps.recovered()?;
@@ -203,7 +222,7 @@ impl Dataplane {
             maps,
             reply,
             reply_plain,
-            hooked: BTreeSet::new(),
+            hooked: BTreeMap::new(),
             state,
             last: None,
             recovered,
@@ -237,8 +256,9 @@ impl Dataplane {
         &self.maps
     }
 
-    /// The bridge ports (veth indexes) the reply program is on.
-    pub fn hooked(&self) -> &BTreeSet<u32> {
+    /// The bridge ports (veth indexes) the reply program is on, each with whether it is
+    /// the program that learns pod links.
+    pub fn hooked(&self) -> &BTreeMap<u32, bool> {
         &self.hooked
     }
 
@@ -247,10 +267,12 @@ impl Dataplane {
         let ports =
             tether_nft::ports::bridge_port_links(Some(self.ns.path()), &self.devices.bridge)?;
         let present: BTreeSet<u32> = ports.values().map(|p| p.index).collect();
-        self.hooked.retain(|i| present.contains(i));
+        self.hooked.retain(|i, _| present.contains(i));
+        // New ports, and ports whose kind changed (a veth whose peer moved to a pod's
+        // namespace after it was first seen).
         let new: Vec<(String, tether_nft::ports::Port)> = ports
             .into_iter()
-            .filter(|(_, p)| !self.hooked.contains(&p.index))
+            .filter(|(_, p)| self.hooked.get(&p.index) != Some(&p.veth_to_other_netns))
             .collect();
         if new.is_empty() {
             return Ok(());
@@ -262,7 +284,7 @@ impl Dataplane {
             for (name, p) in &new {
                 let prog = if p.veth_to_other_netns { reply } else { plain };
                 match attach(prog, p.index, programs::REPLY) {
-                    Ok(()) => done.push(p.index),
+                    Ok(()) => done.push((p.index, p.veth_to_other_netns)),
                     Err(e) => {
                         tracing::warn!(port = %name, error = %e, "attaching the reply program");
                         failed.get_or_insert(e);

@@ -8,16 +8,19 @@
 //! |---|---|---|
 //! | `services` (hash) | ClusterIP, port, 2 zero bytes | pick count, block base slot |
 //! | `picks` (array) | base + i | slot |
-//! | `backends` (array) | slot | address, port, 2 zero bytes (a header: `0xffff`) |
-//! | `flows` (LRU) | client, client port, port, ClusterIP | address, port, 0, slot, pod link, pod MAC, bridge MAC |
-//! | `replies` (LRU) | client, client port, target port, endpoint | ClusterIP, port, 0, slot, 0, client MAC, uplink MAC |
+//! | `backends` (array) | slot | address, port, generation (a header: `0xffff`) |
+//! | `flows` (LRU) | client, client port, port, ClusterIP | the backend's value, slot, pod link, pod MAC, bridge MAC |
+//! | `replies` (LRU) | client, client port, target port, endpoint | ClusterIP, port, 0, slot, 0, the SYN's source MAC, uplink MAC |
 //!
 //! A flow's pod link (the host end of the pod's veth) and the two MACs are 0 until the
 //! pod's SYN-ACK passes the reply program, which learns them from it. From then on the
 //! forward program writes the frame's MACs itself and hands it to the pod's namespace with
 //! `bpf_redirect_peer` (no bridge, no neighbour lookup, no backlog queue); before, and for
-//! every SYN, it goes to the bridge with `bpf_redirect_neigh`. The client's MAC and the
-//! uplink's come from the SYN, so replies leave by `bpf_redirect` with their MACs written.
+//! every SYN (which records the flow afresh, clearing its link), it goes to the bridge
+//! with `bpf_redirect_neigh`. The SYN's source MAC (the client's, or its router's) and the
+//! uplink's come from the SYN, so replies leave by `bpf_redirect` with those MACs written.
+//! Backends carry a generation in their last two bytes, so a flow recorded for a slot's
+//! earlier holder never matches (see `state::Generation`).
 
 use ipnet::Ipv4Net;
 use tether_bpf::asm::{Asm, AsmError, Cond, Size, helper};
@@ -46,6 +49,8 @@ const TCP_CSUM: i32 = 50;
 const HEADERS: i32 = 54;
 /// `__sk_buff.pkt_type`.
 const SKB_PKT_TYPE: i16 = 4;
+/// `__sk_buff.vlan_present`.
+const SKB_VLAN_PRESENT: i16 = 20;
 /// `__sk_buff.ingress_ifindex`.
 const SKB_INGRESS_IFINDEX: i16 = 36;
 /// TCP flags: SYN and ACK, and SYN alone (a connection's first segment).
@@ -85,6 +90,9 @@ const AF_INET: i32 = 2;
 /// TCP in IPv4 without options, and for fragments.
 fn parse(a: &mut Asm) {
     a.mov(6, 1)
+        // A VLAN tag the NIC took off would not be put back on a frame sent by redirect.
+        .ldx(Size::W, 1, 6, SKB_VLAN_PRESENT)
+        .jmp32_imm(Cond::Ne, 1, 0, "pass")
         .ldx(Size::W, 7, 6, 76)
         .ldx(Size::W, 8, 6, 80)
         .mov(1, 7)
@@ -121,10 +129,11 @@ fn set(a: &mut Asm, addr_at: i16, port_at: i16) {
         .stx(Size::H, 7, port_at, 1);
 }
 
-/// Writes the value's two MACs (at r9 + [`V_ETH`]) into the frame.
+/// Writes the value's two MACs (at r9 + [`V_ETH`]) into the frame (2-byte accesses: the
+/// frame's start is 2 bytes off a 4-byte boundary).
 fn eth(a: &mut Asm) {
-    for off in [0, 4, 8] {
-        a.ldx(Size::W, 1, 9, V_ETH + off).stx(Size::W, 7, off, 1);
+    for off in [0, 2, 4, 6, 8, 10] {
+        a.ldx(Size::H, 1, 9, V_ETH + off).stx(Size::H, 7, off, 1);
     }
 }
 
@@ -199,7 +208,8 @@ fn only_clients(a: &mut Asm, at: i16, clients: &[Ipv4Net]) {
 
 /// The program on the uplink's ingress: packets of recorded flows (whose endpoint still
 /// holds its slot) and SYNs to a listed Service port from a client in `clients` are
-/// rewritten to the endpoint and redirected to `bridge`.
+/// rewritten to the endpoint; SYNs and flows that have not learned their pod link go to
+/// `bridge`, the others straight into the pod's namespace.
 pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>, AsmError> {
     let mut a = Asm::new();
     parse(&mut a);
@@ -240,7 +250,7 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
     a.call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Cond::Eq, 0, 0, "pass");
     copy(&mut a, Size::W, 0, 0, Size::W, FLOW_VALUE + 8);
-    a.ld_map(1, maps.backends.fd());
+    a.label("record").ld_map(1, maps.backends.fd());
     stack_arg(&mut a, 2, FLOW_VALUE + 8);
     a.call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Cond::Eq, 0, 0, "pass")
@@ -296,7 +306,14 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ldx(Size::Dw, 1, 0, 0)
         .ldx(Size::Dw, 2, 9, 0)
         .jmp_reg(Cond::Ne, 1, 2, "stale")
-        .label("rewrite");
+        // A SYN on a recorded flow (a retransmission, or a client port reused) keeps its
+        // endpoint but is recorded afresh: its pod link is learned again and its replies
+        // go to the MACs this SYN brought.
+        .ldx(Size::B, 1, 7, TCP_FLAGS)
+        .and32_imm(1, SYN_ACK)
+        .jmp32_imm(Cond::Ne, 1, SYN, "rewrite");
+    copy(&mut a, Size::W, 9, 8, Size::W, FLOW_VALUE + 8);
+    a.ja("record").label("rewrite");
     set(&mut a, IP_DADDR, TCP_DPORT);
     // r8 (the frame's end no longer needed): the pod link, 0 until learned.
     a.ldx(Size::W, 8, 9, V_LINK)
@@ -388,8 +405,10 @@ pub fn reply(
 }
 
 /// In the reply program (r9 its `replies` value): a SYN-ACK's flow, when it still leads
-/// to this endpoint, learns the pod link and the MACs a frame to the pod carries, the link
-/// last (the forward program reads it first). Goes on to `rewrite`.
+/// to this endpoint and has no link yet (every SYN clears it), learns the pod link and the
+/// MACs a frame to the pod carries. The link is written last and read first, so on x86 a
+/// reader that sees it sees the MACs; elsewhere it may see zero MACs, which the pod's
+/// stack ignores (`bpf_redirect_peer` delivers as `PACKET_HOST`). Goes on to `rewrite`.
 fn learn_link(a: &mut Asm, maps: &Maps) {
     a.ldx(Size::B, 1, 7, TCP_FLAGS)
         .and32_imm(1, SYN_ACK)
@@ -402,6 +421,8 @@ fn learn_link(a: &mut Asm, maps: &Maps) {
     stack_arg(a, 2, FLOW_KEY);
     a.call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Cond::Eq, 0, 0, "rewrite")
+        .ldx(Size::W, 1, 0, V_LINK)
+        .jmp32_imm(Cond::Ne, 1, 0, "rewrite")
         .ldx(Size::W, 1, 0, 0)
         .ldx(Size::W, 2, 7, IP_SADDR)
         .jmp32_reg(Cond::Ne, 1, 2, "rewrite")

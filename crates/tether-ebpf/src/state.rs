@@ -65,20 +65,45 @@ pub enum Op {
     },
 }
 
-/// A backend's value: address and port in network order, two zero bytes.
-pub fn backend_value((ip, port): Backend) -> [u8; 8] {
+/// A backend's value: address and port in network order, then the assignment's
+/// generation (see [`Generation`]; never `0xffff`, a header's mark).
+pub fn backend_value((ip, port): Backend, generation: u16) -> [u8; 8] {
     let mut v = [0u8; 8];
     v[..4].copy_from_slice(&ip.octets());
     v[4..6].copy_from_slice(&port.to_be_bytes());
+    v[6..].copy_from_slice(&generation.to_ne_bytes());
     v
 }
 
-/// A block header: the frontend, and `0xffff` where a backend has zeros (so that no flow,
-/// whose recorded value always ends in zeros, can match it).
+/// A block header: the frontend, and `0xffff` where a backend has its generation (so that
+/// no flow, whose recorded value is a backend's, can match it).
 pub fn header_value(f: Frontend) -> [u8; 8] {
-    let mut v = backend_value((f.vip, f.port));
-    v[6..].copy_from_slice(&[0xff, 0xff]);
-    v
+    backend_value((f.vip, f.port), HEADER_MARK)
+}
+
+/// What a header has where a backend has its generation.
+const HEADER_MARK: u16 = 0xffff;
+
+/// Numbers each slot assignment: a flow records its backend's whole value and goes on only
+/// while the slot holds it, so an endpoint that gets a slot again (a pod replaced by one
+/// with the same address, in a later change) does not inherit the flows recorded for the
+/// slot's previous holder (whose learned veth is gone). Starts from the clock, so that a
+/// restarted process is unlikely to repeat a number a freed slot had.
+#[derive(Debug, Clone)]
+pub struct Generation(u16);
+
+impl Generation {
+    fn from_clock() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Self((nanos % u32::from(HEADER_MARK)) as u16)
+    }
+
+    fn next(&mut self) -> u16 {
+        self.0 = (self.0 + 1) % HEADER_MARK;
+        self.0
+    }
 }
 
 /// Reads a header written by [`header_value`].
@@ -95,7 +120,9 @@ pub fn parse_header(v: &[u8]) -> Option<Frontend> {
 pub fn parse_backend(v: &[u8]) -> Option<Backend> {
     let (ip, rest) = v.split_first_chunk::<4>()?;
     let (port, mark) = rest.split_first_chunk::<2>()?;
-    (mark == [0, 0] && *ip != [0; 4]).then(|| (Ipv4Addr::from(*ip), u16::from_be_bytes(*port)))
+    let mark = mark.first_chunk::<2>()?;
+    (u16::from_ne_bytes(*mark) != HEADER_MARK && *ip != [0; 4])
+        .then(|| (Ipv4Addr::from(*ip), u16::from_be_bytes(*port)))
 }
 
 /// A block: its members by slot, and whether new connections may pick from it.
@@ -117,11 +144,12 @@ impl Block {
     /// Makes the members exactly `want`: new ones get free slots (written first, never-used
     /// slots before ones just freed), gone ones that no new member took are zeroed last (in
     /// `tail`, after the picks that no longer name them). Reusing a slot in the same change
-    /// is safe: a flow goes on only while the slot holds the very address and port it
-    /// recorded. `false` (nothing changed) when `want` does not fit.
+    /// is safe: a flow goes on only while the slot holds the very value (address, port,
+    /// generation) it recorded. `false` (nothing changed) when `want` does not fit.
     fn set_members(
         &mut self,
         want: &BTreeSet<Backend>,
+        generation: &mut Generation,
         ops: &mut Vec<Op>,
         tail: &mut Vec<Op>,
     ) -> bool {
@@ -155,7 +183,7 @@ impl Block {
             reused.insert(slot);
             ops.push(Op::Backend {
                 slot,
-                value: backend_value(*b),
+                value: backend_value(*b, generation.next()),
             });
         }
         for slot in freed.into_iter().filter(|s| !reused.contains(s)) {
@@ -176,6 +204,7 @@ pub struct State {
     blocks: HashMap<Frontend, Block>,
     free: BTreeSet<u32>,
     pods: Vec<Ipv4Net>,
+    generation: Generation,
 }
 
 /// A recovered block: index, frontend, members with their slots.
@@ -189,6 +218,7 @@ impl State {
             blocks: HashMap::new(),
             free: (0..BLOCKS).collect(),
             pods,
+            generation: Generation::from_clock(),
         }
     }
 
@@ -306,7 +336,7 @@ impl State {
         let tp = fast.target_port;
         let want: BTreeSet<Backend> = fast.members.iter().map(|ip| (*ip, tp)).collect();
         let mut tail = Vec::new();
-        if !block.set_members(&want, ops, &mut tail) {
+        if !block.set_members(&want, &mut self.generation, ops, &mut tail) {
             ops.append(&mut tail);
             self.names.insert(name.clone(), f);
             self.drain(f, now, ops);
@@ -383,7 +413,7 @@ impl State {
             .copied()
             .collect();
         let mut tail = Vec::new();
-        b.set_members(&keep, ops, &mut tail);
+        b.set_members(&keep, &mut self.generation, ops, &mut tail);
         ops.append(&mut tail);
     }
 
@@ -464,9 +494,21 @@ mod tests {
         })
     }
 
-    /// Endpoint `ip`:8080's value.
+    /// Endpoint `ip`:8080's value, generation 0 (see [`plain`]).
     fn ep(ip: &str) -> [u8; 8] {
-        backend_value((ip.parse().expect("ip"), 8080))
+        backend_value((ip.parse().expect("ip"), 8080), 0)
+    }
+
+    /// `ops` with the backends' generations zeroed (they start from the clock).
+    fn plain(mut ops: Vec<Op>) -> Vec<Op> {
+        for op in &mut ops {
+            if let Op::Backend { value, .. } = op
+                && parse_backend(value).is_some()
+            {
+                value[6..].fill(0);
+            }
+        }
+        ops
     }
 
     fn frontend(vip: &str) -> Frontend {
@@ -479,7 +521,7 @@ mod tests {
     fn upsert(s: &mut State, n: &str, p: Arc<ServicePort>) -> Vec<Op> {
         let mut ops = Vec::new();
         s.update(&Update::Upsert(name(n), p), Instant::now(), &mut ops);
-        ops
+        plain(ops)
     }
 
     fn service_entry(ops: &[Op]) -> Option<Option<(u32, u32)>> {
@@ -738,5 +780,41 @@ mod tests {
         assert!(ops.is_empty());
         let ops = upsert(&mut s, "big", port("10.96.0.10", &eps[..63]));
         assert_eq!(service_entry(&ops), Some(Some((63, 0))));
+    }
+
+    #[test]
+    fn an_endpoint_given_a_slot_again_gets_a_new_generation() {
+        let mut s = State::new(pods());
+        let gen_of = |ops: &[Op]| {
+            ops.iter().find_map(|o| match o {
+                Op::Backend { slot: 1, value } if parse_backend(value).is_some() => {
+                    Some(u16::from_ne_bytes([value[6], value[7]]))
+                }
+                _ => None,
+            })
+        };
+        let mut ops = Vec::new();
+        let web = |eps: &[&str]| Update::Upsert(name("web"), port("10.96.0.10", eps));
+        s.update(&web(&["10.244.1.2"]), Instant::now(), &mut ops);
+        let first = gen_of(&ops).expect("slot 1 assigned");
+        // The pod goes (its slot is zeroed), then one with the same address comes back and
+        // takes the same slot, with another generation.
+        ops.clear();
+        s.update(&web(&[]), Instant::now(), &mut ops);
+        assert!(ops.contains(&Op::Backend {
+            slot: 1,
+            value: [0; 8]
+        }));
+        ops.clear();
+        s.update(&web(&["10.244.1.2"]), Instant::now(), &mut ops);
+        let second = gen_of(&ops).expect("slot 1 assigned again");
+        assert_ne!(first, second);
+        assert_ne!(second, HEADER_MARK);
+        // A generation never makes a backend read as a header, or the reverse.
+        let mut g = Generation(HEADER_MARK - 2);
+        for _ in 0..4 {
+            let v = backend_value(("10.244.1.2".parse().expect("ip"), 1), g.next());
+            assert!(parse_backend(&v).is_some() && parse_header(&v).is_none());
+        }
     }
 }

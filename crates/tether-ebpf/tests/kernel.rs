@@ -183,6 +183,11 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
     dp.sync(&Arc::new(map.clone())).await.expect("sync");
     assert_eq!(dp.state().picking(), 2);
     assert_eq!(dp.hooked().len(), 4, "one reply program per bridge port");
+    assert_eq!(
+        dp.hooked().values().filter(|learns| **learns).count(),
+        3,
+        "the pod veths learn links, the node-local one does not"
+    );
     let attached_id = |index: u32| {
         t.node
             .run(|| tether_bpf::tcx_query(index, TcxHook::Ingress))
