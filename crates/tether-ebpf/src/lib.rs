@@ -29,8 +29,9 @@
 //! **Scope** is the netdev path's ([`tether_nft::netdev::FastPort`]) with up to
 //! [`state::MAX_ENDPOINTS`] endpoints. **Changes** are map writes in work proportional to
 //! the change ([`state`]): an endpoint keeps its slot while it is a member, so flows to it
-//! go on; a removed endpoint's flows fall back to the stack (also when a pod with the same
-//! address takes its slot later: each assignment has its own generation); a port that leaves the scope
+//! go on; a removed endpoint's flows fall back to the stack while it is out (when it, or a
+//! pod with its address, comes back, they go on through the bridge: each assignment has its
+//! own generation, and the veth a flow learned may be gone); a port that leaves the scope
 //! stops taking new flows and serves its recorded ones for [`state::DRAIN`] (its members
 //! still follow its endpoints). A deleted Service port (or one whose ClusterIP changed, or
 //! one a restarted agent finds and no Service claims) keeps its last members for that

@@ -19,8 +19,10 @@
 //! every SYN (which records the flow afresh, clearing its link), it goes to the bridge
 //! with `bpf_redirect_neigh`. The SYN's source MAC (the client's, or its router's) and the
 //! uplink's come from the SYN, so replies leave by `bpf_redirect` with those MACs written.
-//! Backends carry a generation in their last two bytes, so a flow recorded for a slot's
-//! earlier holder never matches (see `state::Generation`).
+//! Backends carry a generation in their last two bytes: a flow whose slot holds its
+//! address and port under another generation (the endpoint came back, or a pod with the
+//! same address took the slot) goes on through the bridge, never to the veth it learned
+//! (see `state::Generation`).
 
 use ipnet::Ipv4Net;
 use tether_bpf::asm::{Asm, AsmError, Cond, Size, helper};
@@ -305,7 +307,8 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .jmp_imm(Cond::Eq, 0, 0, "stale")
         .ldx(Size::Dw, 1, 0, 0)
         .ldx(Size::Dw, 2, 9, 0)
-        .jmp_reg(Cond::Ne, 1, 2, "stale")
+        .jmp_reg(Cond::Ne, 1, 2, "regen")
+        .label("valid")
         // A SYN on a recorded flow (a retransmission, or a client port reused) keeps its
         // endpoint but is recorded afresh: its pod link is learned again and its replies
         // go to the MACs this SYN brought.
@@ -313,7 +316,24 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .and32_imm(1, SYN_ACK)
         .jmp32_imm(Cond::Ne, 1, SYN, "rewrite");
     copy(&mut a, Size::W, 9, 8, Size::W, FLOW_VALUE + 8);
-    a.ja("record").label("rewrite");
+    a.ja("record")
+        // The slot holds the same address and port under another generation: the endpoint
+        // left and came back (a readiness flap), or a pod with the same address took its
+        // place. The flow goes on, but through the bridge (to whichever pod has the address
+        // now): the link it learned may be the old pod's. It takes the new generation, so
+        // this happens once.
+        .label("regen")
+        .ldx(Size::W, 1, 0, 0)
+        .ldx(Size::W, 2, 9, 0)
+        .jmp32_reg(Cond::Ne, 1, 2, "stale")
+        .ldx(Size::H, 1, 0, 4)
+        .ldx(Size::H, 2, 9, 4)
+        .jmp32_reg(Cond::Ne, 1, 2, "stale")
+        .ldx(Size::H, 1, 0, 6)
+        .stx(Size::H, 9, 6, 1)
+        .st(Size::W, 9, V_LINK, 0)
+        .ja("valid")
+        .label("rewrite");
     set(&mut a, IP_DADDR, TCP_DPORT);
     // r8 (the frame's end no longer needed): the pod link, 0 until learned.
     a.ldx(Size::W, 8, 9, V_LINK)

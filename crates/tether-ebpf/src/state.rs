@@ -84,11 +84,12 @@ pub fn header_value(f: Frontend) -> [u8; 8] {
 /// What a header has where a backend has its generation.
 const HEADER_MARK: u16 = 0xffff;
 
-/// Numbers each slot assignment: a flow records its backend's whole value and goes on only
-/// while the slot holds it, so an endpoint that gets a slot again (a pod replaced by one
-/// with the same address, in a later change) does not inherit the flows recorded for the
-/// slot's previous holder (whose learned veth is gone). Starts from the clock, so that a
-/// restarted process is unlikely to repeat a number a freed slot had.
+/// Numbers each slot assignment: a flow records its backend's whole value, and when its
+/// slot holds the same address and port under another generation (the endpoint left and
+/// came back, or a pod with the same address took the slot in a later change), the flow
+/// goes on through the bridge, never to the veth it learned (perhaps the old pod's, gone).
+/// Starts from the clock, so that a restarted process is unlikely to repeat a number a
+/// freed slot had.
 #[derive(Debug, Clone)]
 pub struct Generation(u16);
 

@@ -238,6 +238,23 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         "{through_bridge} packets went through the bridge port"
     );
 
+    // The echo pod leaves the endpoints and comes back (a readiness flap; the same
+    // address could also be a new pod's): its slot gets a new generation, and the idle
+    // connection goes on, through the bridge rather than to the veth the flow learned.
+    for eps in [vec![], echo_eps(false)] {
+        map.insert(name("echo"), info([10, 96, 0, 61], 90), eps);
+        nft.sync(&map).expect("nft sync");
+        dp.sync(&Arc::new(map.clone())).await.expect("sync");
+    }
+    let sent = tx_packets(&t.node, &veth);
+    for i in 0..5 {
+        assert_eq!(echo(&mut conn, &format!("f{i}")), format!("f{i}"));
+    }
+    assert!(
+        tx_packets(&t.node, &veth) - sent >= 5,
+        "after the flap the flow still went to the veth it had learned"
+    );
+
     // A client port whose flow went to pod0 (a new port is a new pick; a reused one keeps
     // its pod).
     let port0 = (40_000..40_100)
