@@ -202,6 +202,8 @@ impl Block {
 pub struct State {
     /// The Service ports that hold a block (picking or draining), by name.
     names: HashMap<ServicePortName, Frontend>,
+    /// How many names hold each frontend (so that a removal costs no scan of `names`).
+    holders: HashMap<Frontend, usize>,
     blocks: HashMap<Frontend, Block>,
     free: BTreeSet<u32>,
     pods: Vec<Ipv4Net>,
@@ -216,6 +218,7 @@ impl State {
     pub fn new(pods: Vec<Ipv4Net>) -> Self {
         Self {
             names: HashMap::new(),
+            holders: HashMap::new(),
             blocks: HashMap::new(),
             free: (0..BLOCKS).collect(),
             pods,
@@ -277,7 +280,7 @@ impl State {
         match u {
             Update::Upsert(name, sp) => self.upsert(name, sp, now, ops),
             Update::Remove(name) => {
-                if let Some(f) = self.names.remove(&**name) {
+                if let Some(f) = self.unname(name) {
                     self.release(f, now, ops);
                 }
             }
@@ -310,13 +313,13 @@ impl State {
         if let Some(o) = old
             && o != f
         {
-            self.names.remove(name);
+            self.unname(name);
             self.release(o, now, ops);
         }
         if !self.blocks.contains_key(&f) {
             let Some(index) = self.free.pop_first() else {
                 tracing::debug!(service = %name, "no free eBPF block; the port stays on nftables");
-                self.names.remove(name);
+                self.unname(name);
                 return;
             };
             let block = Block {
@@ -339,7 +342,7 @@ impl State {
         let mut tail = Vec::new();
         if !block.set_members(&want, &mut self.generation, ops, &mut tail) {
             ops.append(&mut tail);
-            self.names.insert(name.clone(), f);
+            self.name(name, f);
             self.drain(f, now, ops);
             return;
         }
@@ -361,19 +364,44 @@ impl State {
         block.listed = true;
         block.draining = None;
         ops.append(&mut tail);
-        self.names.insert(name.clone(), f);
+        self.name(name, f);
     }
 
     /// Whether a Service port other than `name` holds `f` (a port renamed, or a ClusterIP
     /// passed from one Service to another, within one change).
     fn held_by_other(&self, f: Frontend, name: &ServicePortName) -> bool {
-        self.names.iter().any(|(n, g)| *g == f && n != name)
+        let own = usize::from(self.names.get(name) == Some(&f));
+        self.holders.get(&f).copied().unwrap_or(0) > own
     }
 
     /// `f` lost a name: it drains unless another Service port holds it.
     fn release(&mut self, f: Frontend, now: Instant, ops: &mut Vec<Op>) {
-        if !self.names.values().any(|g| *g == f) {
+        if !self.holders.contains_key(&f) {
             self.drain(f, now, ops);
+        }
+    }
+
+    /// `name` holds `f` (in place of what it held).
+    fn name(&mut self, name: &ServicePortName, f: Frontend) {
+        if let Some(old) = self.names.insert(name.clone(), f) {
+            self.drop_holder(old);
+        }
+        *self.holders.entry(f).or_default() += 1;
+    }
+
+    /// `name` holds nothing: what it held, if anything.
+    fn unname(&mut self, name: &ServicePortName) -> Option<Frontend> {
+        let f = self.names.remove(name)?;
+        self.drop_holder(f);
+        Some(f)
+    }
+
+    fn drop_holder(&mut self, f: Frontend) {
+        if let Some(n) = self.holders.get_mut(&f) {
+            *n -= 1;
+            if *n == 0 {
+                self.holders.remove(&f);
+            }
         }
     }
 
@@ -457,7 +485,9 @@ impl State {
                     value: [0; 8],
                 });
             }
-            self.names.retain(|_, v| *v != f);
+            if self.holders.remove(&f).is_some() {
+                self.names.retain(|_, v| *v != f);
+            }
             self.free.insert(b.index);
         }
     }
