@@ -383,6 +383,11 @@ pub async fn run(
         if dp.is_none() {
             match Dataplane::open(&cfg).await {
                 Ok(d) => dp = Some(d),
+                // Not worth retrying: the uplink will not become an Ethernet device.
+                Err(e @ Error::NotEthernet(_)) => {
+                    tracing::warn!(error = %e, "eBPF fast path off; the nftables table serves everything");
+                    return Ok(());
+                }
                 Err(e) => tracing::error!(error = %e, "eBPF fast path: attaching failed; retrying"),
             }
         }

@@ -315,3 +315,46 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn an_uplink_that_is_no_ethernet_device_leaves_the_fast_path_off() {
+    if !require_root() {
+        return;
+    }
+    let ns =
+        tether_netns::NetNs::create(&tether_netns::testing::unique_name("tebpf-")).expect("netns");
+    let name = ns
+        .path()
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    // A layer-3 device (a tun: no Ethernet header) as the uplink.
+    let st = std::process::Command::new("ip")
+        .args(["-n", &name, "tuntap", "add", "dev", "tebt0", "mode", "tun"])
+        .status()
+        .expect("ip");
+    assert!(st.success(), "ip tuntap");
+    let cfg = Config {
+        netns: Some(ns.path().to_path_buf()),
+        devices: Devices {
+            uplink: "tebt0".into(),
+            bridge: "cni0".into(),
+            clients: vec!["192.168.77.0/24".parse().expect("net")],
+            pods: vec!["10.244.1.0/24".parse().expect("net")],
+        },
+    };
+    let e = Dataplane::open(&cfg).await.expect_err("a tun uplink");
+    assert!(matches!(e, tether_ebpf::Error::NotEthernet(_)), "{e}");
+    assert!(e.to_string().contains("not an Ethernet device"), "{e}");
+    // The agent's loop gives up at once rather than retrying every few minutes.
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(ServiceMap::new()));
+    tx.send_modify(|_| {});
+    let done = tokio::time::timeout(
+        Duration::from_secs(10),
+        tether_ebpf::run(rx, cfg, None, tokio_util::sync::CancellationToken::new()),
+    )
+    .await
+    .expect("run returned");
+    assert!(done.is_ok(), "{done:?}");
+}
