@@ -248,6 +248,8 @@ pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
     /// `bpf_map_update_elem(map, key, value, flags)`.
     pub const MAP_UPDATE_ELEM: i32 = 2;
+    /// `bpf_map_delete_elem(map, key)`.
+    pub const MAP_DELETE_ELEM: i32 = 3;
     /// `bpf_get_prandom_u32()`.
     pub const GET_PRANDOM_U32: i32 = 7;
     /// `bpf_skb_store_bytes(skb, offset, from, len, flags)`.

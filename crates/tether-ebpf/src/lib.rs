@@ -30,8 +30,8 @@
 //! [`state::MAX_ENDPOINTS`] endpoints. **Changes** are map writes in work proportional to
 //! the change ([`state`]): an endpoint keeps its slot while it is a member, so flows to it
 //! go on; a removed endpoint's flows fall back to the stack while it is out (when it, or a
-//! pod with its address, comes back, they go on through the bridge: each assignment has its
-//! own generation, and the veth a flow learned may be gone); a port that leaves the scope
+//! pod with its address, comes back to the same slot, they go on through the bridge: each
+//! assignment has its own generation, and the veth a flow learned may be gone); a port that leaves the scope
 //! stops taking new flows and serves its recorded ones for [`state::DRAIN`] (its members
 //! still follow its endpoints). A deleted Service port (or one whose ClusterIP changed, or
 //! one a restarted agent finds and no Service claims) keeps its last members for that
@@ -364,8 +364,9 @@ async fn remove_in(ns: &NetNs, h: &Handle, devices: &Devices) -> Result<(), Erro
 /// placeholder is not applied), opens the [`Dataplane`] and syncs every new snapshot (and
 /// once a minute, for drains that expired). After a failure it opens the data plane again,
 /// recovering from its maps, backing off from 5 s to 5 min while it keeps failing (the
-/// nftables table serves every connection meanwhile). Returns on `shutdown` or when the sender is gone, leaving the
-/// programs attached (as the `ip` table stays).
+/// nftables table serves every connection meanwhile). Returns on `shutdown` or when the
+/// sender is gone, leaving the programs attached (as the `ip` table stays), and when the
+/// uplink is no Ethernet device, detaching whatever an earlier open left.
 pub async fn run(
     mut map_rx: watch::Receiver<Arc<ServiceMap>>,
     cfg: Config,
@@ -386,6 +387,9 @@ pub async fn run(
                 // Not worth retrying: the uplink will not become an Ethernet device.
                 Err(e @ Error::NotEthernet(_)) => {
                     tracing::warn!(error = %e, "eBPF fast path off; the nftables table serves everything");
+                    if let Err(e) = remove(cfg.netns.clone(), &cfg.devices).await {
+                        tracing::warn!(error = %e, "detaching the eBPF fast path");
+                    }
                     return Ok(());
                 }
                 Err(e) => tracing::error!(error = %e, "eBPF fast path: attaching failed; retrying"),

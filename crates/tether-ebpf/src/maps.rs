@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use tether_bpf::{Map, MapType, NO_COMMON_LRU, Program};
 
 use crate::Error;
-use crate::programs::FLOW_VALUE_SIZE;
+use crate::programs::{FLOW_VALUE_SIZE, REPLY_VALUE_SIZE};
 use crate::state::{
     BLOCK_SIZE, BLOCKS, Frontend, Op, Recovered, SLOTS, parse_backend, parse_header,
 };
@@ -34,11 +34,11 @@ pub struct Maps {
 /// flow maps keep one LRU list per CPU: a SYN's two updates take no lock shared with the
 /// other CPUs.
 const LAYOUT: [(&str, MapType, u32, u32, u32, u32); 5] = [
-    ("tt2_services", MapType::Hash, 8, 8, BLOCKS, 0),
-    ("tt2_picks", MapType::Array, 4, 4, SLOTS, 0),
-    ("tt2_backends", MapType::Array, 4, 8, SLOTS, 0),
+    ("tt3_services", MapType::Hash, 8, 8, BLOCKS, 0),
+    ("tt3_picks", MapType::Array, 4, 4, SLOTS, 0),
+    ("tt3_backends", MapType::Array, 4, 8, SLOTS, 0),
     (
-        "tt2_flows",
+        "tt3_flows",
         MapType::LruHash,
         12,
         FLOW_VALUE_SIZE,
@@ -46,10 +46,10 @@ const LAYOUT: [(&str, MapType, u32, u32, u32, u32); 5] = [
         NO_COMMON_LRU,
     ),
     (
-        "tt2_replies",
+        "tt3_replies",
         MapType::LruHash,
         12,
-        FLOW_VALUE_SIZE,
+        REPLY_VALUE_SIZE,
         FLOW_CAPACITY,
         NO_COMMON_LRU,
     ),

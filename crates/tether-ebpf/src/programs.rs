@@ -9,15 +9,16 @@
 //! | `services` (hash) | ClusterIP, port, 2 zero bytes | pick count, block base slot |
 //! | `picks` (array) | base + i | slot |
 //! | `backends` (array) | slot | address, port, generation (a header: `0xffff`) |
-//! | `flows` (LRU) | client, client port, port, ClusterIP | the backend's value, slot, pod link, pod MAC, bridge MAC |
+//! | `flows` (LRU) | client, client port, port, ClusterIP | the backend's value, slot, pod link, pod MAC, bridge MAC, the last SYN's sequence number |
 //! | `replies` (LRU) | client, client port, target port, endpoint | ClusterIP, port, 0, slot, 0, the SYN's source MAC, uplink MAC |
 //!
 //! A flow's pod link (the host end of the pod's veth) and the two MACs are 0 until the
 //! pod's SYN-ACK passes the reply program, which learns them from it. From then on the
 //! forward program writes the frame's MACs itself and hands it to the pod's namespace with
 //! `bpf_redirect_peer` (no bridge, no neighbour lookup, no backlog queue); before, and for
-//! every SYN (which records the flow afresh, clearing its link), it goes to the bridge
-//! with `bpf_redirect_neigh`. The SYN's source MAC (the client's, or its router's) and the
+//! every SYN (which records the flow afresh, clearing its link; a SYN with another
+//! sequence number than the flow's last is a new connection and picks afresh), it goes to
+//! the bridge with `bpf_redirect_neigh`. The SYN's source MAC (the client's, or its router's) and the
 //! uplink's come from the SYN, so replies leave by `bpf_redirect` with those MACs written.
 //! Backends carry a generation in their last two bytes: a flow whose slot holds its
 //! address and port under another generation (the endpoint came back, or a pod with the
@@ -46,6 +47,7 @@ const IP_SADDR: i16 = 26;
 const IP_DADDR: i16 = 30;
 const TCP_SPORT: i16 = 34;
 const TCP_DPORT: i16 = 36;
+const TCP_SEQ: i16 = 38;
 const TCP_FLAGS: i16 = 47;
 const TCP_CSUM: i32 = 50;
 const HEADERS: i32 = 54;
@@ -70,15 +72,19 @@ const PSEUDO_HDR: i32 = 0x10;
 const V_LINK: i16 = 12;
 /// The frame's destination MAC, then its source MAC, as the rewritten frame carries them.
 const V_ETH: i16 = 16;
-/// A flow value's size.
-pub const FLOW_VALUE_SIZE: u32 = 28;
+/// The sequence number of the flow's last SYN (`flows`).
+const V_SEQ: i16 = 28;
+/// A `flows` value's size.
+pub const FLOW_VALUE_SIZE: u32 = 32;
+/// A `replies` value's size.
+pub const REPLY_VALUE_SIZE: u32 = 28;
 
 // Stack slots (offsets from r10).
 const FLOW_KEY: i16 = -16; // client, cport, vport, vip: 12 bytes
 const SVC_KEY: i16 = -24; // vip, vport, 0: 8 bytes
 const REPLY_KEY: i16 = -40; // client, cport, tport, endpoint: 12 bytes
 const REPLY_VALUE: i16 = -72; // 28 bytes (8-aligned)
-const FLOW_VALUE: i16 = -104; // 28 bytes (8-aligned)
+const FLOW_VALUE: i16 = -104; // 32 bytes (8-aligned)
 const PICK_KEY: i16 = -108;
 const OLD_ADDR: i16 = -112;
 const NEW_ADDR: i16 = -116;
@@ -239,10 +245,10 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ld_map(1, maps.services.fd());
     stack_arg(&mut a, 2, SVC_KEY);
     a.call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .jmp_imm(Cond::Eq, 0, 0, "unrecord")
         .ldx(Size::W, 8, 0, 0)
         .ldx(Size::W, 9, 0, 4)
-        .jmp32_imm(Cond::Eq, 8, 0, "pass")
+        .jmp32_imm(Cond::Eq, 8, 0, "unrecord")
         .call(helper::GET_PRANDOM_U32)
         .mod32(0, 8)
         .add32(0, 9)
@@ -250,20 +256,23 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ld_map(1, maps.picks.fd());
     stack_arg(&mut a, 2, PICK_KEY);
     a.call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Cond::Eq, 0, 0, "pass");
+        .jmp_imm(Cond::Eq, 0, 0, "unrecord");
     copy(&mut a, Size::W, 0, 0, Size::W, FLOW_VALUE + 8);
     a.label("record").ld_map(1, maps.backends.fd());
     stack_arg(&mut a, 2, FLOW_VALUE + 8);
     a.call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Cond::Eq, 0, 0, "pass")
+        .jmp_imm(Cond::Eq, 0, 0, "unrecord")
         .ldx(Size::Dw, 1, 0, 0)
         // A slot freed between the pick and here (address 0) leaves the SYN to the stack.
-        .jmp32_imm(Cond::Eq, 1, 0, "pass")
+        // (Every way out of a SYN's recording to the stack also forgets the flow's old
+        // entry, which would take the connection's next packets elsewhere.)
+        .jmp32_imm(Cond::Eq, 1, 0, "unrecord")
         .stx(Size::Dw, 10, FLOW_VALUE, 1)
         // No pod link or MACs yet: the reply program learns them from the SYN-ACK.
         .st(Size::W, 10, FLOW_VALUE + V_LINK, 0)
         .st(Size::Dw, 10, FLOW_VALUE + V_ETH, 0)
         .st(Size::W, 10, FLOW_VALUE + V_ETH + 8, 0);
+    copy(&mut a, Size::W, 7, TCP_SEQ, Size::W, FLOW_VALUE + V_SEQ);
     copy(&mut a, Size::W, 10, FLOW_KEY, Size::W, REPLY_KEY);
     copy(&mut a, Size::H, 10, FLOW_KEY + 4, Size::H, REPLY_KEY + 4);
     copy(&mut a, Size::H, 10, FLOW_VALUE + 4, Size::H, REPLY_KEY + 6);
@@ -283,7 +292,8 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
     // Replies go back to the client's MAC from the uplink's (the MAC the SYN came to).
     swapped_eth(&mut a, 10, REPLY_VALUE + V_ETH);
     // The reply entry first: a flow recorded without one would send replies out un-NATed.
-    // Either update failing leaves the connection to the stack (conntrack).
+    // Either update failing leaves the connection to the stack (conntrack), without the
+    // flow's old entry (which would take its next packets elsewhere).
     for (map, key, value) in [
         (&maps.replies, REPLY_KEY, REPLY_VALUE),
         (&maps.flows, FLOW_KEY, FLOW_VALUE),
@@ -293,7 +303,7 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         stack_arg(&mut a, 3, value);
         a.mov_imm(4, 0)
             .call(helper::MAP_UPDATE_ELEM)
-            .jmp_imm(Cond::Ne, 0, 0, "pass");
+            .jmp_imm(Cond::Ne, 0, 0, "unrecord");
     }
     stack_arg(&mut a, 9, FLOW_VALUE);
     a.ja("rewrite")
@@ -309,17 +319,21 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ldx(Size::Dw, 2, 9, 0)
         .jmp_reg(Cond::Ne, 1, 2, "regen")
         .label("valid")
-        // A SYN on a recorded flow (a retransmission, or a client port reused) keeps its
-        // endpoint but is recorded afresh: its pod link is learned again and its replies
-        // go to the MACs this SYN brought.
+        // A SYN on a recorded flow: a new connection from a reused client port (another
+        // sequence number) picks afresh, as conntrack opens a new entry for it; a
+        // retransmission (the same number) keeps its endpoint but is recorded afresh, so
+        // its pod link is learned again and its replies go to the MACs this SYN brought.
         .ldx(Size::B, 1, 7, TCP_FLAGS)
         .and32_imm(1, SYN_ACK)
-        .jmp32_imm(Cond::Ne, 1, SYN, "rewrite");
+        .jmp32_imm(Cond::Ne, 1, SYN, "rewrite")
+        .ldx(Size::W, 1, 7, TCP_SEQ)
+        .ldx(Size::W, 2, 9, V_SEQ)
+        .jmp32_reg(Cond::Ne, 1, 2, "syn");
     copy(&mut a, Size::W, 9, 8, Size::W, FLOW_VALUE + 8);
     a.ja("record")
         // The slot holds the same address and port under another generation: the endpoint
-        // left and came back (a readiness flap), or a pod with the same address took its
-        // place. The flow goes on, but through the bridge (to whichever pod has the address
+        // left and came back to the same slot (a readiness flap), or a pod with the same
+        // address took the slot. The flow goes on, but through the bridge (to whichever pod has the address
         // now): the link it learned may be the old pod's. It takes the new generation, so
         // this happens once.
         .label("regen")
@@ -329,9 +343,11 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .ldx(Size::H, 1, 0, 4)
         .ldx(Size::H, 2, 9, 4)
         .jmp32_reg(Cond::Ne, 1, 2, "stale")
+        // The link first: a reader that sees the new generation must not see the old link
+        // (on x86; elsewhere, as for the learning, no order is promised).
+        .st(Size::W, 9, V_LINK, 0)
         .ldx(Size::H, 1, 0, 6)
         .stx(Size::H, 9, 6, 1)
-        .st(Size::W, 9, V_LINK, 0)
         .ja("valid")
         .label("rewrite");
     set(&mut a, IP_DADDR, TCP_DPORT);
@@ -361,6 +377,9 @@ pub fn forward(maps: &Maps, clients: &[Ipv4Net], bridge: u32) -> Result<Vec<u8>,
         .call(helper::REDIRECT_NEIGH)
         .exit();
     dropped(&mut a);
+    a.label("unrecord").ld_map(1, maps.flows.fd());
+    stack_arg(&mut a, 2, FLOW_KEY);
+    a.call(helper::MAP_DELETE_ELEM).ja("pass");
     // A recorded flow whose endpoint is gone: a new SYN on that client port picks afresh
     // (its entries are overwritten); other packets go to the stack.
     a.label("stale")
@@ -427,8 +446,9 @@ pub fn reply(
 /// In the reply program (r9 its `replies` value): a SYN-ACK's flow, when it still leads
 /// to this endpoint and has no link yet (every SYN clears it), learns the pod link and the
 /// MACs a frame to the pod carries. The link is written last and read first, so on x86 a
-/// reader that sees it sees the MACs; elsewhere it may see zero MACs, which the pod's
-/// stack ignores (`bpf_redirect_peer` delivers as `PACKET_HOST`). Goes on to `rewrite`.
+/// reader that sees it sees these MACs; elsewhere it may see older or zero MACs, which the
+/// pod's stack ignores (`bpf_redirect_peer` delivers as `PACKET_HOST`). Goes on to
+/// `rewrite`.
 fn learn_link(a: &mut Asm, maps: &Maps) {
     a.ldx(Size::B, 1, 7, TCP_FLAGS)
         .and32_imm(1, SYN_ACK)

@@ -255,12 +255,19 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         "after the flap the flow still went to the veth it had learned"
     );
 
-    // A client port whose flow went to pod0 (a new port is a new pick; a reused one keeps
-    // its pod).
-    let port0 = (40_000..40_100)
-        .find(|p| from_port(&t.client, *p, web).starts_with("pod0 "))
+    // A client port reused: each new connection (a SYN with another sequence number)
+    // picks afresh, as conntrack opens a new entry for it, on the fast path.
+    let port0 = 40_000;
+    let reused: Vec<String> = (0..12).map(|_| from_port(&t.client, port0, web)).collect();
+    assert!(pods_seen(&reused).len() > 1, "{reused:?}");
+    assert!(
+        reused.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
+        "not the fast path: {reused:?}"
+    );
+    // Its last flow led to pod0 (for the stale flow below).
+    (0..50)
+        .find(|_| from_port(&t.client, port0, web).starts_with("pod0 "))
         .expect("a flow to pod0");
-    assert!(from_port(&t.client, port0, web).starts_with("pod0 "));
 
     // Pods and the node still go through the `ip` table.
     let from_pod = ok_replies(&tcp_many(&t.pods[0], web, 30));
