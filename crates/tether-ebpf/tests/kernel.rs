@@ -120,6 +120,40 @@ fn learned_link(t: &Topology, dp: &Dataplane, conn: &TcpStream, vip: SocketAddr)
         .unwrap_or_else(|| panic!("learned link {link} is not a bridge port"))
 }
 
+/// Makes `pod` drop the first SYN-ACK its server sends from now on (`on`), or nothing
+/// (`!on`), with an nftables table in the pod's own namespace.
+fn drop_first_syn_ack(pod: &tether_netns::NetNs, on: bool) {
+    let name = pod
+        .path()
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let mut script = String::from("table inet tebpf_drop\ndelete table inet tebpf_drop\n");
+    if on {
+        script.push_str(&format!(
+            "table inet tebpf_drop {{\n chain out {{\n  type filter hook output priority 0;\n  \
+             tcp sport {POD_PORT} tcp flags & (syn | ack) == syn | ack \
+             numgen inc mod 1000 == 0 drop\n }}\n}}\n"
+        ));
+    }
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &name, "nft", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("nft");
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .expect("script");
+    }
+    assert!(child.wait().expect("nft").success(), "nft: {script}");
+}
+
 #[tokio::test]
 async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_restarts() {
     if !require_root() {
@@ -264,6 +298,19 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
         reused.iter().all(|l| l.ends_with(&format!(" {CLIENT_IP}"))),
         "not the fast path: {reused:?}"
     );
+    // A retransmitted SYN (the same sequence number) keeps its endpoint: each pod drops
+    // its first SYN-ACK, so the client's SYN goes again after a second; were it to pick
+    // afresh, another pod would get the connection the first one answers, and reset it.
+    for port in 41_000..41_003 {
+        for pod in &t.pods {
+            drop_first_syn_ack(pod, true);
+        }
+        let r = from_port(&t.client, port, web);
+        assert!(r.ends_with(&format!(" {CLIENT_IP}")), "{r}");
+    }
+    for pod in &t.pods {
+        drop_first_syn_ack(pod, false);
+    }
     // Its last flow led to pod0 (for the stale flow below).
     (0..50)
         .find(|_| from_port(&t.client, port0, web).starts_with("pod0 "))
