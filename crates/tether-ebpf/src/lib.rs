@@ -210,12 +210,11 @@ impl Dataplane {
             programs::FORWARD,
             &programs::forward(&maps, &d.clients, bridge)?,
         )?;
-        let [reply, reply_plain] = [true, false].map(|learn| {
-            programs::reply(&maps, &d.clients, uplink, learn)
-                .map_err(Error::from)
-                .and_then(|code| Ok(Program::load(PROG_TYPE_SCHED_CLS, programs::REPLY, &code)?))
-        });
-        let (reply, reply_plain) = (reply?, reply_plain?);
+        let load_reply = |learn| -> Result<Program, Error> {
+            let code = programs::reply(&maps, &d.clients, uplink, learn)?;
+            Ok(Program::load(PROG_TYPE_SCHED_CLS, programs::REPLY, &code)?)
+        };
+        let (reply, reply_plain) = (load_reply(true)?, load_reply(false)?);
         let mut dp = Self {
             ns,
             handle,
@@ -265,8 +264,7 @@ impl Dataplane {
 
     /// Puts the reply program on bridge ports that do not have it yet.
     fn hook_ports(&mut self) -> Result<(), Error> {
-        let ports =
-            tether_nft::ports::bridge_port_links(Some(self.ns.path()), &self.devices.bridge)?;
+        let ports = tether_nft::ports::bridge_ports(Some(self.ns.path()), &self.devices.bridge)?;
         let present: BTreeSet<u32> = ports.values().map(|p| p.index).collect();
         self.hooked.retain(|i, _| present.contains(i));
         // New ports, and ports whose kind changed (a veth whose peer moved to a pod's
@@ -346,8 +344,8 @@ async fn remove_in(ns: &NetNs, h: &Handle, devices: &Devices) -> Result<(), Erro
         tether_netns::link_index(h, &devices.uplink).await?,
         programs::FORWARD,
     )];
-    for i in tether_nft::ports::bridge_ports(Some(ns.path()), &devices.bridge)?.into_values() {
-        targets.push((i, programs::REPLY));
+    for p in tether_nft::ports::bridge_ports(Some(ns.path()), &devices.bridge)?.into_values() {
+        targets.push((p.index, programs::REPLY));
     }
     ns.run(|| {
         let mut first = None;

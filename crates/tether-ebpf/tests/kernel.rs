@@ -93,7 +93,8 @@ fn uplink_programs(t: &Topology, index: u32) -> usize {
 }
 
 /// The pod link the flow of `conn` (to `vip`) learned: the bridge port's name and index,
-/// checked to be the port of the pod that answers it, with both MACs learned.
+/// checked to be a pod veth on the bridge, with both MACs learned (that it is the veth of
+/// the pod that answers shows in the echoes that then go through it).
 fn learned_link(t: &Topology, dp: &Dataplane, conn: &TcpStream, vip: SocketAddr) -> (String, u32) {
     let SocketAddr::V4(vip) = vip else {
         panic!("IPv4")
@@ -116,8 +117,9 @@ fn learned_link(t: &Topology, dp: &Dataplane, conn: &TcpStream, vip: SocketAddr)
     tether_nft::ports::bridge_ports(Some(t.node.path()), "cni0")
         .expect("ports")
         .into_iter()
-        .find(|(_, i)| *i == link)
-        .unwrap_or_else(|| panic!("learned link {link} is not a bridge port"))
+        .find(|(_, p)| p.index == link && p.veth_to_other_netns)
+        .map(|(name, p)| (name, p.index))
+        .unwrap_or_else(|| panic!("learned link {link} is not a pod veth on the bridge"))
 }
 
 /// Makes `pod` drop the first SYN-ACK its server sends from now on (`on`), or nothing
@@ -209,7 +211,7 @@ async fn the_fast_path_serves_clients_without_conntrack_and_keeps_flows_across_r
             .expect("ip");
         assert!(st.success(), "ip {args}");
     }
-    let ports = tether_nft::ports::bridge_port_links(Some(t.node.path()), "cni0").expect("ports");
+    let ports = tether_nft::ports::bridge_ports(Some(t.node.path()), "cni0").expect("ports");
     assert_eq!(ports.len(), 4, "{ports:?}");
     assert!(!ports["tebd0"].veth_to_other_netns);
     let mut dp = Dataplane::open(&ebpf_cfg(&t)).await.expect("open");

@@ -568,10 +568,10 @@ pub(crate) fn live_objects(
 }
 
 /// One message's top-level attributes: `(type, payload)`.
-type Attrs = Vec<(u16, Vec<u8>)>;
+pub(crate) type Attrs = Vec<(u16, Vec<u8>)>;
 
 /// A string attribute (NUL-terminated) of `attrs`.
-fn attr_str(attrs: &Attrs, ty: u16) -> Option<&str> {
+pub(crate) fn attr_str(attrs: &Attrs, ty: u16) -> Option<&str> {
     let (_, v) = attrs.iter().find(|(t, _)| *t == ty)?;
     std::str::from_utf8(v.split(|b| *b == 0).next()?).ok()
 }
@@ -610,8 +610,8 @@ fn dump(
     Ok(out)
 }
 
-/// The top-level attributes of a message body.
-fn parse_attrs(mut body: &[u8]) -> Attrs {
+/// The top-level attributes of a message body (or of a nested attribute's payload).
+pub(crate) fn parse_attrs(mut body: &[u8]) -> Attrs {
     let mut out = Vec::new();
     while body.len() >= 4 {
         let len = usize::from(read_u16(body, 0));

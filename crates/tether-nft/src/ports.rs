@@ -8,7 +8,9 @@ use std::path::Path;
 use netlink_sys::{SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::Error;
-use crate::netlink::{NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, io, open_protocol};
+use crate::netlink::{
+    NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, attr_str, io, open_protocol, parse_attrs,
+};
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
@@ -30,20 +32,9 @@ pub struct Port {
     pub veth_to_other_netns: bool,
 }
 
-/// The links whose master is `bridge`, name → index, in `netns` (the caller's namespace
-/// when `None`); empty when there is no such bridge.
-pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<String, u32>, Error> {
-    Ok(bridge_port_links(netns, bridge)?
-        .into_iter()
-        .map(|(name, p)| (name, p.index))
-        .collect())
-}
-
-/// The links whose master is `bridge`, name → [`Port`], as [`bridge_ports`].
-pub fn bridge_port_links(
-    netns: Option<&Path>,
-    bridge: &str,
-) -> Result<BTreeMap<String, Port>, Error> {
+/// The links whose master is `bridge`, name → [`Port`], in `netns` (the caller's
+/// namespace when `None`); empty when there is no such bridge.
+pub fn bridge_ports(netns: Option<&Path>, bridge: &str) -> Result<BTreeMap<String, Port>, Error> {
     let socket = open_protocol(netns, NETLINK_ROUTE)?;
     let mut req = Vec::with_capacity(HEADERS);
     let len = u32::try_from(HEADERS).unwrap_or(32);
@@ -99,36 +90,20 @@ pub fn bridge_port_links(
                 }
                 RTM_NEWLINK if len >= HEADERS => {
                     let index = word(off + 16 + 4).unwrap_or(0);
-                    let (mut name, mut master) = (None, None);
-                    let (mut veth, mut other_netns) = (false, false);
-                    let mut a = off + HEADERS;
-                    while a + 4 <= off + len {
-                        let (Some(alen), Some(aty)) = (half(a), half(a + 2)) else {
-                            break;
-                        };
-                        let alen = usize::from(alen);
-                        if alen < 4 || a + alen > off + len {
-                            break;
-                        }
-                        let value = &buf[a + 4..a + alen];
-                        match aty & 0x3fff {
-                            IFLA_IFNAME => {
-                                let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
-                                name = Some(String::from_utf8_lossy(&value[..end]).into_owned());
-                            }
-                            IFLA_MASTER => master = word(a + 4),
-                            IFLA_LINKINFO => veth = kind_is_veth(value),
-                            IFLA_LINK_NETNSID => other_netns = true,
-                            _ => {}
-                        }
-                        a += (alen + 3) & !3;
-                    }
-                    if let Some(name) = name {
+                    let attrs = parse_attrs(&buf[off + HEADERS..off + len]);
+                    let payload = |ty: u16| attrs.iter().find(|(t, _)| *t == ty).map(|(_, v)| v);
+                    if let Some(name) = payload(IFLA_IFNAME) {
+                        let name = name.split(|b| *b == 0).next().unwrap_or_default();
                         let port = Port {
                             index,
-                            veth_to_other_netns: veth && other_netns,
+                            veth_to_other_netns: payload(IFLA_LINKINFO)
+                                .is_some_and(|info| kind_is_veth(info))
+                                && payload(IFLA_LINK_NETNSID).is_some(),
                         };
-                        links.push((port, name, master));
+                        let master = payload(IFLA_MASTER)
+                            .and_then(|v| v.first_chunk::<4>())
+                            .map(|b| u32::from_ne_bytes(*b));
+                        links.push((port, String::from_utf8_lossy(name).into_owned(), master));
                     }
                 }
                 _ => {}
@@ -147,24 +122,8 @@ pub fn bridge_port_links(
 }
 
 /// Whether the nested `IFLA_LINKINFO` attributes name the kind `veth`.
-fn kind_is_veth(mut info: &[u8]) -> bool {
-    while let (Some(len), Some(ty)) = (
-        info.get(0..2)
-            .map(|b| usize::from(u16::from_ne_bytes([b[0], b[1]]))),
-        info.get(2..4).map(|b| u16::from_ne_bytes([b[0], b[1]])),
-    ) {
-        let Some(value) = info.get(4..len.max(4)) else {
-            return false;
-        };
-        if ty & 0x3fff == IFLA_INFO_KIND {
-            return value.split(|b| *b == 0).next() == Some(b"veth");
-        }
-        let Some(rest) = info.get(((len + 3) & !3).max(4)..) else {
-            return false;
-        };
-        info = rest;
-    }
-    false
+fn kind_is_veth(info: &[u8]) -> bool {
+    attr_str(&parse_attrs(info), IFLA_INFO_KIND) == Some("veth")
 }
 
 #[cfg(test)]
