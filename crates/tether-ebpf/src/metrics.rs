@@ -46,7 +46,7 @@ impl Metrics {
         );
         registry.register(
             "hooked_pod_links",
-            "Pod veths carrying the reply program",
+            "Pod veths carrying the reply program that learns links (other bridge ports not counted)",
             m.hooked.clone(),
         );
         m
@@ -64,7 +64,8 @@ impl Metrics {
                 .get_or_create(&PortLabels { state })
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
+        let pod_links = dp.hooked().values().filter(|learns| **learns).count();
         self.hooked
-            .set(i64::try_from(dp.hooked().len()).unwrap_or(i64::MAX));
+            .set(i64::try_from(pod_links).unwrap_or(i64::MAX));
     }
 }
