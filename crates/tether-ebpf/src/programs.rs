@@ -141,22 +141,26 @@ fn set(a: &mut Asm, addr_at: i16, port_at: i16) {
 /// frame's start is 2 bytes off a 4-byte boundary).
 fn eth(a: &mut Asm) {
     for off in [0, 2, 4, 6, 8, 10] {
-        a.ldx(Size::H, 1, 9, V_ETH + off).stx(Size::H, 7, off, 1);
+        copy_to(a, Size::H, 9, V_ETH + off, 7, off);
     }
 }
 
 /// Copies the frame's MACs to the value at `dst + at`, swapped (what a frame the other
 /// way carries): its source first, then its destination.
 fn swapped_eth(a: &mut Asm, dst: u8, at: i16) {
-    copy_to(a, Size::W, ETH_SRC, dst, at);
-    copy_to(a, Size::H, ETH_SRC + 4, dst, at + 4);
-    copy_to(a, Size::H, ETH_DST, dst, at + 6);
-    copy_to(a, Size::W, ETH_DST + 2, dst, at + 8);
+    for (size, off, to) in [
+        (Size::W, ETH_SRC, 0),
+        (Size::H, ETH_SRC + 4, 4),
+        (Size::H, ETH_DST, 6),
+        (Size::W, ETH_DST + 2, 8),
+    ] {
+        copy_to(a, size, 7, off, dst, at + to);
+    }
 }
 
-/// Copies `size` bytes of the frame at `off` to `dst + at`.
-fn copy_to(a: &mut Asm, size: Size, off: i16, dst: u8, at: i16) {
-    a.ldx(size, 1, 7, off).stx(size, dst, at, 1);
+/// Copies `size` bytes from `src + off` to `dst + to`.
+fn copy_to(a: &mut Asm, size: Size, src: u8, off: i16, dst: u8, to: i16) {
+    a.ldx(size, 1, src, off).stx(size, dst, to, 1);
 }
 
 /// Updates the checksums for what [`set`] wrote (the frame's pointers are invalid after).
