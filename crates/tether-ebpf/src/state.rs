@@ -157,16 +157,14 @@ impl Block {
         if want.len() > MAX_ENDPOINTS {
             return false;
         }
-        let gone: Vec<(Backend, u32)> = self
-            .members
-            .iter()
-            .filter(|(b, _)| !want.contains(b))
-            .map(|(b, s)| (*b, *s))
-            .collect();
-        let freed: Vec<u32> = gone.iter().map(|(_, s)| *s).collect();
-        for (b, _) in &gone {
-            self.members.remove(b);
-        }
+        let mut freed = Vec::new();
+        self.members.retain(|b, slot| {
+            let keep = want.contains(b);
+            if !keep {
+                freed.push(*slot);
+            }
+            keep
+        });
         let taken: BTreeSet<u32> = self.members.values().copied().collect();
         let mut free = (self.base() + 1..self.base() + BLOCK_SIZE)
             .filter(|s| !taken.contains(s) && !freed.contains(s))
