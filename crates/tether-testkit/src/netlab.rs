@@ -251,7 +251,8 @@ pub fn conntrack_lines(ns: &NetNs, addr: &str) -> Option<Vec<String>> {
     }
     let mut cmd = std::process::Command::new("conntrack");
     cmd.arg("-L");
-    let out = tether_netns::output_in(&tether_netns::SpawnOptions::new(ns), cmd, b"").ok()?;
+    let out = tether_netns::output_in(&tether_netns::SpawnOptions::new(ns), cmd, b"")
+        .expect("conntrack -L");
     Some(
         String::from_utf8_lossy(&out.stdout)
             .lines()
